@@ -1,0 +1,28 @@
+# survey-audit: reproduce and audit the statistics of Thorn's survivor surveys.
+# Stages: ingest → clean → weight → tabulate → test → publish → audit (see README.md).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/clean.smk"
+include: "workflow/rules/weight.smk"
+include: "workflow/rules/tabulate.smk"
+include: "workflow/rules/test.smk"
+include: "workflow/rules/publish.smk"
+include: "workflow/rules/audit.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),
+
+
+onsuccess:
+    print_audit_summary()

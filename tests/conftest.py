@@ -1,0 +1,171 @@
+"""Shared fixtures: the project's paths and small, hand-written waves for unit tests."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+VARIABLES = """
+missing_codes:
+  dont_know: Don't know
+  refused: Refused
+variables:
+  response_type:
+    label: Response type
+    type: single
+    role: admin
+    categories: {survey: Survey, preview: Preview, test: Test}
+    waves: [w1]
+  consent:
+    label: Consent
+    type: yesno
+    role: admin
+    waves: [w1]
+  survey_year:
+    label: Survey year
+    type: integer
+    role: admin
+    range: [2010, 2020]
+    waves: [w1]
+  gender:
+    label: Gender
+    type: single
+    categories: {female: Female, male: Male, other: Other}
+    waves: [w1]
+  age_at_survey:
+    label: Age at survey
+    type: integer
+    range: [12, 80]
+    waves: [w1]
+  age_entered:
+    label: Age entered
+    type: integer
+    range: [1, 40]
+    waves: [w1]
+  year_entered:
+    label: Year entered
+    type: integer
+    range: [1960, 2020]
+    waves: [w1]
+  entry_cohort:
+    label: Entry cohort
+    type: single
+    categories: {before_2004: Before 2004, from_2004: 2004 or later}
+    derive: {bins: {variable: year_entered, breaks: [2004]}}
+    waves: [w1]
+  under_12:
+    label: Under 12
+    type: yesno
+    derive: {below: {variable: age_entered, value: 12}}
+    waves: [w1]
+  had_phone:
+    label: Had a phone
+    type: yesno
+    waves: [w1]
+  phone_monitored:
+    label: Phone monitored
+    type: yesno
+    waves: [w1]
+  advertised:
+    label: Advertised
+    type: multi
+    options: {online: Online, street: Street}
+    waves: [w1]
+  sites:
+    label: Sites
+    type: multi
+    options: {backpage: Backpage, craigslist: Craigslist, other: Other}
+    waves: [w1]
+  comments:
+    label: Comments
+    type: text
+    waves: [w1]
+"""
+
+CODEBOOK = """
+wave: w1
+file: {layout: plain}
+respondent_id: pid
+organisation:
+  column: org
+  codes:
+    "A": {region: west, state: CA}
+    "B": {region: south, state: TX}
+missing: {"98": dont_know, "99": refused}
+variables:
+  response_type: {column: status, codes: {"0": survey, "1": preview, "2": test}}
+  consent: {column: consent, codes: {"1": "yes", "2": "no"}}
+  survey_year: {column: recorded, parse: year}
+  gender: {column: gender, codes: {"1": female, "2": male, "3": other, "Female": female}}
+  age_at_survey: {column: age}
+  age_entered: {column: age_entered}
+  year_entered: {column: year_entered}
+  had_phone: {column: phone, codes: {"1": "yes", "2": "no"}}
+  phone_monitored:
+    column: monitored
+    codes: {"1": "yes", "2": "no"}
+    ask_if: {variable: had_phone, in: ["yes"]}
+  advertised:
+    columns: {adv_online: online, adv_street: street}
+  sites:
+    column: sites
+    delimiter: ","
+    codes: {"1": backpage, "2": craigslist, "3": other}
+    ask_if: {variable: advertised, option: online}
+  comments: {column: comments}
+drop:
+  ip: identifier
+cleaning:
+  eligibility:
+    - name: trafficked_as_minor
+      require: age_entered < 18
+      reason: not trafficked before 18
+  inconsistent:
+    - name: entered_after_survey_age
+      when: age_entered > age_at_survey
+      reason: age entered above age at survey
+      action: exclude
+"""
+
+HEADER = "pid,org,status,consent,recorded,gender,age,age_entered,year_entered,phone,monitored,adv_online,adv_street,sites,comments,ip"
+
+CLEANING_DEFAULTS = {
+    "test_responses": {"variable": "response_type", "exclude": ["preview", "test"]},
+    "consent": {"variable": "consent", "require": "yes"},
+    "duplicates": {"same_id": True, "same_answers": True, "keep": "most_complete"},
+    "completeness": {"min_share_answered": 0.5},
+    "out_of_range": "set_missing",
+    "skip_violations": "set_missing",
+}
+
+
+@pytest.fixture
+def small_wave(tmp_path: Path):
+    """Paths of a small hand-written wave: variables, codebook and a raw CSV (rows chosen by each test)."""
+
+    def make(rows: list[str], *, codebook: str = CODEBOOK, variables: str = VARIABLES, header: str = HEADER):
+        var_path = write(tmp_path / "variables.yaml", variables)
+        book_path = write(tmp_path / "codebook.yaml", codebook)
+        raw_path = tmp_path / "raw.csv"
+        raw_path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+        return var_path, book_path, raw_path
+
+    return make

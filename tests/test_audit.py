@@ -1,0 +1,100 @@
+"""The audit's arithmetic: rounding conventions, percentage-GRIM, sums, statcheck and verdicts."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+
+from survey_audit.audit import Registry, audit, grim_percentage, rounds_to, statcheck, sum_check
+
+BOTH = ("half_up", "half_even")
+
+
+def test_rounding_conventions_differ_only_on_exact_halves():
+    assert rounds_to(Fraction(125, 2), 63, 0, ("half_up",))  # 62.5 → 63
+    assert not rounds_to(Fraction(125, 2), 63, 0, ("half_even",))  # 62.5 → 62
+    assert rounds_to(Fraction(125, 2), 62, 0, BOTH)
+    assert rounds_to(Fraction(7200, 115), 63, 0, BOTH)  # 72/115 = 62.61%
+    assert not rounds_to(Fraction(7100, 115), 63, 0, BOTH)  # 71/115 = 61.74%
+
+
+@pytest.mark.parametrize(
+    ("printed", "decimals", "n", "expected"),
+    [
+        (78.6, 1, 14, [11]),  # consistent (k = 11)
+        (78.4, 1, 14, []),  # inconsistent
+        (2.2, 1, 183, [4]),
+        (2.3, 1, 183, []),
+        (12.50, 2, 16, [2]),
+        (50.0, 1, 7, []),
+        (63, 0, 115, [72, 73]),
+        (45, 0, 243, [109, 110]),
+    ],
+)
+def test_percentage_grim(printed, decimals, n, expected):
+    assert grim_percentage(printed, decimals, n) == expected
+
+
+def test_sums_within_rounding():
+    assert sum_check([98, 2, 1], 0, complete=True)[0]  # 101: within 3 × 0.5
+    assert sum_check([45, 27, 21, 8], 0, complete=True)[0]  # 101
+    assert not sum_check([60, 30, 5], 0, complete=True)[0]  # 95
+    assert not sum_check([70, 40], 0, complete=False)[0]  # 110 > 100 + 1
+
+
+def test_statcheck_accepts_consistent_and_flags_inconsistent():
+    ok, _ = statcheck("F", "5.19", 1.49, 20.92, "= .022")  # recomputes to 0.0219
+    assert ok
+    bad, _ = statcheck("F", "5.19", 1.49, 20.92, "= .012")
+    assert not bad
+    assert statcheck("chisq", "3.84", 1, None, "< .06")[0]
+    assert not statcheck("chisq", "1.00", 1, None, "< .05")[0]
+
+
+def cells(rows):
+    return pd.DataFrame(
+        rows, columns=["table_id", "wave", "by_value", "category", "weighting", "n", "base_n", "pct"]
+    )
+
+
+def registry(*entries):
+    return Registry(path=None, report="r", title="t", wave="w1", version=1, entries=tuple(entries))
+
+
+def entry(id, claim, printed=None, value=None, cell=None, **extra):
+    base = {"id": id, "section": "s", "figure": "f", "wording": "w", "base": "b", "printed": printed,
+            "value": value, "reliability": "primary", "source": "x", "claim": claim}
+    if cell:
+        base["cell"] = cell
+    return {**base, **extra}
+
+
+def test_verdicts():
+    table = cells([
+        ["adv", "w1", "all", "online", "unweighted", 72, 115, 100 * 72 / 115],
+        ["adv", "w1", "all", "street", "unweighted", 50, 115, 100 * 50 / 115],
+        ["u12", "w1", "all", "yes", "unweighted", 43, 260, 100 * 43 / 260],
+    ])
+    online = {"table": "adv", "wave": "w1", "category": "online"}
+    reg = registry(
+        entry("a", {"type": "percentage"}, "63%", 63, online),
+        entry("b", {"type": "percentage"}, "75%", 75, online, reliability="disputed", conflicts_with=["a"]),
+        entry("c", {"type": "one_in"}, "1 in 6", 6, {"table": "u12", "wave": "w1", "category": "yes"}),
+        entry("d", {"type": "majority"}, "the majority", None, online),
+        entry("e", {"type": "range", "low": 40, "high": 50}, "almost half", None, {**online, "category": "street"}),
+        entry("f", {"type": "largest"}, None, None, online),
+        entry("g", {"type": "percentage"}, None, None, online),
+        entry("h", {"type": "percentage"}, "5%", 5, {**online, "table": "nope"}),
+    )
+    out = audit([reg], table, pd.DataFrame(), BOTH).set_index("entry_id")
+    assert out.loc["a", "verdict"] == "reproduced"
+    assert "GRIM vs recomputed base 115: consistent (k = 72, 73)" in out.loc["a", "checks"]
+    assert out.loc["b", "verdict"] == "differs" and "conflicts with a" in out.loc["b", "note"]
+    assert out.loc["c", "verdict"] == "reproduced"  # 43/260 = 16.5% → 1 in 6.05
+    assert out.loc["d", "verdict"] == "holds"
+    assert out.loc["e", "verdict"] == "holds"  # 43.5%
+    assert out.loc["f", "verdict"] == "holds"
+    assert out.loc["g", "verdict"] == "not transcribed"
+    assert out.loc["h", "verdict"] == "not computable"

@@ -1,0 +1,149 @@
+"""The whole workflow, run end to end in a temporary copy of the project, with its outputs checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from survey_audit.provenance import sha256_file
+
+pytestmark = pytest.mark.integration
+
+PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources"]
+
+
+def copy_project(root: Path, target: Path) -> Path:
+    for part in PROJECT_PARTS:
+        source = root / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / part)
+    return target
+
+
+def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(project / "workflow")}
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default", *args],
+        cwd=project, capture_output=True, text=True, env=env,
+    )
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule → job count from a dry run's 'Job stats' table."""
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("Reasons:")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, request):
+    root = Path(request.config.rootpath)
+    target = copy_project(root, tmp_path_factory.mktemp("project"))
+    result = snakemake(target, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    target.joinpath("run.log").write_text(result.stdout + result.stderr)
+    return target
+
+
+def waves(project: Path) -> pd.DataFrame:
+    return pd.read_csv(project / "config" / "waves.tsv", sep="\t", dtype=str)
+
+
+def test_every_contract_output_exists(project):
+    for wave in waves(project)["wave"]:
+        for part in ("parquet", "log.csv", "quarantine.csv", "flow.csv"):
+            assert (project / "results" / "clean" / f"{wave}.{part}").is_file()
+        assert (project / "results" / "weights" / f"{wave}.parquet").is_file()
+    for name in ("tests.csv", "audit/published.csv", "manifest.json"):
+        assert (project / "results" / name).is_file()
+    assert list((project / "results" / "tables").glob("*.csv"))
+
+
+def test_rows_are_conserved_through_cleaning(project):
+    for wave in waves(project)["wave"]:
+        flow = pd.read_csv(project / "results" / "clean" / f"{wave}.flow.csv")
+        quarantine = pd.read_csv(project / "results" / "clean" / f"{wave}.quarantine.csv")
+        analysed = pd.read_parquet(project / "results" / "clean" / f"{wave}.parquet")
+        raw_rows = flow["remaining"].iloc[0]
+        assert raw_rows == len(analysed) + len(quarantine)
+        assert flow["remaining"].iloc[-1] == len(analysed)
+        assert quarantine["source_row"].is_unique
+
+
+def test_table_percentages_are_their_counts_over_their_bases(project):
+    for path in (project / "results" / "tables").glob("*.csv"):
+        table = pd.read_csv(path)
+        assert {"wave", "domain", "variable", "category", "n", "base_n", "pct"} <= set(table.columns)
+        unweighted = table[(table["weighting"] == "unweighted") & (table["base_n"] > 0)]
+        assert ((unweighted["pct"] - 100 * unweighted["n"] / unweighted["base_n"]).abs() < 1e-5).all(), path.name
+        assert (table["synthetic"]).all()
+
+
+def test_weights_line_up_with_analysed_respondents(project):
+    for wave in waves(project)["wave"]:
+        analysed = pd.read_parquet(project / "results" / "clean" / f"{wave}.parquet")
+        weights = pd.read_parquet(project / "results" / "weights" / f"{wave}.parquet")
+        assert list(weights["respondent_id"]) == list(analysed["respondent_id"])
+        assert (weights["weight"] > 0).all()
+
+
+def test_tests_and_audit_are_complete(project):
+    tests = pd.read_csv(project / "results" / "tests.csv")
+    assert len(tests) and tests["p"].between(0, 1).all() and (tests["p_adjusted"] >= tests["p"]).all()
+    audit = pd.read_csv(project / "results" / "audit" / "published.csv", keep_default_na=False)
+    import yaml
+
+    config = yaml.safe_load((project / "config" / "config.yaml").read_text())
+    ids = [e["id"] for p in config["published"] for e in yaml.safe_load((project / p).read_text())["entries"]]
+    assert sorted(audit["entry_id"]) == sorted(ids)
+    assert set(audit["verdict"]) <= {"reproduced", "differs", "holds", "fails", "not computable", "not transcribed"}
+    summary = (project / "results" / "audit" / "summary.txt").read_text()
+    assert "Audit of published numbers" in summary
+    assert "Audit of published numbers" in (project / "run.log").read_text()
+
+
+def test_manifest_hashes_every_output(project):
+    manifest = json.loads((project / "results" / "manifest.json").read_text())
+    assert manifest["synthetic"] is True
+    assert manifest["outputs"]
+    for path, digest in {**manifest["outputs"], **manifest["inputs"]}.items():
+        assert sha256_file(project / path) == digest, path
+    assert {"pandas", "numpy", "scipy", "snakemake"} <= set(manifest["packages"])
+
+
+def test_no_identifier_or_free_text_reaches_results(project):
+    raw = [project / p for p in waves(project)["raw"]]
+    secrets = set()
+    for path in raw:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in ("participant_code", "ip_address", "email", "q_comments"):
+            if column in frame:
+                secrets |= {v for v in frame[column] if v}
+    texts = []
+    for path in (project / "results").rglob("*"):
+        if path.suffix == ".parquet":
+            texts.append(pd.read_parquet(path).astype(str).to_csv())
+        elif path.is_file():
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    blob = "\n".join(texts)
+    assert secrets and not [s for s in secrets if s in blob]
+
+
+def test_a_library_change_reruns_only_the_stages_that_import_it(project):
+    assert planned_jobs(snakemake(project, "-n")) == {}
+    module = project / "workflow" / "survey_audit" / "weighting.py"
+    module.write_text(module.read_text() + "\n# touched by the test\n")
+    planned = planned_jobs(snakemake(project, "-n"))
+    assert planned.get("weight") == len(waves(project)) and "ingest" not in planned and "clean" not in planned

@@ -1,0 +1,86 @@
+# Configuration, the wave sheet and helpers shared by every stage.
+import os
+import sys
+from pathlib import Path
+
+PROJECT = Path(workflow.basedir)
+LIBRARY = PROJECT / "workflow"
+# The library is importable by the Snakefile and, through PYTHONPATH, by every script job.
+sys.path.insert(0, str(LIBRARY))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (str(LIBRARY), os.environ.get("PYTHONPATH", "")) if p)
+)
+
+from survey_audit.codebook import load_variables
+from survey_audit.configuration import check_config, load_wave_sheet
+from survey_audit.errors import SurveyAuditError
+from survey_audit.provenance import module_closure
+from survey_audit.tables import POOLED, load_table_specs
+
+try:
+    check_config(config)
+    WAVES = load_wave_sheet(config["waves"])
+    VARIABLES = load_variables(config["variables"])
+    TABLE_SPECS = load_table_specs(config["tables"], VARIABLES, list(WAVES.index))
+except SurveyAuditError as error:
+    sys.exit(str(error))
+
+WAVE_IDS = list(WAVES.index)
+TABLE_IDS = sorted(spec.id for spec in TABLE_SPECS)
+SCOPES = WAVE_IDS + ([POOLED] if any(POOLED in spec.waves for spec in TABLE_SPECS) else [])
+SYNTHETIC = bool((WAVES["synthetic"] == "yes").any())
+
+
+wildcard_constraints:
+    wave="|".join(WAVE_IDS),
+    scope="|".join(SCOPES),
+
+
+def code(script):
+    """The library modules a workflow script imports: inputs of its rule, so code changes rerun it."""
+    path = LIBRARY / "scripts" / f"{script}.py"
+    return [os.path.relpath(module, PROJECT) for module in module_closure(path)]
+
+
+def raw_file(wildcards):
+    return WAVES.loc[wildcards.wave, "raw"]
+
+
+def codebook_file(wildcards):
+    return WAVES.loc[wildcards.wave, "codebook"]
+
+
+def scope_waves(wildcards):
+    return WAVE_IDS if wildcards.scope == POOLED else [wildcards.scope]
+
+
+def scope_analysed(wildcards):
+    return expand("results/clean/{wave}.parquet", wave=scope_waves(wildcards))
+
+
+def scope_weights(wildcards):
+    return expand("results/weights/{wave}.parquet", wave=scope_waves(wildcards))
+
+
+def public_outputs():
+    """The files a reviewer reads: tables, tests and the audit."""
+    return [
+        *expand("results/tables/{table_id}.csv", table_id=TABLE_IDS),
+        "results/tests.csv",
+        "results/audit/published.csv",
+        "results/audit/summary.txt",
+    ]
+
+
+def final_outputs():
+    return [
+        *public_outputs(),
+        *expand("results/clean/{wave}.log.csv", wave=WAVE_IDS),
+        "results/manifest.json",
+    ]
+
+
+def print_audit_summary():
+    summary = Path("results/audit/summary.txt")
+    if summary.is_file():
+        print(summary.read_text(encoding="utf-8"), file=sys.stderr)

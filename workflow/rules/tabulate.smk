@@ -1,0 +1,22 @@
+# tabulate: every declared table of one wave (or of all waves pooled), in one job per scope.
+
+
+rule tabulate:
+    input:
+        analysed=scope_analysed,
+        weights=scope_weights,
+        tables=config["tables"],
+        variables=config["variables"],
+        code=code("tabulate"),
+    output:
+        cells="results/internal/cells/{scope}.parquet",
+    log:
+        "results/logs/tabulate/{scope}.log",
+    params:
+        waves=WAVE_IDS,
+        small_base=config.get("tabulation", {}).get("small_base", 30),
+        synthetic=SYNTHETIC,
+    conda:
+        "../envs/survey-audit.yaml"
+    script:
+        "../scripts/tabulate.py"

@@ -1,0 +1,21 @@
+# test: tests of association for every table with a by-variable, adjusted within declared families.
+
+
+rule test:
+    input:
+        analysed=expand("results/clean/{wave}.parquet", wave=WAVE_IDS),
+        weights=expand("results/weights/{wave}.parquet", wave=WAVE_IDS),
+        tables=config["tables"],
+        variables=config["variables"],
+        code=code("test"),
+    output:
+        tests="results/tests.csv",
+    log:
+        "results/logs/test.log",
+    params:
+        waves=WAVE_IDS,
+        scopes=SCOPES,
+    conda:
+        "../envs/survey-audit.yaml"
+    script:
+        "../scripts/test.py"

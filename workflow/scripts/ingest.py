@@ -1,0 +1,17 @@
+"""Snakemake adapter: ingest one wave."""
+
+from survey_audit import adapter, harmonise
+
+adapter.run(
+    snakemake,
+    lambda: harmonise.ingest_wave(
+        raw=snakemake.input.raw,
+        codebook=snakemake.input.codebook,
+        variables=snakemake.input.variables,
+        wave=snakemake.wildcards.wave,
+        cleaning_defaults=snakemake.params.cleaning,
+        respondents_out=snakemake.output.respondents,
+        findings_out=snakemake.output.findings,
+        summary_out=snakemake.output.summary,
+    ),
+)

@@ -1,0 +1,21 @@
+"""Snakemake adapter: the run manifest."""
+
+from survey_audit import adapter, manifest
+
+adapter.run(
+    snakemake,
+    lambda: manifest.write_manifest(
+        config=snakemake.params.config,
+        inputs=[
+            *snakemake.input.data,
+            *snakemake.input.codebooks,
+            *snakemake.input.config_files,
+            *snakemake.input.registries,
+        ],
+        outputs=list(snakemake.input.outputs),
+        modules=snakemake.params.modules,
+        registries=list(snakemake.input.registries),
+        synthetic=snakemake.params.synthetic,
+        manifest_out=snakemake.output.manifest,
+    ),
+)

@@ -1,0 +1,454 @@
+"""Cleaning: the wave's rules applied in a fixed order, each logged with the rows it touched.
+
+Rules, in order (each configured per wave in its codebook, defaults in config/config.yaml):
+
+1. ``test_responses`` – platform previews and test submissions are excluded;
+2. ``consent`` – responses without consent are excluded;
+3. ``missing_organisation`` – a response that names no recruiting organisation cannot be placed in the design;
+4. ``duplicate_id`` / ``duplicate_answers`` – responses sharing a respondent id, or submitting the same answers
+   twice, keep only the most complete (ties: the first in the file);
+5. ``incomplete`` – fewer than the configured share of asked questions answered;
+6. ``out_of_range`` – integer answers outside the variable's valid range (set to missing or excluded);
+7. ``inconsistent`` – configured cross-checks such as entering the life before birth (set to missing or
+   excluded);
+8. ``eligibility`` – configured conditions such as being trafficked before 18;
+9. ``skip_logic`` – answers to questions that were not asked are set to missing; unanswered questions that were
+   not asked are recorded as ``not_asked``.
+
+Raw rows = analysed + quarantined, checked on every run. Derived variables are computed last, from the
+cleaned values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import formats
+from .codebook import NO_ANSWER, NOT_ASKED, STRAY_TEXT, Codebook, Variable, VariableSet, load_codebook, load_variables
+from .errors import ConfigError
+
+ACTION_COLUMNS = ["source_row", "respondent_id", "rule", "variable", "action", "reason"]
+LOG_COLUMNS = ["order", "rule", "rows_affected", "action", "description"]
+FLOW_COLUMNS = ["step", "rule", "excluded", "remaining"]
+QUARANTINE_COLUMNS = ["respondent_id", "source_row", "rule", "reason"]
+
+
+@dataclass
+class Cleaned:
+    """The analysed respondents of a wave, and the record of how they were obtained."""
+
+    analysed: pd.DataFrame
+    log: pd.DataFrame
+    quarantine: pd.DataFrame
+    flow: pd.DataFrame
+    actions: pd.DataFrame
+
+
+class _Run:
+    """Book-keeping shared by the rules: which rows are still in, and every action taken."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame.copy()
+        self.active = np.ones(len(frame), dtype=bool)
+        self.actions: list[dict] = []
+        self.log: list[dict] = []
+        self.flow: list[dict] = [{"step": 0, "rule": "raw responses", "excluded": 0, "remaining": len(frame)}]
+
+    def exclude(self, rule: str, mask: np.ndarray, reason: str | list[str], description: str) -> None:
+        mask = np.asarray(mask, dtype=bool) & self.active
+        reasons = reason if isinstance(reason, list) else None
+        for position in np.flatnonzero(mask):
+            self._act(position, rule, "", "excluded", reasons[position] if reasons else reason)
+        self.active &= ~mask
+        self._log(rule, int(mask.sum()), "excluded", description)
+        self.flow.append(
+            {"step": len(self.flow), "rule": rule, "excluded": int(mask.sum()), "remaining": int(self.active.sum())}
+        )
+
+    def set_missing(self, rule: str, var: Variable, mask: np.ndarray, reason_code: str, reason: str) -> int:
+        mask = np.asarray(mask, dtype=bool) & self.active
+        for column in var.value_columns:
+            self.frame.loc[mask, column] = pd.NA
+        self.frame.loc[mask, var.missing_column] = reason_code
+        for position in np.flatnonzero(mask):
+            self._act(position, rule, var.name, "set to missing", reason)
+        return int(mask.sum())
+
+    def _act(self, position: int, rule: str, variable: str, action: str, reason: str) -> None:
+        self.actions.append(
+            {
+                "source_row": int(self.frame["source_row"].iat[position]),
+                "respondent_id": self.frame["respondent_id"].iat[position],
+                "rule": rule,
+                "variable": variable,
+                "action": action,
+                "reason": reason,
+            }
+        )
+
+    def _log(self, rule: str, rows: int, action: str, description: str) -> None:
+        self.log.append(
+            {
+                "order": len(self.log) + 1,
+                "rule": rule,
+                "rows_affected": rows,
+                "action": action,
+                "description": description,
+            }
+        )
+
+
+def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook, variables: VariableSet) -> Cleaned:
+    """Apply a wave's cleaning rules to its respondent frame."""
+    run = _Run(respondents.reset_index(drop=True))
+    rules = codebook.cleaning
+    wave_vars = {v.name: v for v in variables.for_wave(codebook.wave)}
+
+    stray = findings[findings["finding"] == STRAY_TEXT] if len(findings) else findings
+    run._log(
+        "normalise_text",
+        int(stray["source_row"].nunique()) if len(stray) else 0,
+        "normalised",
+        "values matched their code only once stray case or whitespace was ignored; accepted as that code",
+    )
+    for record in stray.itertuples(index=False) if len(stray) else []:
+        run.actions.append(
+            {
+                "source_row": int(record.source_row),
+                "respondent_id": record.respondent_id,
+                "rule": "normalise_text",
+                "variable": record.variable,
+                "action": "normalised",
+                "reason": f"stray case or whitespace in column {record.column}",
+            }
+        )
+
+    frame = run.frame
+    if "test_responses" in rules:
+        spec = rules["test_responses"]
+        mask = frame[spec["variable"]].isin(spec["exclude"]).to_numpy()
+        run.exclude(
+            "test_responses",
+            mask,
+            "platform preview or test response",
+            f"{spec['variable']} is one of {', '.join(spec['exclude'])}",
+        )
+    if "consent" in rules:
+        spec = rules["consent"]
+        mask = (frame[spec["variable"]] != spec["require"]).fillna(True).to_numpy()
+        run.exclude("consent", mask, "consent not given", f"{spec['variable']} is not {spec['require']}")
+    run.exclude(
+        "missing_organisation",
+        frame["org"].isna().to_numpy(),
+        "no recruiting organisation recorded",
+        "the response names no recruiting organisation, so it cannot be placed in the survey design",
+    )
+
+    questions = _questions(codebook, wave_vars)
+    answered = _answered(frame, questions)
+    dup = rules.get("duplicates", {})
+    if dup.get("same_id", False):
+        keys = frame["respondent_id"].to_numpy()
+        mask = _duplicates(keys, answered, run.active)
+        run.exclude(
+            "duplicate_id",
+            mask,
+            "a more complete response with the same respondent id is kept",
+            "responses sharing a respondent id: the most complete is kept",
+        )
+    if dup.get("same_answers", False):
+        keys = _answer_keys(frame, questions)
+        mask = _duplicates(keys, answered, run.active)
+        run.exclude(
+            "duplicate_answers",
+            mask,
+            "the same answers were submitted in an earlier response",
+            "responses with identical answers to every question: the first is kept",
+        )
+
+    if "completeness" in rules:
+        share = rules["completeness"]["min_share_answered"]
+        asked = _asked_counts(frame, codebook, questions)
+        ratio = np.divide(answered, asked, out=np.zeros(len(frame)), where=asked > 0)
+        mask = ratio < share
+        run.exclude(
+            "incomplete",
+            mask,
+            f"fewer than {share:.0%} of the asked questions answered",
+            f"share of asked questions answered below {share:g}",
+        )
+
+    action = rules.get("out_of_range", "set_missing")
+    total = 0
+    mask_any = np.zeros(len(frame), dtype=bool)
+    for var in wave_vars.values():
+        if var.type != "integer" or var.range is None or var.derive:
+            continue
+        values = frame[var.name]
+        low, high = var.range
+        mask = (values.notna() & ((values < low) | (values > high))).fillna(False).to_numpy(dtype=bool) & run.active
+        if action == "set_missing":
+            total += run.set_missing("out_of_range", var, mask, "out_of_range", f"{var.name} outside {low}–{high}")
+        mask_any |= mask
+    if action == "exclude":
+        run.exclude(
+            "out_of_range", mask_any, "an answer outside its valid range", "integer answers outside their valid range"
+        )
+    else:
+        run._log("out_of_range", int(mask_any.sum()), "set to missing", "integer answers outside their valid range")
+
+    for rule in rules.get("inconsistent", []):
+        mask = _query(frame, rule["when"], codebook, rule["name"]) & run.active
+        if rule["action"] == "exclude":
+            run.exclude(rule["name"], mask, rule["reason"], rule["when"])
+        else:
+            for name in rule.get("variables", []):
+                run.set_missing(rule["name"], wave_vars[name], mask, "inconsistent", rule["reason"])
+            run._log(rule["name"], int(mask.sum()), "set to missing", rule["when"])
+
+    for rule in rules.get("eligibility", []):
+        condition = _query(frame, rule["require"], codebook, rule["name"], missing_as=None)
+        unknown = np.isnan(condition)
+        fails = (condition == 0) | (unknown & (rule.get("missing", "exclude") == "exclude"))
+        reasons = [rule["reason"] + (" (cannot be established: answer missing)" if u else "") for u in unknown]
+        run.exclude(rule["name"], fails, reasons, rule["require"])
+
+    _skip_logic(run, codebook, rules.get("skip_violations", "set_missing"))
+
+    analysed = run.frame[run.active].reset_index(drop=True)
+    analysed = derive(analysed, variables, codebook.wave)
+    actions = pd.DataFrame(run.actions, columns=ACTION_COLUMNS)
+    actions = actions.sort_values(["source_row", "rule", "variable"], kind="stable").reset_index(drop=True)
+    quarantine = (
+        actions[actions["action"] == "excluded"][["respondent_id", "source_row", "rule", "reason"]]
+        .sort_values("source_row", kind="stable")
+        .reset_index(drop=True)
+    )
+    check_conservation(len(respondents), len(analysed), len(quarantine), codebook.wave)
+    return Cleaned(
+        analysed=analysed,
+        log=pd.DataFrame(run.log, columns=LOG_COLUMNS),
+        quarantine=quarantine,
+        flow=pd.DataFrame(run.flow, columns=FLOW_COLUMNS),
+        actions=actions,
+    )
+
+
+def check_conservation(raw: int, analysed: int, quarantined: int, wave: str) -> None:
+    """Every raw row is either analysed or quarantined, exactly once."""
+    if raw != analysed + quarantined:
+        raise AssertionError(
+            f"wave {wave}: {raw} raw rows but {analysed} analysed + {quarantined} quarantined = "
+            f"{analysed + quarantined}; a cleaning rule lost or duplicated rows"
+        )
+
+
+def _questions(codebook: Codebook, wave_vars: dict[str, Variable]) -> list[Variable]:
+    """The analysis questions a respondent could answer (mapped, not derived, not free text)."""
+    return [
+        wave_vars[name]
+        for name in codebook.mappings
+        if wave_vars[name].role == "analysis" and wave_vars[name].type != "text"
+    ]
+
+
+def _answered(frame: pd.DataFrame, questions: list[Variable]) -> np.ndarray:
+    """Number of questions each respondent answered (a missing code such as don't know counts as an answer)."""
+    if not questions:
+        return np.zeros(len(frame))
+    return sum((frame[q.missing_column] != NO_ANSWER).fillna(True).to_numpy(dtype=int) for q in questions)
+
+
+def _answer_keys(frame: pd.DataFrame, questions: list[Variable]) -> np.ndarray:
+    columns = ["org"] + [c for q in questions for c in (*q.value_columns, q.missing_column)]
+    text = frame[columns].astype("string").fillna("<NA>")
+    return text.agg("\x1f".join, axis=1).to_numpy()
+
+
+def _duplicates(keys: np.ndarray, answered: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Rows to drop from duplicate groups: all but the most complete (earliest on ties) active row."""
+    order = pd.DataFrame({"key": keys, "answered": answered, "pos": np.arange(len(keys))})[active]
+    order = order.sort_values(["key", "answered", "pos"], ascending=[True, False, True], kind="stable")
+    drop = order.duplicated("key", keep="first")
+    mask = np.zeros(len(keys), dtype=bool)
+    mask[order.loc[drop, "pos"].to_numpy()] = True
+    return mask
+
+
+def _asked_mask(frame: pd.DataFrame, codebook: Codebook, name: str) -> np.ndarray:
+    """Per respondent: 1.0 asked, 0.0 not asked, NaN unknown (the routing question itself unanswered)."""
+    cond = codebook.mappings[name].ask_if
+    if not cond:
+        return np.ones(len(frame))
+    source = codebook.mappings[cond["variable"]].variable
+    if source.is_multi:
+        values = frame[source.option_column(cond["option"])]
+        return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    values = frame[source.name]
+    result = values.isin(cond["in"]).to_numpy(dtype=float, copy=True)
+    result[values.isna().to_numpy()] = np.nan
+    return result
+
+
+def _asked_counts(frame: pd.DataFrame, codebook: Codebook, questions: list[Variable]) -> np.ndarray:
+    return (
+        sum(np.nan_to_num(_asked_mask(frame, codebook, q.name), nan=1.0) for q in questions)
+        if questions
+        else np.zeros(len(frame))
+    )
+
+
+def _skip_logic(run: _Run, codebook: Codebook, action: str) -> None:
+    frame = run.frame
+    violations = relabelled = 0
+    for name, mapping in codebook.mappings.items():
+        if not mapping.ask_if:
+            continue
+        var = mapping.variable
+        asked = _asked_mask(frame, codebook, name)
+        not_asked = (asked == 0) & run.active
+        unanswered = (frame[var.missing_column] == NO_ANSWER).fillna(False).to_numpy(dtype=bool)
+        violating = not_asked & ~unanswered
+        if action == "set_missing":
+            violations += run.set_missing(
+                "skip_logic",
+                var,
+                violating,
+                "answered_when_not_asked",
+                f"{name} answered although it is asked only when {_describe_condition(mapping.ask_if)}",
+            )
+        else:
+            violations += int(violating.sum())
+        recode = not_asked & unanswered
+        frame.loc[recode, var.missing_column] = NOT_ASKED
+        relabelled += int(recode.sum())
+    run._log(
+        "skip_logic",
+        violations,
+        "set to missing" if action == "set_missing" else "kept",
+        "answers to questions the routing did not ask",
+    )
+    run._log(
+        "not_asked",
+        relabelled,
+        "recorded as not asked",
+        "blank answers to questions the routing did not ask (not counted as missing answers)",
+    )
+
+
+def _describe_condition(cond: dict) -> str:
+    if "option" in cond:
+        return f"{cond['variable']} includes {cond['option']}"
+    return f"{cond['variable']} is {' or '.join(cond['in'])}"
+
+
+def _query(
+    frame: pd.DataFrame, expression: str, codebook: Codebook, name: str, missing_as: float | None = 0.0
+) -> np.ndarray:
+    """Evaluate a rule's expression per row: 1.0 true, 0.0 false; where a variable it uses is missing, NaN
+    (or ``missing_as``)."""
+    from .codebook import expression_names
+
+    names = expression_names(expression)
+    try:
+        result = frame.eval(expression)
+    except Exception as exc:  # pandas raises many types for a bad expression
+        raise ConfigError(
+            f"the cleaning rule '{name}' cannot be evaluated ({exc})",
+            file=codebook.path,
+            value=expression,
+            expected="a pandas expression over the wave's variables",
+        ) from None
+    result = pd.Series(result, index=frame.index).astype("boolean")
+    values = result.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    missing = np.zeros(len(frame), dtype=bool)
+    for column in names & set(frame.columns):
+        missing |= frame[column].isna().to_numpy()
+    values[missing] = np.nan
+    if missing_as is not None:
+        values = np.nan_to_num(values, nan=missing_as)
+        return values.astype(bool)
+    return values
+
+
+# --------------------------------------------------------------------------------------------- derived variables
+
+
+def derive(frame: pd.DataFrame, variables: VariableSet, wave: str) -> pd.DataFrame:
+    """Add the derived variables the wave carries, in declaration order, from cleaned values."""
+    frame = frame.copy()
+    reasons = list(variables.missing_reasons)
+    for var in variables.for_wave(wave):
+        if not var.derive:
+            continue
+        method, spec = next(iter(var.derive.items()))
+        if method == "difference":
+            a, b = (frame[name] for name in spec)
+            value = (a - b).astype("Int64")
+            source_missing = (
+                frame[variables[spec[0]].missing_column]
+                .astype(object)
+                .where(
+                    frame[variables[spec[0]].missing_column].notna(),
+                    frame[variables[spec[1]].missing_column].astype(object),
+                )
+            )
+        else:
+            source = variables[spec["variable"]]
+            source_missing = frame[source.missing_column].astype(object)
+            if method == "bins":
+                values = frame[source.name]
+                codes = np.searchsorted(
+                    np.asarray(spec["breaks"]), values.to_numpy(dtype=float, na_value=np.nan), side="right"
+                )
+                labels = np.array(list(var.categories), dtype=object)[np.minimum(codes, len(var.categories) - 1)]
+                value = pd.Categorical(np.where(values.isna(), None, labels), categories=list(var.categories))
+            elif method == "below":
+                values = frame[source.name]
+                flag = np.where(values.to_numpy(dtype=float, na_value=np.nan) < spec["value"], "yes", "no")
+                value = pd.Categorical(np.where(values.isna(), None, flag), categories=list(var.categories))
+            elif method == "recode":
+                value = pd.Categorical(frame[source.name].map(spec["map"]), categories=list(var.categories))
+            else:  # any_of
+                chosen = np.zeros(len(frame), dtype=bool)
+                for option in spec["options"]:
+                    chosen |= frame[source.option_column(option)].fillna(False).to_numpy(dtype=bool)
+                answered = frame[source.option_column(next(iter(source.categories)))].notna().to_numpy()
+                value = pd.Categorical(
+                    np.where(answered, np.where(chosen, "yes", "no"), None), categories=list(var.categories)
+                )
+        frame[var.name] = value
+        has_value = pd.Series(value).notna().to_numpy()
+        missing = np.where(has_value, None, source_missing.fillna(NO_ANSWER).to_numpy())
+        frame[var.missing_column] = pd.Categorical(missing, categories=reasons)
+    return frame
+
+
+def clean_wave(
+    *,
+    respondents: str,
+    findings: str,
+    codebook: str,
+    variables: str,
+    wave: str,
+    cleaning_defaults: dict,
+    analysed_out: str,
+    log_out: str,
+    quarantine_out: str,
+    flow_out: str,
+    actions_out: str,
+) -> None:
+    """Harmonised respondents → analysed respondents, with the cleaning log, quarantine and exclusion flow."""
+    variable_set = load_variables(variables)
+    book = load_codebook(codebook, variable_set, wave=wave, cleaning_defaults=cleaning_defaults)
+    frame = formats.read_parquet(respondents)
+    found = pd.read_csv(findings, dtype={"respondent_id": str, "variable": str, "column": str, "finding": str})
+    result = clean(frame, found, book, variable_set)
+    formats.write_parquet(result.analysed, analysed_out)
+    formats.write_csv(result.log, log_out)
+    formats.write_csv(result.quarantine, quarantine_out)
+    formats.write_csv(result.flow, flow_out)
+    formats.write_csv(result.actions, actions_out)

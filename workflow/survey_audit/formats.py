@@ -1,0 +1,122 @@
+"""Canonical, deterministic output files.
+
+The same frame always gives the same bytes: rows in the order given (callers sort by their key columns),
+floats written with a fixed number of significant digits, UTF-8 with ``\\n`` line ends, no index, no
+timestamps. Files are written to a temporary name and renamed into place, so a failed job never leaves a
+partial output behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SIGNIFICANT_DIGITS = 12
+
+
+def format_float(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
+    """A float as text with ``digits`` significant digits; integers without a decimal point; NaN as ''."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    value = float(value)
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    text = f"{value:.{digits}g}"
+    if "e" not in text and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text == "-0":
+        text = "0"
+    return text
+
+
+def _column_text(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.map(lambda v: "" if v is pd.NA or v is None else ("true" if v else "false")).astype(object)
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series.map(lambda v: "" if v is pd.NA else str(int(v))).astype(object)
+    if pd.api.types.is_float_dtype(series.dtype):
+        return series.map(format_float).astype(object)
+    return series.astype(object).map(
+        lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else _scalar_text(v)
+    )
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return format_float(float(value))
+    return str(value)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The canonical CSV text of a frame."""
+    text = pd.DataFrame({c: _column_text(frame[c]) for c in frame.columns}, columns=list(frame.columns))
+    return text.to_csv(index=False, lineterminator="\n")
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a frame as canonical CSV."""
+    data = csv_text(frame).encode("utf-8")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a frame as Parquet (no index, fixed compression), keeping categorical and nullable dtypes."""
+    with atomic_path(path) as tmp:
+        frame.reset_index(drop=True).to_parquet(tmp, index=False, compression="zstd", engine="pyarrow")
+
+
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    return pd.read_parquet(path, engine="pyarrow")
+
+
+def json_text(obj: Any) -> str:
+    """Canonical JSON: sorted keys, two-space indent, UTF-8, trailing newline."""
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, Path):
+        return value.as_posix()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json_text(obj), encoding="utf-8")
+
+
+def write_text(text: str, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
