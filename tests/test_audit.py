@@ -54,9 +54,7 @@ def test_statcheck_accepts_consistent_and_flags_inconsistent():
 
 
 def cells(rows):
-    return pd.DataFrame(
-        rows, columns=["table_id", "wave", "by_value", "category", "weighting", "n", "base_n", "pct"]
-    )
+    return pd.DataFrame(rows, columns=["table_id", "wave", "by_value", "category", "weighting", "n", "base_n", "pct"])
 
 
 def registry(*entries):
@@ -64,19 +62,31 @@ def registry(*entries):
 
 
 def entry(id, claim, printed=None, value=None, cell=None, **extra):
-    base = {"id": id, "section": "s", "figure": "f", "wording": "w", "base": "b", "printed": printed,
-            "value": value, "reliability": "primary", "source": "x", "claim": claim}
+    base = {
+        "id": id,
+        "section": "s",
+        "figure": "f",
+        "wording": "w",
+        "base": "b",
+        "printed": printed,
+        "value": value,
+        "reliability": "primary",
+        "source": "x",
+        "claim": claim,
+    }
     if cell:
         base["cell"] = cell
     return {**base, **extra}
 
 
 def test_verdicts():
-    table = cells([
-        ["adv", "w1", "all", "online", "unweighted", 72, 115, 100 * 72 / 115],
-        ["adv", "w1", "all", "street", "unweighted", 50, 115, 100 * 50 / 115],
-        ["u12", "w1", "all", "yes", "unweighted", 43, 260, 100 * 43 / 260],
-    ])
+    table = cells(
+        [
+            ["adv", "w1", "all", "online", "unweighted", 72, 115, 100 * 72 / 115],
+            ["adv", "w1", "all", "street", "unweighted", 50, 115, 100 * 50 / 115],
+            ["u12", "w1", "all", "yes", "unweighted", 43, 260, 100 * 43 / 260],
+        ]
+    )
     online = {"table": "adv", "wave": "w1", "category": "online"}
     reg = registry(
         entry("a", {"type": "percentage"}, "63%", 63, online),

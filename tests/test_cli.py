@@ -25,9 +25,13 @@ def test_run_passes_extra_arguments_to_snakemake(root):
 
 
 def test_run_dry_run_plans_the_whole_chain(root):
-    done = subprocess.run([sys.executable, "-m", "survey_audit.cli", "run", "-n"],
-                          cwd=root, capture_output=True, text=True, env={**__import__("os").environ,
-                                                                          "PYTHONPATH": str(root / "workflow")})
+    done = subprocess.run(
+        [sys.executable, "-m", "survey_audit.cli", "run", "-n"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(root / "workflow")},
+    )
     assert done.returncode == 0, done.stderr
     for rule in ("ingest", "clean", "weight", "tabulate", "test", "publish", "audit", "manifest"):
         assert rule in done.stdout + done.stderr

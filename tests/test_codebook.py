@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CODEBOOK, VARIABLES, write
 
+from conftest import CODEBOOK, VARIABLES, write
 from survey_audit.codebook import load_codebook, load_variables
 from survey_audit.configuration import load_yaml
 from survey_audit.errors import ConfigError
@@ -52,15 +52,19 @@ def test_unknown_type_is_named_with_its_row(tmp_path):
 
 
 def test_category_listed_twice(tmp_path):
-    variables = VARIABLES.replace("categories: {female: Female, male: Male, other: Other}",
-                                  "categories: {female: Female, male: Male, female: Woman}")
+    variables = VARIABLES.replace(
+        "categories: {female: Female, male: Male, other: Other}",
+        "categories: {female: Female, male: Male, female: Woman}",
+    )
     var_path = write(tmp_path / "variables.yaml", variables)
     with pytest.raises(ConfigError, match="'female' appears twice"):
         load_variables(var_path)
 
 
 def test_skip_rule_naming_a_missing_variable(tmp_path):
-    codebook = CODEBOOK.replace("ask_if: {variable: had_phone, in: [\"yes\"]}", "ask_if: {variable: had_mobile, in: [\"yes\"]}")
+    codebook = CODEBOOK.replace(
+        'ask_if: {variable: had_phone, in: ["yes"]}', 'ask_if: {variable: had_mobile, in: ["yes"]}'
+    )
     error = codebook_error(tmp_path, codebook)
     assert "skip rule of 'phone_monitored' names 'had_mobile'" in error.message
     assert error.row == line_of(codebook, "had_mobile")
@@ -80,8 +84,8 @@ def test_unknown_key_in_codebook(tmp_path):
 
 
 def test_variable_of_the_wave_left_unmapped(tmp_path):
-    codebook = CODEBOOK.replace("  had_phone: {column: phone, codes: {\"1\": \"yes\", \"2\": \"no\"}}\n", "")
-    codebook = codebook.replace("ask_if: {variable: had_phone, in: [\"yes\"]}", "")
+    codebook = CODEBOOK.replace('  had_phone: {column: phone, codes: {"1": "yes", "2": "no"}}\n', "")
+    codebook = codebook.replace('ask_if: {variable: had_phone, in: ["yes"]}', "")
     error = codebook_error(tmp_path, codebook)
     assert "'had_phone' lists wave 'w1'" in error.message
 

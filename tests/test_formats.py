@@ -19,12 +19,14 @@ def test_float_format_is_fixed_and_round_trips_twelve_digits():
 
 
 def test_csv_text_is_canonical():
-    frame = pd.DataFrame({
-        "a": pd.array([1, None], dtype="Int64"),
-        "b": [0.5, np.nan],
-        "c": pd.array([True, None], dtype="boolean"),
-        "d": ["x", None],
-    })
+    frame = pd.DataFrame(
+        {
+            "a": pd.array([1, None], dtype="Int64"),
+            "b": [0.5, np.nan],
+            "c": pd.array([True, None], dtype="boolean"),
+            "d": ["x", None],
+        }
+    )
     assert csv_text(frame) == "a,b,c,d\n1,0.5,true,x\n,,,\n"
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import CLEANING_DEFAULTS
 
+from conftest import CLEANING_DEFAULTS
 from survey_audit.cleaning import clean, derive
 from survey_audit.codebook import load_codebook, load_variables
 from survey_audit.errors import InputError
@@ -14,7 +14,7 @@ from survey_audit.readers import read_raw
 
 GOOD = [
     # pid, org, status, consent, recorded, gender, age, age_entered, year_entered, phone, monitored, online, street, sites, comments, ip
-    "P1,A,0,1,2016-05-01,1,25,14,2005,1,1,1,,\"1,2\",hello there,10.0.0.1",
+    'P1,A,0,1,2016-05-01,1,25,14,2005,1,1,1,,"1,2",hello there,10.0.0.1',
     "P2,B,0,1,2016-05-02,2,30,11,1997,2,,,1,,,10.0.0.2",
     "P3,A,0,1,2016-05-03, Female ,22,15,2009,1,2,1,1,3,,10.0.0.3",
     "P4,B,0,1,2016-05-04,99,40,16,1992,98,,,,,,10.0.0.4",
@@ -160,7 +160,9 @@ def test_derive_bins_at_the_break_and_keeps_missing_reason(small_wave):
     variables, book, raw = load(small_wave, GOOD)
     frame = harmonise(raw, book, variables).respondents
     frame["year_entered"] = pd.array([2003, 2004, None, 2020], dtype="Int64")
-    frame["year_entered__missing"] = pd.Categorical([None, None, "refused", None], categories=frame["year_entered__missing"].cat.categories)
+    frame["year_entered__missing"] = pd.Categorical(
+        [None, None, "refused", None], categories=frame["year_entered__missing"].cat.categories
+    )
     out = derive(frame, variables, "w1")
     assert values(out["entry_cohort"]) == ["before_2004", "from_2004", None, "from_2004"]
     assert out["entry_cohort__missing"].iloc[2] == "refused"

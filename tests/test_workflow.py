@@ -34,7 +34,10 @@ def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(project / "workflow")}
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default", *args],
-        cwd=project, capture_output=True, text=True, env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
     )
 
 

@@ -11,6 +11,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,8 +48,61 @@ def cmd_run(args: argparse.Namespace) -> int:
     return subprocess.call(command, cwd=root, env=env)
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .cleaning import clean_wave
+    from .codebook import load_codebook, load_variables
+    from .configuration import load_validated
+    from .harmonise import ingest_wave
+
+    config = load_validated(args.config, "config").data if Path(args.config).is_file() else {}
+    cleaning = config.get("cleaning", {})
+    variables = args.variables or config.get("variables", "config/variables.yaml")
+    wave = args.wave or load_codebook(args.codebook, load_variables(variables)).wave
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Work in a scratch directory and move the files into place only when both stages succeed.
+    with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
+        tmp = Path(scratch)
+        ingest_wave(
+            raw=args.raw,
+            codebook=args.codebook,
+            variables=variables,
+            wave=wave,
+            cleaning_defaults=cleaning,
+            respondents_out=tmp / f"{wave}.ingest.parquet",
+            findings_out=tmp / f"{wave}.findings.csv",
+            summary_out=tmp / f"{wave}.summary.json",
+        )
+        clean_wave(
+            respondents=str(tmp / f"{wave}.ingest.parquet"),
+            findings=str(tmp / f"{wave}.findings.csv"),
+            codebook=args.codebook,
+            variables=variables,
+            wave=wave,
+            cleaning_defaults=cleaning,
+            analysed_out=tmp / f"{wave}.parquet",
+            log_out=tmp / f"{wave}.log.csv",
+            quarantine_out=tmp / f"{wave}.quarantine.csv",
+            flow_out=tmp / f"{wave}.flow.csv",
+            actions_out=tmp / f"{wave}.actions.csv",
+        )
+        out.mkdir(exist_ok=True)
+        for file in tmp.iterdir():
+            os.replace(file, out / file.name)
+    import pandas as pd
+
+    flow = pd.read_csv(out / f"{wave}.flow.csv")
+    print(f"{wave}: {flow['remaining'].iloc[0]} raw responses, {flow['remaining'].iloc[-1]} analysed")
+    for row in flow.iloc[1:].itertuples(index=False):
+        if row.excluded:
+            print(f"  {row.rule}: {row.excluded} excluded")
+    print(f"written to {out}/")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "run": (cmd_run, "run the workflow (extra arguments go to Snakemake, e.g. -n for a dry run)"),
+    "ingest": (cmd_ingest, "check a raw export against its codebook: ingest and clean it, print the exclusion flow"),
 }
 
 
@@ -61,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help=COMMANDS["run"][1], description=COMMANDS["run"][1])
     run.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="arguments passed on to Snakemake")
+    ingest = commands.add_parser("ingest", help=COMMANDS["ingest"][1], description=COMMANDS["ingest"][1])
+    ingest.add_argument("raw", help="the raw export (CSV, XLSX, SPSS .sav or Stata .dta)")
+    ingest.add_argument("--codebook", required=True, help="the wave's codebook (YAML)")
+    ingest.add_argument("--variables", help="harmonised variables (default: the one config/config.yaml names)")
+    ingest.add_argument("--wave", help="wave id (default: the codebook's)")
+    ingest.add_argument("--config", default="config/config.yaml", help="configuration with the default cleaning rules")
+    ingest.add_argument("--out", default="results/ingest-check", help="directory for the outputs")
     return parser
 
 
