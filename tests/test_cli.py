@@ -26,7 +26,7 @@ def test_run_passes_extra_arguments_to_snakemake(root):
 
 def test_run_dry_run_plans_the_whole_chain(root):
     done = subprocess.run(
-        [sys.executable, "-m", "survey_audit.cli", "run", "-n"],
+        [sys.executable, "-m", "survey_audit.cli", "run", "-n", "--forceall"],
         cwd=root,
         capture_output=True,
         text=True,

@@ -62,6 +62,10 @@ def scope_weights(wildcards):
     return expand("results/weights/{wave}.parquet", wave=scope_waves(wildcards))
 
 
+def scope_codebooks(wildcards):
+    return [WAVES.loc[wave, "codebook"] for wave in scope_waves(wildcards)]
+
+
 def public_outputs():
     """The files a reviewer reads: tables, tests and the audit."""
     return [

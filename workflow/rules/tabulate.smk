@@ -5,6 +5,7 @@ rule tabulate:
     input:
         analysed=scope_analysed,
         weights=scope_weights,
+        codebooks=scope_codebooks,
         tables=config["tables"],
         variables=config["variables"],
         code=code("tabulate"),

@@ -8,6 +8,7 @@ adapter.run(
         scope=snakemake.wildcards.scope,
         analysed=list(snakemake.input.analysed),
         weights=list(snakemake.input.weights),
+    codebooks=list(snakemake.input.codebooks),
         tables=list(snakemake.input.tables),
         variables=snakemake.input.variables,
         waves=snakemake.params.waves,

@@ -423,7 +423,7 @@ def _recompute_test(entry, cells, tests):
     notes = [f"{test['method']}: p = {p:.3g}" + (" (adjusted)" if not pd.isna(test.get("p_adjusted")) else "")]
     if claim["type"] == "trend":
         direction = str(test.get("direction", ""))
-        ok = significant and direction == "increasing"
+        ok = significant and direction == claim.get("direction", "increasing")
         notes.append(f"direction: {direction or 'unknown'}")
         return (HOLDS if ok else FAILS), p, f"p = {p:.3g}", None, notes, None
     cell = entry["cell"]

@@ -385,7 +385,17 @@ def derive(frame: pd.DataFrame, variables: VariableSet, wave: str) -> pd.DataFra
         if not var.derive:
             continue
         method, spec = next(iter(var.derive.items()))
-        if method == "difference":
+        if method == "all_of":
+            sources = [variables[name] for name in spec]
+            known = np.logical_and.reduce([frame[v.name].notna().to_numpy() for v in sources])
+            match = np.logical_and.reduce([frame[v.name].isin(spec[v.name]).to_numpy() for v in sources])
+            value = pd.Categorical(np.where(known, np.where(match, "yes", "no"), None), categories=list(var.categories))
+            source_missing = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+            for v in reversed(sources):
+                source_missing = (
+                    frame[v.missing_column].astype(object).where(frame[v.missing_column].notna(), source_missing)
+                )
+        elif method == "difference":
             a, b = (frame[name] for name in spec)
             value = (a - b).astype("Int64")
             source_missing = (

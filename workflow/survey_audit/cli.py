@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import SurveyAuditError
+from .formats import atomic_path, csv_text
 
 PROFILE = Path("workflow") / "profiles" / "default"
 
@@ -100,9 +101,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synthesize(args: argparse.Namespace) -> int:
+    from .configuration import load_validated, load_wave_sheet
+    from .synthetic import generate
+
+    config = load_validated(args.config, "config").data
+    sheet = load_wave_sheet(config["waves"])
+    waves = args.wave or [w for w in sheet.index if Path(f"config/synthetic/{w}.yaml").is_file()]
+    differs = []
+    for wave in waves:
+        spec = Path("config/synthetic") / f"{wave}.yaml"
+        generated = generate(spec, sheet.loc[wave, "codebook"], config["variables"])
+        raw_path = Path("resources/synthetic") / f"{wave}.csv"
+        defects_path = Path("resources/synthetic") / f"{wave}.defects.csv"
+        outputs = {raw_path: generated.raw_bytes(), defects_path: csv_text(generated.defects).encode("utf-8")}
+        if args.check:
+            for path, data in outputs.items():
+                same = path.is_file() and path.read_bytes() == data
+                print(f"{path}: {'identical' if same else 'DIFFERS from a fresh generation'}")
+                if not same:
+                    differs.append(path)
+        else:
+            for path, data in outputs.items():
+                with atomic_path(path) as tmp:
+                    tmp.write_bytes(data)
+            summary = generated.summary
+            print(
+                f"{wave}: {summary['raw_rows']} raw rows ({summary['analysed_respondents']} respondents, "
+                f"{summary['excluded']} to be excluded) → {raw_path}, {defects_path}"
+            )
+    return 1 if differs else 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "run": (cmd_run, "run the workflow (extra arguments go to Snakemake, e.g. -n for a dry run)"),
     "ingest": (cmd_ingest, "check a raw export against its codebook: ingest and clean it, print the exclusion flow"),
+    "synthesize": (
+        cmd_synthesize,
+        "regenerate the synthetic stand-in waves in resources/synthetic/ (--check compares)",
+    ),
 }
 
 
@@ -122,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--wave", help="wave id (default: the codebook's)")
     ingest.add_argument("--config", default="config/config.yaml", help="configuration with the default cleaning rules")
     ingest.add_argument("--out", default="results/ingest-check", help="directory for the outputs")
+    synth = commands.add_parser("synthesize", help=COMMANDS["synthesize"][1], description=COMMANDS["synthesize"][1])
+    synth.add_argument("--wave", action="append", help="a wave to generate (default: every wave with a spec)")
+    synth.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
+    synth.add_argument("--config", default="config/config.yaml", help="the workflow configuration")
     return parser
 
 

@@ -154,10 +154,20 @@ def load_variables(path: str | Path) -> VariableSet:
     return result
 
 
+def derivation_sources(var: Variable) -> list[str]:
+    """The variables a derived variable is computed from."""
+    method, spec = next(iter(var.derive.items()))
+    if method == "difference":
+        return list(spec)
+    if method == "all_of":
+        return list(spec)
+    return [spec["variable"]]
+
+
 def _check_derivation(variables: VariableSet, var: Variable, doc: LoadedYaml) -> None:
     method, spec = next(iter(var.derive.items()))
     row = doc.line_of(("variables", var.name, "derive"))
-    sources = spec if method == "difference" else [spec["variable"]]
+    sources = derivation_sources(var)
 
     def fail(problem: str, expected: str) -> None:
         raise ConfigError(
@@ -175,17 +185,18 @@ def _check_derivation(variables: VariableSet, var: Variable, doc: LoadedYaml) ->
                 f"'{source}' is not carried by wave(s) {sorted(missing_waves)}",
                 "sources carried by every wave of the derived variable",
             )
-    expected_type = {
-        "difference": "integer",
-        "bins": "single",
-        "below": "yesno",
-        "recode": "single",
-        "any_of": "yesno",
+    expected_types = {
+        "difference": ("integer",),
+        "bins": ("single", "yesno"),
+        "below": ("yesno",),
+        "recode": ("single", "yesno"),
+        "any_of": ("yesno",),
+        "all_of": ("yesno",),
     }[method]
-    if var.type != expected_type:
+    if var.type not in expected_types:
         fail(
-            f"'{method}' makes a {expected_type} variable, but the variable is declared {var.type}",
-            f"type: {expected_type}",
+            f"'{method}' makes a {' or '.join(expected_types)} variable, but the variable is declared {var.type}",
+            f"type: {expected_types[0]}",
         )
     source = variables[sources[0]]
     if method in ("difference", "bins", "below") and any(variables[s].type != "integer" for s in sources):
@@ -208,6 +219,16 @@ def _check_derivation(variables: VariableSet, var: Variable, doc: LoadedYaml) ->
                 f"the map does not match the categories (unknown: {sorted(unknown_from | unknown_to)}, unmapped: {sorted(unmapped)})",
                 f"every category of '{source.name}' mapped onto one of {list(var.categories)}",
             )
+    if method == "all_of":
+        for name, categories in spec.items():
+            if not variables[name].is_categorical:
+                fail(f"'{name}' is not a single-choice or yes/no variable", "single-choice or yes/no sources")
+            unknown = set(categories) - set(variables[name].categories)
+            if unknown:
+                fail(
+                    f"{sorted(unknown)} are not categories of '{name}'",
+                    f"categories among {list(variables[name].categories)}",
+                )
     if method == "any_of":
         if not source.is_multi:
             fail(f"'{source.name}' is not a multi-select variable", "a multi-select source")
@@ -431,8 +452,7 @@ def load_codebook(
                 expected=f"a mapping for '{var.name}', or remove {wave} from its waves",
             )
         if var.derive:
-            sources = var.derive.get("difference") or [next(iter(var.derive.values()))["variable"]]
-            for source in sources:
+            for source in derivation_sources(var):
                 if source not in mappings and not variables[source].derive:
                     raise ConfigError(
                         f"derived variable '{var.name}' needs '{source}', which this codebook does not map",

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import formats
-from .codebook import Variable, VariableSet, expression_names, load_variables
+from .codebook import Variable, VariableSet, expression_names, load_codebook, load_variables
 from .configuration import load_validated
 from .errors import ConfigError
 
@@ -37,6 +37,7 @@ class TableSpec:
     chapter: str
     variable: str
     waves: tuple[str, ...]
+    kind: str = "proportions"
     backs: tuple[str, ...] = ()
     domain: str | None = None
     domain_label: str = ALL
@@ -76,16 +77,32 @@ def load_table_specs(paths: list[str | Path], variables: VariableSet, waves: lis
             if item["id"] in seen:
                 fail(f"is declared twice (also in {seen[item['id']]})", "unique table ids", "id")
             seen[item["id"]] = Path(path)
-            if item["variable"] not in variables:
-                fail(f"uses the unknown variable '{item['variable']}'", f"a variable of {variables.path}", "variable")
-            var = variables[item["variable"]]
-            if var.type in ("integer", "text"):
-                fail(
-                    f"tabulates '{var.name}', a {var.type} variable",
-                    "a single, yes/no or multi-select variable (or a binned derivation)",
-                    "variable",
-                )
-            used = [var]
+            kind = item.get("kind", "proportions")
+            used = []
+            if kind == "sample":
+                if "variable" in item or "by" in item or "test" in item:
+                    fail(
+                        "is a sample table, which takes no variable, by-variable or test",
+                        "only id, title, waves",
+                        "kind",
+                    )
+            else:
+                if "variable" not in item:
+                    fail("names no variable", "variable: a harmonised variable")
+                if item["variable"] not in variables:
+                    fail(
+                        f"uses the unknown variable '{item['variable']}'", f"a variable of {variables.path}", "variable"
+                    )
+                var = variables[item["variable"]]
+                if kind == "proportions" and var.type in ("integer", "text"):
+                    fail(
+                        f"tabulates '{var.name}', a {var.type} variable, as proportions",
+                        "a single, yes/no or multi-select variable (or kind: mean for an integer)",
+                        "variable",
+                    )
+                if kind == "mean" and var.type != "integer":
+                    fail(f"asks for the mean of '{var.name}', a {var.type} variable", "an integer variable", "variable")
+                used.append(var)
             if "by" in item:
                 if item["by"] not in variables or not variables[item["by"]].is_categorical:
                     fail(f"uses '{item['by']}' as by-variable", "a single-choice or yes/no variable", "by")
@@ -131,7 +148,8 @@ def load_table_specs(paths: list[str | Path], variables: VariableSet, waves: lis
                     id=item["id"],
                     title=item["title"],
                     chapter=doc.data["chapter"],
-                    variable=item["variable"],
+                    variable=item.get("variable", "sample"),
+                    kind=kind,
                     waves=tuple(requested),
                     backs=tuple(item.get("backs", [])),
                     domain=item.get("domain"),
@@ -186,20 +204,30 @@ def tabulate(
     scope: str,
     weights: np.ndarray,
     *,
+    states: dict[str, str] | None = None,
     small_base: int = 30,
 ) -> pd.DataFrame:
-    """The cells of every table declared for ``scope`` (a wave id, or 'pooled')."""
+    """The cells of every table declared for ``scope`` (a wave id, or 'pooled'). ``states`` maps the scope's
+    organisation codes to their states, for the sample table."""
     rows = []
     for spec in specs:
         if scope not in spec.waves:
             continue
+        if spec.kind == "sample":
+            rows.extend(_sample_cells(spec, frame, scope, states or {}))
+            continue
         var = variables[spec.variable]
         by = variables[spec.by] if spec.by else None
         in_domain = domain_mask(frame, spec.domain)
-        categories, matrix, valid = indicator_columns(frame, var)
         for weighting in spec.weighting:
             w = weights if weighting == "weighted" else np.ones(len(frame))
             for by_value, by_mask in groups(frame, by):
+                if spec.kind == "mean":
+                    rows.extend(
+                        _mean_cells(spec, var, frame, scope, weighting, by_value, in_domain & by_mask, w, small_base)
+                    )
+                    continue
+                categories, matrix, valid = indicator_columns(frame, var)
                 rows.extend(
                     _cells(
                         spec,
@@ -218,6 +246,56 @@ def tabulate(
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
+def _base_row(spec: TableSpec, scope: str, weighting: str, by_value: str, variable: str, category: str) -> dict:
+    return {
+        "table_id": spec.id,
+        "wave": scope,
+        "domain": spec.domain_label,
+        "by": spec.by or "",
+        "by_value": by_value,
+        "variable": variable,
+        "category": category,
+        "weighting": weighting,
+    }
+
+
+def _sample_cells(spec: TableSpec, frame: pd.DataFrame, scope: str, states: dict[str, str]) -> list[dict]:
+    orgs = sorted(frame["org"].dropna().astype(str).unique())
+    counts = {
+        "respondents": len(frame),
+        "organisations": len(orgs),
+        "states": len({states[o] for o in orgs if states.get(o)}),
+        "regions": int(frame["region"].dropna().nunique()),
+    }
+    out = []
+    for category, count in counts.items():
+        row = _base_row(spec, scope, "unweighted", ALL, "sample", category)
+        row.update(n=count, base_n=count, excluded_n=0, weighted_n=float(count), weighted_base=float(count), flags="")
+        out.append(row)
+    return out
+
+
+def _mean_cells(spec, var, frame, scope, weighting, by_value, in_group, w, small_base) -> list[dict]:
+    values = frame[var.name].to_numpy(dtype=float, na_value=np.nan)
+    valid = ~np.isnan(values)
+    base = in_group & valid
+    base_n = int(base.sum())
+    weighted_base = float(w[base].sum())
+    mean = float((w[base] * values[base]).sum() / weighted_base) if weighted_base > 0 else float("nan")
+    row = _base_row(spec, scope, weighting, by_value, var.name, "mean")
+    flags = "empty_base" if base_n == 0 else ("small_base" if base_n < small_base else "")
+    row.update(
+        n=base_n,
+        base_n=base_n,
+        excluded_n=int((in_group & ~valid).sum()),
+        weighted_n=weighted_base,
+        weighted_base=weighted_base,
+        mean=mean,
+        flags=flags,
+    )
+    return [row]
+
+
 CELL_COLUMNS = [
     "table_id",
     "wave",
@@ -233,6 +311,7 @@ CELL_COLUMNS = [
     "weighted_n",
     "weighted_base",
     "pct",
+    "mean",
     "flags",
 ]
 
@@ -255,25 +334,17 @@ def _cells(spec, var, scope, weighting, by_value, in_group, valid, categories, m
             flags.append("small_base")
         if base_n and n in (0, base_n):
             flags.append("zero_or_full")
-        out.append(
-            {
-                "table_id": spec.id,
-                "wave": scope,
-                "domain": spec.domain_label,
-                "by": spec.by or "",
-                "by_value": by_value,
-                "variable": var.name,
-                "category": category,
-                "weighting": weighting,
-                "n": n,
-                "base_n": base_n,
-                "excluded_n": excluded_n,
-                "weighted_n": weighted_n,
-                "weighted_base": weighted_base,
-                "pct": pct,
-                "flags": ";".join(flags),
-            }
+        row = _base_row(spec, scope, weighting, by_value, var.name, category)
+        row.update(
+            n=n,
+            base_n=base_n,
+            excluded_n=excluded_n,
+            weighted_n=weighted_n,
+            weighted_base=weighted_base,
+            pct=pct,
+            flags=";".join(flags),
         )
+        out.append(row)
     return out
 
 
@@ -299,6 +370,7 @@ def tabulate_scope(
     scope: str,
     analysed: list[str],
     weights: list[str],
+    codebooks: list[str],
     tables: list[str],
     variables: str,
     waves: list[str],
@@ -310,7 +382,12 @@ def tabulate_scope(
     variable_set = load_variables(variables)
     specs = load_table_specs(tables, variable_set, waves)
     frame, w = load_scope(scope, analysed, weights)
-    cells = tabulate(frame, specs, variable_set, scope, w, small_base=small_base)
+    states = {}
+    for path in codebooks:
+        book = load_codebook(path, variable_set)
+        for org in book.organisations.values():
+            states[f"{book.wave}:{org.code}" if scope == POOLED else org.code] = org.state
+    cells = tabulate(frame, specs, variable_set, scope, w, states=states, small_base=small_base)
     cells["synthetic"] = synthetic
     formats.write_parquet(cells, cells_out)
 
