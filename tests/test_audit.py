@@ -108,3 +108,38 @@ def test_verdicts():
     assert out.loc["f", "verdict"] == "holds"
     assert out.loc["g", "verdict"] == "not transcribed"
     assert out.loc["h", "verdict"] == "not computable"
+
+
+def bundled(root):
+    from survey_audit.codebook import load_variables
+    from survey_audit.configuration import load_yaml
+    from survey_audit.tables import load_table_specs
+
+    config = load_yaml(root / "config" / "config.yaml").data
+    variables = load_variables(root / config["variables"])
+    specs = load_table_specs([root / p for p in config["tables"]], variables, ["wave1", "wave2"])
+    return config, variables, specs
+
+
+def test_bundled_registries_name_existing_cells(root):
+    from survey_audit.audit import check_registry_cells, load_registry
+
+    config, variables, specs = bundled(root)
+    for path in config["published"]:
+        registry = load_registry(root / path)
+        check_registry_cells(registry, specs, variables, ["wave1", "wave2"])
+        assert all(e["id"].startswith("t15-" if registry.report == "thorn-2015" else "t18-") for e in registry.entries)
+
+
+def test_a_misspelt_category_is_reported_with_its_row(root, tmp_path):
+    from survey_audit.audit import check_registry_cells, load_registry
+    from survey_audit.errors import ConfigError
+
+    config, variables, specs = bundled(root)
+    text = (root / "config" / "published" / "thorn-2015.yaml").read_text()
+    broken = tmp_path / "registry.yaml"
+    broken.write_text(text.replace("wave: wave1, category: backpage}", "wave: wave1, category: backpages}", 1))
+    with pytest.raises(ConfigError) as info:
+        check_registry_cells(load_registry(broken), specs, variables, ["wave1", "wave2"])
+    line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if "category: backpages" in text)
+    assert info.value.row == line and "backpage, craigslist" in info.value.expected

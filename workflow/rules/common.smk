@@ -11,6 +11,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (str(LIBRARY), os.environ.get("PYTHONPATH", "")) if p)
 )
 
+from survey_audit.audit import check_registry_cells, load_registry
 from survey_audit.codebook import load_variables
 from survey_audit.configuration import check_config, load_wave_sheet
 from survey_audit.errors import SurveyAuditError
@@ -22,6 +23,8 @@ try:
     WAVES = load_wave_sheet(config["waves"])
     VARIABLES = load_variables(config["variables"])
     TABLE_SPECS = load_table_specs(config["tables"], VARIABLES, list(WAVES.index))
+    for registry in config["published"]:
+        check_registry_cells(load_registry(registry), TABLE_SPECS, VARIABLES, list(WAVES.index))
 except SurveyAuditError as error:
     sys.exit(str(error))
 

@@ -74,6 +74,14 @@ class Registry:
     version: int
     entries: tuple[dict, ...]
     meta: dict = field(default_factory=dict)
+    lines: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def row_of(self, index: int, key: str | None = None) -> int | None:
+        """Line of an entry (or of one of its keys) in the registry file."""
+        keys = ("entries", index) + ((key,) if key else ())
+        while keys not in self.lines and len(keys) > 2:
+            keys = keys[:-1]
+        return self.lines.get(keys)
 
 
 def load_registry(path: str | Path) -> Registry:
@@ -137,7 +145,14 @@ def load_registry(path: str | Path) -> Registry:
                 )
     meta = {k: v for k, v in data.items() if k != "entries"}
     return Registry(
-        Path(path), data["report"], data["title"], data["wave"], data["registry_version"], tuple(data["entries"]), meta
+        Path(path),
+        data["report"],
+        data["title"],
+        data["wave"],
+        data["registry_version"],
+        tuple(data["entries"]),
+        meta,
+        lines=doc.lines,
     )
 
 
@@ -550,3 +565,53 @@ def audit_tables(
     frame = frame.sort_values(["report", "entry_id"], kind="stable").reset_index(drop=True)
     formats.write_csv(frame, audit_out)
     formats.write_text(summary_text(frame, synthetic), summary_out)
+
+
+def check_registry_cells(registry: Registry, specs: list, variables, waves: list[str]) -> None:
+    """Every cell and test a registry entry names must exist among the declared tables, so that a typo is
+    reported when the workflow starts rather than as a 'not computable' verdict."""
+    by_id = {spec.id: spec for spec in specs}
+    for index, entry in enumerate(registry.entries):
+        cell = entry.get("cell")
+        claim = entry["claim"]
+
+        def fail(problem: str, expected: str, entry: dict = entry, index: int = index) -> None:
+            raise ConfigError(
+                f"entry '{entry['id']}' {problem}",
+                file=registry.path,
+                row=registry.row_of(index, "cell"),
+                expected=expected,
+            )
+
+        if claim.get("test"):
+            table = claim["test"].split(":")[0]
+            if table not in by_id:
+                fail(
+                    f"names the test '{claim['test']}' of an undeclared table '{table}'",
+                    "a test id '{table}:{wave}[...]'",
+                )
+        if not cell:
+            continue
+        spec = by_id.get(cell["table"])
+        if spec is None:
+            fail(f"names the undeclared table '{cell['table']}'", "a table id of config/tables/")
+        if cell["wave"] not in spec.waves:
+            fail(f"names wave '{cell['wave']}' of table '{spec.id}'", "one of " + ", ".join(spec.waves))
+        if spec.kind == "sample":
+            categories = ["respondents", "organisations", "states", "regions"]
+        elif spec.kind == "mean":
+            categories = ["mean"]
+        else:
+            categories = list(variables[spec.variable].categories)
+        if "category" in cell and cell["category"] not in categories:
+            fail(f"names category '{cell['category']}' of table '{spec.id}'", "one of " + ", ".join(categories))
+        by_value = cell.get("by_value", "all")
+        by_values = list(variables[spec.by].categories) if spec.by else ["all"]
+        for side in ("higher", "lower"):
+            if side in claim and claim[side] not in by_values:
+                fail(f"compares by-value '{claim[side]}' of table '{spec.id}'", "one of " + ", ".join(by_values))
+        if claim["type"] != "association" and by_value not in by_values:
+            fail(f"names by-value '{by_value}' of table '{spec.id}'", "one of " + ", ".join(by_values))
+        for category in claim.get("categories", []):
+            if category not in categories:
+                fail(f"lists category '{category}' of table '{spec.id}'", "one of " + ", ".join(categories))
