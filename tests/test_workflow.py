@@ -117,13 +117,28 @@ def test_tests_and_audit_are_complete(project):
     assert "Audit of published numbers" in (project / "run.log").read_text()
 
 
-def test_manifest_hashes_every_output(project):
+def test_manifest_hashes_every_output_and_traces_it_to_data_config_and_code(project):
     manifest = json.loads((project / "results" / "manifest.json").read_text())
     assert manifest["synthetic"] is True
-    assert manifest["outputs"]
-    for path, digest in {**manifest["outputs"], **manifest["inputs"]}.items():
+    for path, digest in manifest["inputs"].items():
         assert sha256_file(project / path) == digest, path
+    for path, entry in manifest["outputs"].items():
+        assert sha256_file(project / path) == entry["sha256"], path
     assert {"pandas", "numpy", "scipy", "snakemake"} <= set(manifest["packages"])
+    # a public table leads back, job by job, to the raw export, its codebook and the cleaning configuration
+    outputs = manifest["outputs"]
+    table = outputs["results/tables/gender.csv"]
+    assert table["rule"] == "publish" and "workflow/survey_audit/tables.py" in table["modules"]
+    cells = outputs["results/internal/cells/wave2.parquet"]
+    assert cells["inputs"]["analysed"] == {
+        "results/clean/wave2.parquet": outputs["results/clean/wave2.parquet"]["sha256"]
+    }
+    clean = outputs["results/clean/wave2.parquet"]
+    assert clean["config"]["cleaning"]["completeness"]["min_share_answered"] == 0.5
+    ingest = outputs[next(iter(clean["inputs"]["respondents"]))]
+    assert ingest["inputs"]["raw"] == {
+        "resources/synthetic/wave2.csv": manifest["inputs"]["resources/synthetic/wave2.csv"]
+    }
 
 
 def sensitive_values(project: Path) -> set[str]:

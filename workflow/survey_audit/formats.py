@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 SIGNIFICANT_DIGITS = 12
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def format_float(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
@@ -66,6 +68,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes files private; outputs get the usual permissions
     try:
         yield tmp_path
         os.replace(tmp_path, path)

@@ -8,6 +8,7 @@ synthetic. It carries no timestamp, so the same inputs, config and code give the
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 from importlib import metadata
@@ -65,6 +66,32 @@ def file_hashes(paths: list[str | Path]) -> dict[str, str]:
     return {Path(p).as_posix(): sha256_file(p) for p in sorted(set(map(str, paths)))}
 
 
+def job_records(log_dir: str | Path = "results/logs") -> list[dict]:
+    """The provenance records the workflow's jobs left beside their logs, in a stable order."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(log_dir).rglob("*.provenance.json"))]
+    return sorted(records, key=lambda r: (r["rule"], sorted(r["wildcards"].items())))
+
+
+def output_provenance(outputs: list[str], records: list[dict]) -> dict[str, dict]:
+    """For each output: its sha256 and the job that wrote it (rule, wildcards, inputs with their hashes,
+    library modules, configuration values)."""
+    producer = {path: record for record in records for path in record["outputs"]}
+    out = {}
+    for path in sorted(set(map(str, outputs))):
+        entry = {"sha256": sha256_file(path)}
+        record = producer.get(Path(path).as_posix())
+        if record is not None:
+            entry.update(
+                rule=record["rule"],
+                wildcards=record["wildcards"],
+                inputs=record["inputs"],
+                modules=record["modules"],
+                config=record["params"],
+            )
+        out[Path(path).as_posix()] = entry
+    return out
+
+
 def build_manifest(
     *,
     config: dict,
@@ -73,9 +100,14 @@ def build_manifest(
     modules: list[str],
     registries: dict[str, int],
     synthetic: bool,
+    records: list[dict] | None = None,
     root: str | Path = ".",
 ) -> dict[str, Any]:
-    """The manifest of a run, as a JSON-ready dict."""
+    """The manifest of a run, as a JSON-ready dict. ``outputs`` are the files to describe; the job records
+    add, for each, what it was computed from. Intermediate files the records mention are described too, so
+    a table can be followed back through every stage to the raw export."""
+    records = records or []
+    produced = sorted({path for record in records for path in record["outputs"] if Path(path).is_file()})
     return {
         "project": "survey-audit",
         "synthetic": synthetic,
@@ -92,7 +124,7 @@ def build_manifest(
         "registry_versions": dict(sorted(registries.items())),
         "library_modules": file_hashes(modules),
         "inputs": file_hashes(inputs),
-        "outputs": file_hashes(outputs),
+        "outputs": output_provenance(sorted(set(map(str, outputs)) | set(produced)), records),
     }
 
 
@@ -105,12 +137,17 @@ def write_manifest(
     registries: list[str],
     synthetic: bool,
     manifest_out: str,
+    log_dir: str = "results/logs",
 ) -> None:
-    """Every input and output with its sha256, and the code, config and package versions of the run."""
+    """Every input and output with its sha256 and provenance, and the code, config and package versions."""
     versions = {r.report: r.version for r in map(load_registry, registries)}
-    formats.write_json(
-        build_manifest(
-            config=config, inputs=inputs, outputs=outputs, modules=modules, registries=versions, synthetic=synthetic
-        ),
-        manifest_out,
+    manifest = build_manifest(
+        config=config,
+        inputs=inputs,
+        outputs=outputs,
+        modules=modules,
+        registries=versions,
+        synthetic=synthetic,
+        records=[r for r in job_records(log_dir) if r["rule"] != "manifest"],
     )
+    formats.write_json(manifest, manifest_out)
