@@ -143,3 +143,25 @@ def test_a_misspelt_category_is_reported_with_its_row(root, tmp_path):
         check_registry_cells(load_registry(broken), specs, variables, ["wave1", "wave2"])
     line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if "category: backpages" in text)
     assert info.value.row == line and "backpage, craigslist" in info.value.expected
+
+
+def test_check_published_on_the_bundled_registries(root):
+    from survey_audit.audit import check_published, load_registry
+
+    checks = check_published(load_registry(root / "config" / "published" / "thorn-2018.yaml"))
+    assert checks["ok"].all()
+    race = checks[checks["entry"] == "t18-race-african-american"].iloc[0]
+    assert race["check"] == "GRIM" and race["detail"] == "45% of 243: k = 109, 110"
+    sums = checks[checks["check"] == "sum"].set_index("entry")["detail"]
+    assert sums["t18-gender"] == "sum check ok: sum 101 (100 ± 1.5)"
+
+
+def test_check_published_flags_an_impossible_percentage(tmp_path, root):
+    from survey_audit.audit import check_published, load_registry
+
+    text = (root / "config" / "published" / "thorn-2018.yaml").read_text()
+    path = tmp_path / "r.yaml"
+    path.write_text(text.replace('printed: "45%"\n    value: 45\n    base_n: 243', 'printed: "45.1%"\n    value: 45.1\n    decimals: 1\n    base_n: 243'))
+    checks = check_published(load_registry(path)).set_index("entry")
+    assert not checks.loc["t18-race-african-american", "ok"]
+    assert "no whole number of respondents" in checks.loc["t18-race-african-american", "detail"]

@@ -187,3 +187,30 @@ def test_a_library_change_reruns_only_the_stages_that_import_it(project):
     module.write_text(module.read_text() + "\n# touched by the test\n")
     planned = planned_jobs(snakemake(project, "-n"))
     assert planned.get("weight") == len(waves(project)) and "ingest" not in planned and "clean" not in planned
+
+
+def result_files(project: Path) -> dict[str, bytes]:
+    """Every file under results/ except the run logs, by path."""
+    return {
+        p.relative_to(project).as_posix(): p.read_bytes()
+        for p in sorted((project / "results").rglob("*"))
+        if p.is_file() and p.suffix != ".log"
+    }
+
+
+def test_outputs_are_byte_identical_across_cores_and_hash_seeds(project, tmp_path_factory, request):
+    root = Path(request.config.rootpath)
+    other = copy_project(root, tmp_path_factory.mktemp("second"))
+    env = {**os.environ, "PYTHONPATH": str(other / "workflow"), "PYTHONHASHSEED": "12345"}
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default", "--cores", "1"],
+        cwd=other,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, second = result_files(project), result_files(other)
+    assert sorted(first) == sorted(second)
+    differing = [path for path in first if first[path] != second[path]]
+    assert not differing, differing

@@ -615,3 +615,31 @@ def check_registry_cells(registry: Registry, specs: list, variables, waves: list
         for category in claim.get("categories", []):
             if category not in categories:
                 fail(f"lists category '{category}' of table '{spec.id}'", "one of " + ", ".join(categories))
+
+
+def check_published(registry: Registry, conventions: tuple[str, ...] = ("half_up", "half_even")) -> pd.DataFrame:
+    """The checks a reviewer can run on a registry alone, without any data: GRIM on each printed percentage
+    with a printed base, the sums of each question's printed shares, and the statcheck rule on each printed
+    test statistic. One row per check: entry (or group), check, ok, detail."""
+    rows = []
+    for entry in registry.entries:
+        claim = entry["claim"]
+        if claim["type"] == "percentage" and entry["value"] is not None and entry.get("base_n"):
+            ks = grim_percentage(entry["value"], entry.get("decimals", 0), int(entry["base_n"]), conventions)
+            rows.append(
+                {
+                    "entry": entry["id"],
+                    "check": "GRIM",
+                    "ok": bool(ks),
+                    "detail": f"{entry['printed']} of {entry['base_n']}: "
+                    + (f"k = {', '.join(map(str, ks))}" if ks else "no whole number of respondents gives it"),
+                }
+            )
+        if claim["type"] == "statistic":
+            ok, text = statcheck(
+                claim["distribution"], claim["statistic_printed"], claim["df1"], claim.get("df2"), claim["p_printed"]
+            )
+            rows.append({"entry": entry["id"], "check": "statcheck", "ok": ok, "detail": text})
+    for group, text in group_sum_checks(registry).items():
+        rows.append({"entry": group, "check": "sum", "ok": text.startswith("sum check ok"), "detail": text})
+    return pd.DataFrame(rows, columns=["entry", "check", "ok", "detail"])

@@ -1,0 +1,269 @@
+"""Versioned releases: freeze the public results, verify a rerun against a frozen release, and list what
+changed between two versions, cell by cell.
+
+A release (``results/releases/{name}/``, tracked in git) holds the public tables, the tests, the audit, its
+summary and the manifest exactly as a run wrote them, plus ``release.json`` (code version, synthetic flag,
+sha256 of every file) and an entry in ``results/releases/CHANGELOG.md``. Because the outputs are written
+deterministically, a rerun with the same data, configuration and code reproduces every file byte for byte;
+``verify`` says which cells differ when one does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import SurveyAuditError, VerificationError
+from .formats import write_json, write_text
+from .provenance import sha256_file
+
+CURRENT = "current"
+CELL_KEY = ["wave", "weighting", "by_value", "category"]  # a cell within its table
+TEST_KEY = ["test_id"]
+AUDIT_KEY = ["entry_id"]
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+DIFF_COLUMNS = ["part", "table", "cell", "column", "old", "new", "change_points"]
+
+
+@dataclass(frozen=True)
+class Version:
+    """A set of public results: a frozen release or the current results directory."""
+
+    name: str
+    root: Path
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.root / "tables"
+
+    def table_paths(self) -> dict[str, Path]:
+        return {p.stem: p for p in sorted(self.tables_dir.glob("*.csv"))}
+
+    def files(self) -> list[Path]:
+        """The files a release freezes, relative to its root."""
+        files = [p.relative_to(self.root) for p in self.table_paths().values()]
+        for name in ("tests.csv", "audit/published.csv", "audit/summary.txt", "manifest.json"):
+            if (self.root / name).is_file():
+                files.append(Path(name))
+        return files
+
+
+def resolve(name: str, results: str | Path = "results") -> Version:
+    """The version called ``name``: 'current' (the results directory) or a release."""
+    results = Path(results)
+    if name == CURRENT:
+        version = Version(CURRENT, results)
+    else:
+        version = Version(name, results / "releases" / name)
+        if not (version.root / "release.json").is_file():
+            known = sorted(p.name for p in (results / "releases").glob("*") if (p / "release.json").is_file())
+            raise SurveyAuditError(
+                f"there is no release called '{name}'",
+                file=version.root,
+                expected="one of " + (", ".join(known + [CURRENT]) if known else CURRENT),
+            )
+    if not version.table_paths():
+        raise SurveyAuditError(
+            f"'{name}' holds no tables",
+            file=version.tables_dir,
+            hint="run the workflow first: survey-audit run",
+        )
+    return version
+
+
+def freeze(name: str, *, results: str | Path = "results", note: str = "", today: dt.date | None = None) -> Path:
+    """Copy the current public results into ``results/releases/{name}`` and add a changelog entry."""
+    results = Path(results)
+    if not NAME.match(name):
+        raise SurveyAuditError(
+            "a release name may hold only letters, digits, dots, dashes and underscores",
+            value=name,
+            expected="a name such as v1 or 2026-11-synthetic",
+        )
+    current = resolve(CURRENT, results)
+    target = results / "releases" / name
+    if target.exists():
+        raise SurveyAuditError(
+            f"the release '{name}' exists already; releases are never overwritten",
+            file=target,
+            hint="choose a new name",
+        )
+    previous = latest_release(results)
+    manifest = json.loads((current.root / "manifest.json").read_text(encoding="utf-8"))
+    staging = target.with_name(f".{name}.partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    for relative in current.files():
+        destination = staging / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(current.root / relative, destination)
+    when = (today or dt.date.today()).isoformat()
+    metadata = {
+        "name": name,
+        "date": when,
+        "note": note,
+        "code_version": manifest["code_version"],
+        "synthetic": manifest["synthetic"],
+        "config_sha256": manifest["config_sha256"],
+        "registry_versions": manifest["registry_versions"],
+        "files": {p.as_posix(): sha256_file(staging / p) for p in sorted(current.files())},
+    }
+    write_json(metadata, staging / "release.json")
+    staging.rename(target)
+    _changelog(results, Version(name, target), previous, metadata)
+    return target
+
+
+def latest_release(results: str | Path = "results") -> Version | None:
+    """The most recent release, by the date and then the order of the changelog."""
+    releases = []
+    for path in (Path(results) / "releases").glob("*/release.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        releases.append((data["date"], path.stat().st_mtime, Version(data["name"], path.parent)))
+    return max(releases, key=lambda item: item[:2])[2] if releases else None
+
+
+def _changelog(results: Path, release: Version, previous: Version | None, metadata: dict) -> None:
+    path = results / "releases" / "CHANGELOG.md"
+    text = (
+        path.read_text(encoding="utf-8")
+        if path.is_file()
+        else "# Releases\n\nNewest first. Written by `survey-audit release`.\n"
+    )
+    git = metadata["code_version"]["git"]
+    commit = (git.get("commit") or "unknown")[:12] + (" with uncommitted changes" if git.get("dirty") else "")
+    lines = [
+        f"## {release.name} ({metadata['date']})",
+        "",
+        f"- code: survey-audit {metadata['code_version']['package']}, commit {commit}",
+        f"- data: {'synthetic stand-in' if metadata['synthetic'] else 'real survey responses'}",
+        f"- {len(release.table_paths())} tables; registries {', '.join(f'{k} v{v}' for k, v in metadata['registry_versions'].items())}",
+    ]
+    if metadata["note"]:
+        lines.append(f"- {metadata['note']}")
+    if previous is not None:
+        changes = compare(previous, release)
+        cells = changes[changes["part"] == "table"]
+        touched = sorted(set(cells["table"]))
+        lines.append(
+            f"- since {previous.name}: {len(cells)} table value(s) changed"
+            + (f" in {', '.join(touched)}" if touched else "")
+            + f"; {int((changes['part'] != 'table').sum())} test or audit value(s) changed"
+        )
+    head, _, rest = text.partition("\n## ")
+    body = "\n".join(lines) + "\n"
+    new_text = head.rstrip("\n") + "\n\n" + body + ("\n## " + rest if rest else "")
+    write_text(new_text, path)
+
+
+# --------------------------------------------------------------------------------------------- comparison
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _compare_frames(part: str, table: str, old: pd.DataFrame, new: pd.DataFrame, key: list[str]) -> list[dict]:
+    rows: list[dict] = []
+    key = [k for k in key if k in old.columns and k in new.columns]
+    old_index = old.set_index(key) if key else old
+    new_index = new.set_index(key) if key else new
+    for cell in sorted(set(old_index.index) | set(new_index.index), key=str):
+        label = "/".join(cell) if isinstance(cell, tuple) else str(cell)
+        if cell not in new_index.index:
+            rows.append(
+                dict(
+                    part=part, table=table, cell=label, column="(row)", old="present", new="removed", change_points=None
+                )
+            )
+            continue
+        if cell not in old_index.index:
+            rows.append(
+                dict(part=part, table=table, cell=label, column="(row)", old="absent", new="added", change_points=None)
+            )
+            continue
+        before, after = old_index.loc[cell], new_index.loc[cell]
+        for column in sorted(set(before.index) | set(after.index)):
+            a, b = before.get(column, "(no column)"), after.get(column, "(no column)")
+            if a != b:
+                points = None
+                if column == "pct":
+                    try:
+                        points = float(b) - float(a)
+                    except ValueError:
+                        points = None
+                rows.append(dict(part=part, table=table, cell=label, column=column, old=a, new=b, change_points=points))
+    return rows
+
+
+def compare(old: Version, new: Version) -> pd.DataFrame:
+    """Every value that differs between two versions: table cells, tests and audit verdicts."""
+    rows: list[dict] = []
+    old_tables, new_tables = old.table_paths(), new.table_paths()
+    for table in sorted(set(old_tables) | set(new_tables)):
+        if table not in new_tables:
+            rows.append(
+                dict(
+                    part="table",
+                    table=table,
+                    cell="(table)",
+                    column="(file)",
+                    old="present",
+                    new="removed",
+                    change_points=None,
+                )
+            )
+        elif table not in old_tables:
+            rows.append(
+                dict(
+                    part="table",
+                    table=table,
+                    cell="(table)",
+                    column="(file)",
+                    old="absent",
+                    new="added",
+                    change_points=None,
+                )
+            )
+        else:
+            rows += _compare_frames("table", table, _read(old_tables[table]), _read(new_tables[table]), CELL_KEY)
+    for part, relative, key in (("test", "tests.csv", TEST_KEY), ("audit", "audit/published.csv", AUDIT_KEY)):
+        a, b = old.root / relative, new.root / relative
+        if a.is_file() and b.is_file():
+            rows += _compare_frames(part, relative, _read(a), _read(b), key)
+    return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+
+
+def diff_text(changes: pd.DataFrame, old: Version, new: Version) -> str:
+    """The changed values, one per line: table, cell, old → new, change in percentage points."""
+    if changes.empty:
+        return f"No differences between {old.name} and {new.name}.\n"
+    lines = [f"{len(changes)} value(s) differ between {old.name} and {new.name}:"]
+    for row in changes.itertuples(index=False):
+        change = (
+            "" if row.change_points is None or pd.isna(row.change_points) else f" ({row.change_points:+.4f} points)"
+        )
+        lines.append(
+            f"  {row.table} [{row.cell}] {row.column}: {row.old or '(empty)'} → {row.new or '(empty)'}{change}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def verify(name: str, results: str | Path = "results") -> pd.DataFrame:
+    """Compare the current results with a frozen release; raise VerificationError listing the differences."""
+    release = resolve(name, results)
+    current = resolve(CURRENT, results)
+    changes = compare(release, current)
+    if not changes.empty:
+        raise VerificationError(
+            f"the current results differ from release '{name}' in {len(changes)} value(s)",
+            file=release.root,
+            hint="see the list above; 'survey-audit diff' shows it again",
+        )
+    return changes
