@@ -16,6 +16,7 @@ include: "workflow/rules/tabulate.smk"
 include: "workflow/rules/test.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/audit.smk"
+include: "workflow/rules/report.smk"
 include: "workflow/rules/synthetic.smk"
 
 

@@ -76,6 +76,7 @@ def public_outputs():
         "results/tests.csv",
         "results/audit/published.csv",
         "results/audit/summary.txt",
+        "results/report/index.html",
     ]
 
 

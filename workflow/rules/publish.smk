@@ -44,7 +44,7 @@ rule manifest:
         modules=sorted(
             {
                 m
-                for s in ["ingest", "clean", "weight", "tabulate", "test", "publish", "audit"]
+                for s in ["ingest", "clean", "weight", "tabulate", "test", "publish", "audit", "report"]
                 for m in code(s)
             }
         ),

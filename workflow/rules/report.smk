@@ -1,0 +1,23 @@
+# report: the HTML report a reviewer opens in a browser (audit first, then each chapter's tables and figures).
+
+
+rule report:
+    input:
+        tables=expand("results/tables/{table_id}.csv", table_id=TABLE_IDS),
+        specs=config["tables"],
+        variables=config["variables"],
+        tests="results/tests.csv",
+        audit="results/audit/published.csv",
+        flows=expand("results/clean/{wave}.flow.csv", wave=WAVE_IDS),
+        logs=expand("results/clean/{wave}.log.csv", wave=WAVE_IDS),
+        code=code("report"),
+    output:
+        report="results/report/index.html",
+    log:
+        "results/logs/report.log",
+    params:
+        synthetic=SYNTHETIC,
+    conda:
+        "../envs/survey-audit.yaml"
+    script:
+        "../scripts/report.py"

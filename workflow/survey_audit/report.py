@@ -1,0 +1,295 @@
+"""The HTML report a reviewer opens in a browser: the audit of every published number first, then each
+chapter's tables and figures, the tests, the cleaning flow and the provenance of the run.
+
+One self-contained file (``results/report/index.html``): styles inline, figures as inline SVG, no scripts, no
+network. It is written deterministically (fixed SVG ids, no dates), so it can be hashed like any table.
+Percentages show the unweighted numerator and base beside them, and every interval names its method.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from .formats import write_text
+
+VERDICT_CLASS = {
+    "reproduced": "good",
+    "holds": "good",
+    "differs": "bad",
+    "fails": "bad",
+    "not computable": "warn",
+    "not transcribed": "muted",
+}
+CHAPTER_ORDER = ["participants", "recruitment", "grooming", "life", "advertising", "buyers", "help", "exit"]
+FIGURE_TABLES = {
+    "groom_methods_by_period": "Figure 3 (2015)",
+    "buyer_contact": "Figure 13 (2015)",
+    "help_wanted": "Figure 15 (2015)",
+    "exit_technology": "Figure 19 (2015)",
+}
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2430;background:#fafbfc}
+main{max-width:1100px;margin:0 auto;padding:1.5rem}
+h1{font-size:1.6rem;margin:.2rem 0}h2{margin-top:2.2rem;border-bottom:2px solid #d8dee6;padding-bottom:.2rem}
+h3{margin-top:1.6rem;font-size:1.05rem}
+.banner{background:#8a1c1c;color:#fff;padding:.8rem 1.5rem;font-weight:600}
+.banner span{font-weight:400}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.86rem;background:#fff}
+th,td{border:1px solid #d8dee6;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#eef1f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.good{color:#11683a;font-weight:600}.bad{color:#a01919;font-weight:600}.warn{color:#8a5a00;font-weight:600}
+.muted{color:#6b7480}.small{font-size:.8rem;color:#4b5563}
+nav a{margin-right:.8rem}figure{margin:.5rem 0 1.2rem}figcaption{font-size:.85rem;color:#4b5563}
+.tally td{font-size:.95rem}
+"""
+
+
+def _e(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return html.escape(str(value))
+
+
+def _table(
+    frame: pd.DataFrame, numeric: set[str] = frozenset(), classes: dict[str, dict[str, str]] | None = None
+) -> str:
+    classes = classes or {}
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, record):
+            css = []
+            if column in numeric:
+                css.append("num")
+            if column in classes and str(value) in classes[column]:
+                css.append(classes[column][str(value)])
+            attr = f' class="{" ".join(css)}"' if css else ""
+            cells.append(f"<td{attr}>{_e(value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _fmt_pct(value) -> str:
+    return "" if pd.isna(value) else f"{float(value):.1f}%"
+
+
+def _cell_view(cells: pd.DataFrame) -> pd.DataFrame:
+    """The columns a reader needs, formatted: the estimate, its interval and method, n and base, flags."""
+    view = pd.DataFrame({"wave": cells["wave"]})
+    if (cells["by_value"] != "all").any():
+        view[cells["by"].iloc[0] or "by"] = cells["by_value"]
+    view["category"] = cells["category"]
+    if "mean" in cells and cells["mean"].notna().any():
+        view["mean"] = cells["mean"].map(lambda v: "" if pd.isna(v) else f"{float(v):.2f}")
+    if cells["pct"].notna().any():
+        view["percent"] = cells["pct"].map(_fmt_pct)
+    if "ci_low" in cells and cells["ci_low"].notna().any():
+        view["95% CI"] = [
+            "" if pd.isna(lo) else f"{float(lo):.1f}–{float(hi):.1f}"
+            for lo, hi in zip(cells["ci_low"], cells["ci_high"])
+        ]
+        view["CI method"] = cells.get("ci_method", "")
+    view["n"] = cells["n"]
+    view["base"] = cells["base_n"]
+    if (cells["weighting"] != "unweighted").any():
+        view["weighting"] = cells["weighting"]
+    view["flags"] = cells["flags"].fillna("")
+    return view
+
+
+def _svg(figure) -> str:
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "survey-audit", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def figure_svg(cells: pd.DataFrame, title: str) -> str:
+    """A horizontal bar chart of a table's percentages per wave (grouped by the by-variable when there is one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = cells[(cells["weighting"] == "unweighted") & cells["pct"].notna()]
+    series = [
+        (f"{w}" + ("" if b == "all" else f" · {b}"), part)
+        for (w, b), part in data.groupby(["wave", "by_value"], sort=False)
+    ]
+    categories = list(dict.fromkeys(data["category"]))
+    height = 0.8 / max(len(series), 1)
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(categories) * max(1.5, len(series) * 0.6) + 0.8))
+    palette = ["#1f5f8b", "#e07b39", "#5a9e4b", "#8e5ea2", "#b8a22a", "#c2504d"]
+    for index, (label, part) in enumerate(series):
+        values = part.set_index("category").reindex(categories)["pct"].astype(float)
+        positions = [c + index * height for c in range(len(categories))]
+        ax.barh(positions, values, height=height, label=label, color=palette[index % len(palette)])
+    ax.set_yticks([c + height * (len(series) - 1) / 2 for c in range(len(categories))], categories)
+    ax.invert_yaxis()
+    ax.set_xlabel("percentage of respondents")
+    ax.set_xlim(0, 100)
+    ax.set_title(title, fontsize=10)
+    if len(series) > 1:
+        ax.legend(fontsize=7, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    svg = _svg(fig)
+    plt.close(fig)
+    return svg
+
+
+def build_report(
+    *,
+    tables: dict[str, pd.DataFrame],
+    titles: dict[str, tuple[str, str]],
+    chapters: dict[str, str],
+    tests: pd.DataFrame,
+    audit: pd.DataFrame,
+    flows: dict[str, pd.DataFrame],
+    logs: dict[str, pd.DataFrame],
+    synthetic: bool,
+    code_version: str,
+) -> str:
+    """The report's HTML. ``titles`` maps a table id to (chapter, title); ``chapters`` a chapter id to its title."""
+    parts = [
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>survey-audit report</title>'
+        f"<style>{STYLE}</style></head><body>"
+    ]
+    if synthetic:
+        parts.append(
+            '<div class="banner">SYNTHETIC DATA <span>— every number below is computed from the generated stand-in '
+            "for the confidential survey. The audit verdicts check the pipeline, not the reports.</span></div>"
+        )
+    parts.append("<main><h1>Survivor surveys: recomputed statistics and audit of the published numbers</h1>")
+    parts.append(
+        f'<p class="small">survey-audit {_e(code_version)}. Tables, tests and this report are written '
+        "deterministically; <code>results/manifest.json</code> gives the sha256 of every file and what "
+        "produced it.</p>"
+    )
+    nav = ['<a href="#audit">Audit</a>'] + [
+        f'<a href="#{c}">{_e(chapters[c])}</a>' for c in _chapters(titles, chapters)
+    ]
+    nav += ['<a href="#tests">Tests</a>', '<a href="#cleaning">Cleaning</a>']
+    parts.append("<nav>" + "".join(nav) + "</nav>")
+
+    parts.append('<h2 id="audit">Audit of the published numbers</h2>')
+    tally = audit.groupby(["report", "verdict"]).size().unstack(fill_value=0)
+    parts.append('<div class="tally">' + _table(tally.reset_index(), numeric=set(tally.columns)) + "</div>")
+    view = audit[
+        [
+            "entry_id",
+            "report",
+            "figure",
+            "wording",
+            "printed",
+            "recomputed_display",
+            "verdict",
+            "reliability",
+            "checks",
+            "note",
+        ]
+    ]
+    view = view.rename(columns={"recomputed_display": "recomputed"})
+    shown = view[view["verdict"] != "not transcribed"]
+    parts.append(_table(shown, classes={"verdict": VERDICT_CLASS}))
+    hidden = view[view["verdict"] == "not transcribed"]
+    if len(hidden):
+        parts.append(
+            f'<p class="small">{len(hidden)} further entries are figures whose values are not public '
+            "(not transcribed); their recomputed values are in the tables below.</p>"
+        )
+
+    for chapter in _chapters(titles, chapters):
+        parts.append(f'<h2 id="{chapter}">{_e(chapters[chapter])}</h2>')
+        for table_id, (table_chapter, title) in titles.items():
+            if table_chapter != chapter or table_id not in tables:
+                continue
+            cells = tables[table_id]
+            parts.append(f'<h3 id="table-{table_id}">{_e(title)} <span class="small">({table_id})</span></h3>')
+            if table_id in FIGURE_TABLES and cells["pct"].notna().any():
+                parts.append(
+                    f"<figure>{figure_svg(cells, FIGURE_TABLES[table_id] + ': ' + title)}"
+                    f"<figcaption>{_e(FIGURE_TABLES[table_id])}, recomputed.</figcaption></figure>"
+                )
+            numeric = {"mean", "percent", "n", "base", "95% CI"}
+            parts.append(_table(_cell_view(cells), numeric=numeric))
+
+    parts.append('<h2 id="tests">Tests</h2>')
+    if len(tests):
+        columns = [
+            c
+            for c in ("test_id", "method", "statistic", "ndf", "ddf", "p", "family", "adjustment", "p_adjusted")
+            if c in tests.columns
+        ]
+        parts.append(_table(tests[columns], numeric={"statistic", "ndf", "ddf", "p", "p_adjusted"}))
+    parts.append('<h2 id="cleaning">Cleaning</h2>')
+    for wave in sorted(flows):
+        parts.append(f"<h3>{_e(wave)}: exclusion flow</h3>")
+        parts.append(_table(flows[wave], numeric={"excluded", "remaining"}))
+        parts.append(f"<h3>{_e(wave)}: cleaning log</h3>")
+        parts.append(_table(logs[wave], numeric={"rows_affected"}))
+    parts.append("</main></body></html>\n")
+    return "".join(parts)
+
+
+def _chapters(titles: dict[str, tuple[str, str]], chapters: dict[str, str]) -> list[str]:
+    present = {chapter for chapter, _ in titles.values()}
+    ordered = [c for c in CHAPTER_ORDER if c in present]
+    return ordered + sorted(present - set(ordered))
+
+
+def write_report(
+    *,
+    tables: list[str],
+    specs: list[str],
+    variables: str,
+    tests: str,
+    audit: str,
+    flows: list[str],
+    logs: list[str],
+    synthetic: bool,
+    report_out: str,
+) -> None:
+    """Stage function: read the public results and write the HTML report."""
+    from . import __version__
+    from .codebook import load_variables
+    from .configuration import load_yaml
+    from .tables import load_table_specs
+
+    read = {
+        "dtype": {"by_value": str, "category": str, "by": str, "flags": str},
+        "keep_default_na": False,
+        "na_values": {c: [""] for c in ("pct", "mean", "se", "ci_low", "ci_high")},
+    }
+    frames = {Path(p).stem: pd.read_csv(p, **read) for p in tables}
+    chapters = {}
+    titles = {}
+    for path in specs:
+        data = load_yaml(path).data
+        chapters[data["chapter"]] = data["title"]
+        for item in data["tables"]:
+            titles[item["id"]] = (data["chapter"], item["title"])
+    waves = sorted({w for f in frames.values() for w in f["wave"]} - {"pooled"})
+    load_table_specs(specs, load_variables(variables), waves)  # the specs are valid (and so are the titles)
+    flow_frames = {Path(p).name.split(".")[0]: pd.read_csv(p) for p in flows}
+    log_frames = {Path(p).name.split(".")[0]: pd.read_csv(p, keep_default_na=False) for p in logs}
+    html_text = build_report(
+        tables=frames,
+        titles=titles,
+        chapters=chapters,
+        tests=pd.read_csv(tests, keep_default_na=False),
+        audit=pd.read_csv(audit, keep_default_na=False),
+        flows=flow_frames,
+        logs=log_frames,
+        synthetic=synthetic,
+        code_version=__version__,
+    )
+    write_text(html_text, report_out)
