@@ -81,7 +81,7 @@ def test_wrong_type_in_integer_column(small_wave):
 def test_missing_and_unexpected_columns_are_errors(small_wave):
     header = "pid,org,status,consent,recorded,gender,age,age_entered,year_entered,phone,monitored,adv_online,adv_street,sites,comments,ip,extra"
     variables, book, raw = load(small_wave, [GOOD[0] + ",x"], header=header)
-    with pytest.raises(InputError, match="does not mention: extra"):
+    with pytest.raises(InputError, match="does not mention: 'extra'"):
         harmonise(raw, book, variables)
     header = "pid,org,status,consent,recorded,gender,age,age_entered,year_entered,phone,monitored,adv_online,adv_street,sites,comments"
     variables, book, raw = load(small_wave, [GOOD[0].rsplit(",", 1)[0]], header=header)

@@ -50,19 +50,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    import shutil
+
+    import pandas as pd
+
     from .cleaning import clean_wave
     from .codebook import load_codebook, load_variables
     from .configuration import load_validated
     from .harmonise import ingest_wave
 
-    config = load_validated(args.config, "config").data if Path(args.config).is_file() else {}
+    config_path = args.config or ("config/config.yaml" if Path("config/config.yaml").is_file() else None)
+    config = load_validated(config_path, "config").data if config_path else {}
     cleaning = config.get("cleaning", {})
     variables = args.variables or config.get("variables", "config/variables.yaml")
     wave = args.wave or load_codebook(args.codebook, load_variables(variables)).wave
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Work in a scratch directory and move the files into place only when both stages succeed.
-    with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
+    # Work in a scratch directory; create the output directory and move the files there only when both
+    # stages succeed, so a failed check leaves nothing behind.
+    with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
         ingest_wave(
             raw=args.raw,
@@ -87,12 +92,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             flow_out=tmp / f"{wave}.flow.csv",
             actions_out=tmp / f"{wave}.actions.csv",
         )
-        out.mkdir(exist_ok=True)
-        for file in tmp.iterdir():
-            os.replace(file, out / file.name)
-    import pandas as pd
-
-    flow = pd.read_csv(out / f"{wave}.flow.csv")
+        flow = pd.read_csv(tmp / f"{wave}.flow.csv")
+        out.mkdir(parents=True, exist_ok=True)
+        for file in sorted(tmp.iterdir()):
+            shutil.move(str(file), out / file.name)
     print(f"{wave}: {flow['remaining'].iloc[0]} raw responses, {flow['remaining'].iloc[-1]} analysed")
     for row in flow.iloc[1:].itertuples(index=False):
         if row.excluded:
@@ -133,6 +136,64 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
     return 1 if differs else 0
 
 
+def _run_workflow(quiet: bool = True) -> int:
+    """Bring the results up to date (a no-op when they are)."""
+    root = project_root()
+    return subprocess.call(snakemake_command(root, ["--quiet", "all"] if quiet else []), cwd=root)
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from .releases import freeze
+
+    if not args.no_run and _run_workflow() != 0:
+        return 1
+    target = freeze(args.name, results=args.results, note=args.note or "")
+    print(f"release {args.name} frozen in {target}/ (changelog: {Path(args.results) / 'releases' / 'CHANGELOG.md'})")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .releases import CURRENT, compare, diff_text, resolve
+
+    if not args.no_run and _run_workflow() != 0:
+        return 1
+    release, current = resolve(args.name, args.results), resolve(CURRENT, args.results)
+    changes = compare(release, current)
+    if changes.empty:
+        print(f"verified: every table, test and audit value equals release {args.name}")
+        return 0
+    print(diff_text(changes, release, current), end="")
+    print(f"NOT verified: the rerun differs from release {args.name}", file=sys.stderr)
+    return 1
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .releases import compare, diff_text, resolve
+
+    old, new = resolve(args.old, args.results), resolve(args.new, args.results)
+    changes = compare(old, new)
+    if args.format == "csv":
+        print(csv_text(changes), end="")
+    else:
+        print(diff_text(changes, old, new), end="")
+    return 0
+
+
+def cmd_check_published(args: argparse.Namespace) -> int:
+    from .audit import check_published, load_registry
+
+    failures = 0
+    for path in args.files:
+        registry = load_registry(path)
+        checks = check_published(registry)
+        print(f"{path} ({registry.report}, {len(registry.entries)} entries): {len(checks)} checks")
+        for row in checks.itertuples(index=False):
+            print(f"  {'ok  ' if row.ok else 'FAIL'} {row.check:<9} {row.entry}: {row.detail}")
+        failures += int((~checks["ok"]).sum())
+    print("all consistent" if not failures else f"{failures} check(s) fail")
+    return 1 if failures else 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "run": (cmd_run, "run the workflow (extra arguments go to Snakemake, e.g. -n for a dry run)"),
     "ingest": (cmd_ingest, "check a raw export against its codebook: ingest and clean it, print the exclusion flow"),
@@ -140,6 +201,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
         cmd_synthesize,
         "regenerate the synthetic stand-in waves in resources/synthetic/ (--check compares)",
     ),
+    "release": (cmd_release, "freeze the public tables, tests, audit and manifest as results/releases/NAME"),
+    "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
+    "diff": (cmd_diff, "list the values that changed between two releases (or a release and the current results)"),
+    "check-published": (cmd_check_published, "check a registry of published numbers on its own: GRIM, sums, statcheck"),
 }
 
 
@@ -157,12 +222,32 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--codebook", required=True, help="the wave's codebook (YAML)")
     ingest.add_argument("--variables", help="harmonised variables (default: the one config/config.yaml names)")
     ingest.add_argument("--wave", help="wave id (default: the codebook's)")
-    ingest.add_argument("--config", default="config/config.yaml", help="configuration with the default cleaning rules")
+    ingest.add_argument(
+        "--config", help="configuration with the default cleaning rules (default: config/config.yaml when present)"
+    )
     ingest.add_argument("--out", default="results/ingest-check", help="directory for the outputs")
     synth = commands.add_parser("synthesize", help=COMMANDS["synthesize"][1], description=COMMANDS["synthesize"][1])
     synth.add_argument("--wave", action="append", help="a wave to generate (default: every wave with a spec)")
     synth.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
     synth.add_argument("--config", default="config/config.yaml", help="the workflow configuration")
+    release = commands.add_parser("release", help=COMMANDS["release"][1], description=COMMANDS["release"][1])
+    release.add_argument("name", help="release name, e.g. v1")
+    release.add_argument("--note", help="a line for the changelog")
+    release.add_argument("--no-run", action="store_true", help="freeze the results as they are, without rerunning")
+    release.add_argument("--results", default="results", help=argparse.SUPPRESS)
+    verify = commands.add_parser("verify", help=COMMANDS["verify"][1], description=COMMANDS["verify"][1])
+    verify.add_argument("name", help="the release to verify against")
+    verify.add_argument("--no-run", action="store_true", help="compare the results as they are, without rerunning")
+    verify.add_argument("--results", default="results", help=argparse.SUPPRESS)
+    diff = commands.add_parser("diff", help=COMMANDS["diff"][1], description=COMMANDS["diff"][1])
+    diff.add_argument("old", help="a release name, or 'current'")
+    diff.add_argument("new", nargs="?", default="current", help="a release name, or 'current' (the default)")
+    diff.add_argument("--format", choices=["text", "csv"], default="text")
+    diff.add_argument("--results", default="results", help=argparse.SUPPRESS)
+    check = commands.add_parser(
+        "check-published", help=COMMANDS["check-published"][1], description=COMMANDS["check-published"][1]
+    )
+    check.add_argument("files", nargs="+", help="registry files, e.g. config/published/thorn-2018.yaml")
     return parser
 
 

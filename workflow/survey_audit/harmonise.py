@@ -55,7 +55,7 @@ def check_columns(raw: RawTable, codebook: Codebook) -> None:
     missing = [c for c in expected if c not in present]
     if missing:
         raise InputError(
-            f"the file lacks {len(missing)} column(s) the codebook expects: {', '.join(missing)}",
+            f"the file lacks {len(missing)} column(s) the codebook expects: {', '.join(repr(c) for c in missing)}",
             file=raw.path,
             row=1,
             column=missing[0],
@@ -65,7 +65,7 @@ def check_columns(raw: RawTable, codebook: Codebook) -> None:
     unexpected = [c for c in raw.columns if c not in set(expected)]
     if unexpected:
         raise InputError(
-            f"the file has {len(unexpected)} column(s) the codebook does not mention: {', '.join(unexpected)}",
+            f"the file has {len(unexpected)} column(s) the codebook does not mention: {', '.join(repr(c) for c in unexpected)}",
             file=raw.path,
             row=1,
             column=unexpected[0],
@@ -278,9 +278,19 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                     else ""
                 ),
             )
+        number = int(text.split(".")[0])  # digits parsed exactly: no detour through floating point
+        if not -(2**63) < number < 2**63:
+            raise InputError(
+                f"'{var.name}' ({var.label}) is too large to be a valid answer",
+                file=ctx.raw.path,
+                row=int(row),
+                column=mapping.column,
+                value=value,
+                expected="a whole number such as an age, a year or a count",
+            )
         if value != text:
             ctx.note(index, mapping.column, STRAY_TEXT)
-        values.append(int(float(text)))
+        values.append(number)
         missing.append(None)
     return pd.array(values, dtype="Int64"), missing
 
@@ -366,6 +376,7 @@ def ingest_wave(
         "encoding": table.encoding,
         "delimiter": table.delimiter,
         "raw_rows": len(table),
+        "blank_rows_skipped": list(table.blank_rows),
         "columns_mapped": sum(len(m.raw_columns) for m in book.mappings.values()) + 2,
         "columns_dropped": dict(sorted(book.drop.items())),
         "findings": {str(k): int(v) for k, v in result.findings["finding"].value_counts().sort_index().items()},

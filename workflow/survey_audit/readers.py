@@ -3,9 +3,24 @@ with extra header rows (question text and import ids, as Qualtrics writes them),
 ``.dta`` with value labels.
 
 Every reader returns a :class:`RawTable`: all values as text exactly as in the file (blank as ""), each record
-with the row number a reader of the file would point at (line number for text files, spreadsheet row for XLSX,
-case number for SPSS and Stata), so later errors can name it. Decoding is never silent: the encoding used is
-recorded, and bytes that fit no supported encoding stop the read with the row they are on.
+with the row number a reader of the file would point at (the line a record starts on for text files, even when a
+quoted value spans several lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so later
+errors can name it.
+
+Decoding is never silent. ``encoding: auto`` reads, in this order:
+
+* UTF-8 with a byte-order mark (recorded as ``utf-8-sig``) and UTF-16 with a byte-order mark (``utf-16``);
+* UTF-8 (``utf-8``) when every byte is valid UTF-8;
+* otherwise Windows-1252 (``cp1252``), when every byte is a cp1252 character and the file does not also hold
+  UTF-8 sequences of accented letters or typographic punctuation (a file that mixes both stops the read).
+
+A Latin-1 (ISO-8859-1) file is read as cp1252 and recorded as ``cp1252``: the two agree on every byte except
+0x80–0x9F, which Latin-1 gives to invisible control characters no survey answer contains and cp1252 to the
+characters Windows software writes there (€ ‘ ’ “ ” – — …). Reading those bytes as cp1252 is what the file's
+author saw. ``encoding: latin-1`` may still be declared; it then refuses a file with bytes 0x80–0x9F rather than
+turning them into control characters. A file in cp1252 whose bytes happen to be valid UTF-8 as well is read as
+UTF-8; declare ``encoding: cp1252`` for such a file. Bytes that fit no supported encoding, and NUL characters
+(UTF-16 without a byte-order mark, or a binary file), stop the read naming the row and column they are in.
 """
 
 from __future__ import annotations
@@ -13,22 +28,50 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import math
+import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import ConfigError, InputError
 
 DELIMITERS = ",;\t|"
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
+XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+LAYOUTS = ("auto", "plain", "platform")
+DELIMITER_NAMES = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "tab", "|": "'|' (pipe)"}
+SNIFF_LINES = 200  # lines of a text file the delimiter is judged on
+SHOW_CHARS = 40  # characters of a value shown around a problem
+
+# UTF-8 sequences of the characters a cp1252 file would hold (Latin-1 supplement, Latin Extended-A, general
+# punctuation, the euro sign). Finding one in a file that is not valid UTF-8 means the file mixes encodings.
+_UTF8_TEXT = re.compile(rb"\xc2[\xa0-\xbf]|[\xc3-\xc5][\x80-\xbf]|\xe2\x80[\x90-\xbf]|\xe2\x81[\x80-\xaf]|\xe2\x82\xac")
+# While locating an undecodable byte, each such byte is decoded as one private-use character.
+_MARK = 0xF700
+
+
+def _mark_bytes(error: UnicodeDecodeError) -> tuple[str, int]:
+    return "".join(chr(_MARK + b) for b in error.object[error.start : error.end]), error.end
+
+
+codecs.register_error("survey_audit.mark", _mark_bytes)
 
 
 @dataclass
 class RawTable:
-    """A raw export as text: one row per record, one column per raw column."""
+    """A raw export as text: one row per record, one column per raw column.
+
+    ``source_rows`` holds each record's row in the file (line, spreadsheet row or case number); ``encoding`` and
+    ``delimiter`` what a text file was read with; ``question_text`` the question of each column (platform layout,
+    or the variable labels of SPSS and Stata files); ``value_labels`` each labelled column's code → label;
+    ``import_ids`` each column's platform import id; ``blank_rows`` the rows below the header that were skipped
+    because every cell was blank; ``sheet`` the XLSX sheet read.
+    """
 
     path: Path
     frame: pd.DataFrame
@@ -38,6 +81,9 @@ class RawTable:
     delimiter: str | None = None
     question_text: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    import_ids: dict[str, str] = field(default_factory=dict)
+    blank_rows: tuple[int, ...] = ()
+    sheet: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -55,106 +101,359 @@ def read_raw(
     delimiter: str = "auto",
     sheet: str | int | None = None,
 ) -> RawTable:
-    """Read a raw survey export, choosing the reader by the file's extension."""
+    """Read a raw survey export, choosing the reader by the file's extension.
+
+    ``layout`` (text and XLSX): ``plain`` (one header row), ``platform`` (column names, question text, import
+    ids) or ``auto``. ``encoding``: ``auto`` (see the module documentation) or a codec name; for SPSS and Stata
+    files it overrides the encoding the file declares. ``delimiter`` (text): ``auto`` (sniffed) or one
+    character. ``sheet`` (XLSX): name or 0-based index, the first sheet by default.
+    """
     path = Path(path)
+    if layout not in LAYOUTS:
+        raise ConfigError(f"'{layout}' is not a file layout", value=layout, expected="auto, plain or platform")
+    if path.is_dir():
+        raise InputError("the raw data path is a directory, not a file", file=path, expected="the exported file")
     if not path.is_file():
         raise InputError(
             "the raw data file does not exist",
             file=path,
-            hint="check the 'raw' column of the wave sheet (config/waves.tsv)",
+            expected="an existing .csv, .tsv, .txt, .xlsx, .sav or .dta file",
+            hint="check the 'raw' column of the wave sheet (config/waves.tsv), or the path given on the command line",
         )
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         table = _read_text(path, layout=layout, encoding=encoding, delimiter=delimiter)
-    elif suffix in (".xlsx", ".xlsm"):
+    elif suffix in XLSX_SUFFIXES:
         table = _read_xlsx(path, layout=layout, sheet=sheet)
-    elif suffix == ".sav":
-        table = _read_stat(path, "sav")
+    elif suffix in (".sav", ".zsav"):
+        table = _read_stat(path, "sav", encoding)
     elif suffix == ".dta":
-        table = _read_stat(path, "dta")
+        table = _read_stat(path, "dta", encoding)
     else:
         raise InputError(
             f"files ending in '{suffix}' cannot be read",
             file=path,
             expected="a .csv, .tsv, .txt, .xlsx, .sav or .dta file",
+            hint="save old .xls workbooks as .xlsx" if suffix == ".xls" else None,
         )
     if len(table) == 0:
         raise InputError(
             "the file has a header but no responses",
             file=path,
             expected="at least one response below the header row(s)",
+            hint="check that the export includes the responses and is not a template",
         )
     return table
+
+
+class _Found:
+    """A 'found' value shown as written (not quoted again) in an error message."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        return str(other) == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def _excerpt(value: str, at: int = 0) -> str:
+    """A value as shown in a message: quoted like Python shows it, at most about SHOW_CHARS characters around
+    position ``at``, with undecodable bytes shown as \\xNN."""
+    start = max(0, at - SHOW_CHARS // 2)
+    end = start + SHOW_CHARS
+    part = ("…" if start else "") + value[start:end] + ("…" if end < len(value) else "")
+    return re.sub(r"\\uf7([0-9a-f]{2})", r"\\x\1", repr(part))
+
+
+# --------------------------------------------------------------------------------------------- decoding
+
+
+def decode(
+    data: bytes, encoding: str = "auto", path: str | Path = "<bytes>", *, delimiter: str = "auto"
+) -> tuple[str, str]:
+    """Decode a text file's bytes, returning the text and the encoding used (see the module documentation).
+
+    ``delimiter`` is only used to name the column of a byte that cannot be decoded.
+    """
+    path = Path(path)
+    if encoding == "auto":
+        text, used = _decode_auto(data, path, delimiter)
+    else:
+        text, used = _decode_declared(data, encoding, path, delimiter)
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise _text_error(
+            text,
+            nul,
+            lambda c: c == "\x00",
+            path,
+            delimiter,
+            problem="the file contains a NUL character (byte 0x00), which text files never hold",
+            found="byte 0x00",
+            expected="text in UTF-8, UTF-16 with a byte-order mark, or cp1252",
+            hint="if the export is UTF-16 without a byte-order mark, set 'encoding: utf-16-le' (or utf-16-be) in the"
+            " codebook's file section; otherwise it is not a text export",
+        )
+    return text, used
+
+
+def _decode_auto(data: bytes, path: Path, delimiter: str) -> tuple[str, str]:
+    for bom, codec, name in [
+        (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+        (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+        (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+    ]:
+        if data.startswith(bom):
+            why = f"the file starts with a {name} byte-order mark"
+            return _decode_strict(data, codec, path, delimiter, why), codec
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    utf8_text = _UTF8_TEXT.search(data)
+    if utf8_text is not None:
+        line = data[: utf8_text.start()].count(b"\n") + 1
+        bad = data[utf8_error.start]
+        raise _byte_error(
+            data,
+            "utf-8",
+            utf8_error.start,
+            path,
+            delimiter,
+            problem=f"the file mixes encodings: it holds UTF-8 text (from line {line}) but byte 0x{bad:02X} here is not"
+            " valid UTF-8",
+            expected="the whole file in one encoding, UTF-8 preferred",
+            hint="re-save the export as UTF-8; if the file really is Windows-1252 throughout, set 'encoding: cp1252'"
+            " in the codebook's file section",
+        )
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start]
+        raise _byte_error(
+            data,
+            "cp1252",
+            exc.start,
+            path,
+            delimiter,
+            problem=f"the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x{bad:02X} is a character in"
+            " neither",
+            expected="text saved as UTF-8 (preferred) or cp1252",
+            hint="re-save the export as UTF-8; if it uses another encoding, name it as 'encoding' in the codebook's"
+            " file section",
+        ) from None
+
+
+def _decode_declared(data: bytes, encoding: str, path: Path, delimiter: str) -> tuple[str, str]:
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise ConfigError(
+            f"'{encoding}' is not a known text encoding",
+            value=encoding,
+            expected="auto, utf-8, utf-16, cp1252 or another Python codec name",
+            hint="fix 'encoding' in the codebook's file section",
+        ) from None
+    if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        codec = "utf-8-sig"  # a byte-order mark is not part of the first column name
+    text = _decode_strict(data, codec, path, delimiter, f"the codebook declares the encoding '{encoding}'")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if codec == "iso8859-1":
+        control = re.search("[\x80-\x9f]", text)
+        if control is not None:
+            byte = ord(control.group())
+            shown = bytes([byte]).decode("cp1252", errors="replace")
+            raise _text_error(
+                text,
+                control.start(),
+                lambda c: "\x80" <= c <= "\x9f",
+                path,
+                delimiter,
+                problem=f"byte 0x{byte:02X} is an invisible control character in Latin-1 (ISO-8859-1); the file is"
+                f" most likely Windows-1252 (cp1252), where it is {shown!r}",
+                found=f"byte 0x{byte:02X}",
+                expected="Latin-1 text without bytes 0x80–0x9F",
+                hint="set 'encoding: cp1252' (or auto) in the codebook's file section",
+            )
+    return text, codec
+
+
+def _decode_strict(data: bytes, codec: str, path: Path, delimiter: str, why: str) -> str:
+    # utf-8-sig reports error positions after its byte-order mark: decode the rest as UTF-8 instead
+    skip = len(codecs.BOM_UTF8) if codec == "utf-8-sig" and data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[skip:].decode("utf-8" if skip else codec)
+    except UnicodeDecodeError as exc:
+        bad = data[skip + exc.start]
+        raise _byte_error(
+            data,
+            codec,
+            skip + exc.start,
+            path,
+            delimiter,
+            problem=f"{why}, but byte 0x{bad:02X} here is not valid {_codec_name(codec)}",
+            expected=f"text encoded as {_codec_name(codec)} throughout",
+            hint="re-save the export as UTF-8, or set the right 'encoding' in the codebook's file section (auto"
+            " detects UTF-8, UTF-16 with a byte-order mark and cp1252)",
+        ) from None
+
+
+def _codec_name(codec: str) -> str:
+    names = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252 (cp1252)"}
+    return names.get(codec, "Latin-1 (ISO-8859-1)" if codec == "iso8859-1" else codec)
+
+
+def _byte_error(
+    data: bytes, codec: str, position: int, path: Path, delimiter: str, *, problem: str, expected: str, hint: str
+) -> InputError:
+    """The error for an undecodable byte, naming the row and column it is in and showing the value."""
+    text = data.decode(codec, errors="survey_audit.mark")
+    at = len(data[:position].decode(codec, errors="survey_audit.mark"))
+    if text[:1] == "\ufeff" and at > 0:
+        text, at = text[1:], at - 1
+    return _text_error(
+        text,
+        at,
+        lambda c: _MARK <= ord(c) <= _MARK + 0xFF,
+        path,
+        delimiter,
+        problem=problem,
+        found=f"byte 0x{data[position]:02X}",
+        expected=expected,
+        hint=hint,
+    )
+
+
+def _text_error(
+    text: str, at: int, is_bad, path: Path, delimiter: str, *, problem: str, found: str, expected: str, hint: str
+) -> InputError:
+    """An error about the character at ``at``: row (the line its record starts on), column and value."""
+    row, column, value = _locate(text, at, is_bad, delimiter)
+    shown = found + (f" in the value {value}" if value is not None else "")
+    return InputError(problem, file=path, row=row, column=column, value=_Found(shown), expected=expected, hint=hint)
+
+
+def _line_breaks(text: str) -> int:
+    return len(re.findall(r"\r\n|\r|\n", text))
+
+
+def _locate(text: str, at: int, is_bad, delimiter: str) -> tuple[int, str | None, str | None]:
+    """Where the character at ``at`` is: the record's first line, the column (when below the header) and the
+    value holding it, as shown in messages."""
+    line = _line_breaks(text[:at]) + 1
+    if delimiter == "auto":
+        delimiter = sniff_delimiter(text)
+    records = [(start, fields) for start, fields in _lenient_records(text, delimiter) if any(f.strip() for f in fields)]
+    if not records:
+        return line, None, None
+    header = records[0][1]
+    for index, (start, fields) in enumerate(records):
+        following = records[index + 1][0] if index + 1 < len(records) else None
+        if start <= line and (following is None or line < following):
+            for position, value in enumerate(fields):
+                hit = next((i for i, c in enumerate(value) if is_bad(c)), None)
+                if hit is not None:
+                    column = header[position] if index > 0 and position < len(header) else None
+                    return start, column or None, _excerpt(value, hit)
+            return start, None, None
+    return line, None, None
 
 
 # --------------------------------------------------------------------------------------------- text files
 
 
-def decode(data: bytes, encoding: str, path: Path) -> tuple[str, str]:
-    """Decode bytes, returning the text and the encoding used.
-
-    ``auto`` accepts UTF-8 with or without a byte-order mark, UTF-16 with a byte-order mark, and otherwise
-    Windows-1252 (the Latin-1 superset spreadsheets write) when every byte is defined there.
-    """
-    if encoding != "auto":
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise InputError(
-                f"'{encoding}' is not a known text encoding", file=path, expected="utf-8, cp1252, latin-1 or auto"
-            ) from None
-        return _decode_strict(data, encoding, path), encoding
-    if data.startswith(codecs.BOM_UTF8):
-        return _decode_strict(data[len(codecs.BOM_UTF8) :], "utf-8", path), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _decode_strict(data, "utf-16", path), "utf-16"
+def _lenient_records(text: str, delimiter: str):
+    """(first line, fields) of each record, never failing on bad quoting (used to sniff and to locate)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    start = 1
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        row = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            "the file is neither UTF-8 nor Windows-1252 (cp1252) text",
-            file=path,
-            row=row,
-            value=f"byte 0x{data[exc.start]:02X}",
-            expected="text saved as UTF-8 (preferred) or cp1252",
-            hint="re-save the export as UTF-8, or set 'encoding' in the codebook's file section",
-        ) from None
-
-
-def _decode_strict(data: bytes, encoding: str, path: Path) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        row = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"the file is not valid {encoding} text",
-            file=path,
-            row=row,
-            value=f"byte 0x{data[exc.start]:02X}",
-            expected=f"text encoded as {encoding}",
-            hint="re-save the export as UTF-8, or set the right 'encoding' in the codebook's file section",
-        ) from None
+        for fields in reader:
+            yield start, fields
+            start = reader.line_num + 1
+    except csv.Error:
+        return
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter of a delimited text file, judged on its first lines; ',' when undecidable."""
-    sample = "\n".join(text.splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        first = text.splitlines()[0] if text else ""
-        counts = {d: first.count(d) for d in DELIMITERS}
-        best = max(counts, key=counts.get)
-        return best if counts[best] else ","
+    """The delimiter of delimited text: of ``, ; tab |``, the one that splits the header row into columns and
+    gives the most of the following records the header's number of fields (then: the most columns); ',' when
+    none splits the header."""
+    lines = []
+    for line in io.StringIO(text, newline=""):
+        lines.append(line)
+        if len(lines) >= SNIFF_LINES:
+            break
+    sample = "".join(lines)
+    best, best_score = ",", None
+    for candidate in DELIMITERS:
+        rows = [fields for _, fields in _lenient_records(sample, candidate) if any(f.strip() for f in fields)]
+        if len(lines) >= SNIFF_LINES and len(rows) > 1:
+            rows = rows[:-1]  # the sample may end inside a record
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        body = rows[1:]
+        consistent = sum(len(r) == width for r in body) / len(body) if body else 0.0
+        score = (consistent, width)
+        if best_score is None or score > best_score:
+            best, best_score = candidate, score
+    return best
 
 
-def _records(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]:
-    """Parse delimited text into (first line number, fields) records."""
+def _delimiter_char(delimiter: str) -> str:
+    if delimiter in ("tab", "\\t"):
+        return "\t"
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ConfigError(
+            f"the delimiter {delimiter!r} is not a single character",
+            value=delimiter,
+            expected="auto, or one character such as ',' ';' '|' or tab",
+            hint="fix 'delimiter' in the codebook's file section",
+        )
+    return delimiter
+
+
+def _quote_fault(text: str, delimiter: str) -> tuple[int, int, int | None] | None:
+    """The first quoting fault of the record at the start of ``text``: (field index, offset where the quoted
+    value starts, offset of the closing quote or None when it is never closed); None when the record is sound."""
+    field_index, i, n, at_start = 0, 0, len(text), True
+    while i < n:
+        c = text[i]
+        if at_start and c == '"':
+            j = i + 1
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    return field_index, i, None
+                if text[k + 1 : k + 2] == '"':
+                    j = k + 2
+                    continue
+                break
+            if k + 1 < n and text[k + 1] not in (delimiter, "\r", "\n"):
+                return field_index, i, k
+            i, at_start = k + 1, False
+            continue
+        if c == delimiter:
+            field_index, at_start = field_index + 1, True
+        elif c in "\r\n":
+            return None
+        else:
+            at_start = False
+        i += 1
+    return None
+
+
+def _parse(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]:
+    """Parse delimited text into (first line, fields) records, quoting checked strictly."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records = []
     start = 1
@@ -163,31 +462,101 @@ def _records(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]
             records.append((start, fields))
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise InputError(
-            f"the file cannot be parsed as delimited text ({exc})",
-            file=path,
-            row=reader.line_num,
-            expected="properly quoted fields; a row cut off inside a quoted value is a truncated file",
-        ) from None
+        raise _quoting_error(text, delimiter, path, start, records, str(exc)) from None
     return records
 
 
-def _is_platform_import_row(cells: list[str]) -> bool:
-    filled = [c for c in cells if c.strip()]
-    return bool(filled) and all(c.strip().startswith("{") and "importid" in c.lower() for c in filled)
+def _quoting_error(text: str, delimiter: str, path: Path, start: int, records: list, detail: str) -> InputError:
+    lines = list(io.StringIO(text, newline=""))
+    rest = "".join(lines[start - 1 :])
+    header = next((fields for _, fields in records if any(f.strip() for f in fields)), None)
+    fault = _quote_fault(rest, delimiter)
+    if fault is None:
+        return InputError(
+            f"the row cannot be read as delimited text ({detail})",
+            file=path,
+            row=start,
+            expected='values separated by the delimiter, quoted with " where they contain it',
+        )
+    index, opened, closed = fault
+    column = header[index] if header is not None and index < len(header) else None
+    value = rest[opened + 1 : closed if closed is not None else len(rest)]
+    kwargs = {"file": path, "row": start, "column": column, "value": _Found(_excerpt(value))}
+    if closed is None:
+        return InputError(
+            "the file ends inside a quoted value: the quote opened on this row is never closed",
+            expected="a closing quote; a file that ends inside a value was cut off while being saved or copied",
+            hint='re-export the file; a quote inside a quoted value is written twice ("")',
+            **kwargs,
+        )
+    end_row = start + _line_breaks(rest[:closed])
+    where = "" if end_row == start else f", which runs on to row {end_row},"
+    return InputError(
+        f"a quoted value{where} is followed by other text before the next delimiter",
+        expected='the delimiter right after a closing quote; a quote inside a quoted value is written twice ("")',
+        hint="a quote is probably missing or unbalanced: fix the value in the raw file, or re-export it",
+        **kwargs,
+    )
 
 
 def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str) -> RawTable:
     data = path.read_bytes()
-    if not data.strip():
-        raise InputError("the file is empty", file=path, expected="a header row and at least one response")
-    text, used_encoding = decode(data, encoding, path)
-    if delimiter == "auto":
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text)
-    records = [(line, fields) for line, fields in _records(text, delimiter, path) if any(f.strip() for f in fields)]
+    declared = None if delimiter == "auto" else _delimiter_char(delimiter)
+    text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto")
+    used = declared or sniff_delimiter(text)
+    parsed = _parse(text, used, path)
+    records = [(line, fields) for line, fields in parsed if any(f.strip() for f in fields)]
     if not records:
         raise InputError("the file is empty", file=path, expected="a header row and at least one response")
-    return _table_from_records(path, records, layout=layout, encoding=used_encoding, delimiter=delimiter)
+    if declared is not None and len(records[0][1]) == 1:
+        sniffed = sniff_delimiter(text)
+        header = next((f for _, f in _lenient_records(text, sniffed) if any(v.strip() for v in f)), [])
+        if sniffed != declared and len(header) > 1:
+            raise InputError(
+                f"split on the declared delimiter {DELIMITER_NAMES.get(declared, repr(declared))} the header is a"
+                f" single column, but split on {DELIMITER_NAMES[sniffed]} it has {len(header)} columns",
+                file=path,
+                row=records[0][0],
+                value=_Found(_excerpt(records[0][1][0])),
+                expected="the delimiter the file uses",
+                hint="set 'delimiter: auto' (or the right character) in the codebook's file section",
+            )
+    first, last = records[0][0], records[-1][0]
+    return _table_from_records(
+        path,
+        records,
+        layout=layout,
+        spreadsheet=False,
+        encoding=used_encoding,
+        delimiter=used,
+        blank_rows=[line for line, fields in parsed if first < line < last and not any(f.strip() for f in fields)],
+        ends_open=not text.endswith(("\n", "\r")),
+    )
+
+
+# --------------------------------------------------------------------------------------------- records → table
+
+
+def _column_name(position: int, spreadsheet: bool) -> str:
+    """A column position (1-based) as a reader of the file would name it."""
+    if spreadsheet:
+        from openpyxl.utils import get_column_letter
+
+        return f"column {get_column_letter(position)}"
+    return f"column {position}"
+
+
+def _is_platform_import_row(cells: list[str]) -> bool:
+    filled = [c.strip() for c in cells if c.strip()]
+    return bool(filled) and all(c.startswith("{") and "importid" in c.lower() for c in filled)
+
+
+def _import_id(cell: str) -> str:
+    try:
+        parsed = json.loads(cell)
+    except ValueError:
+        return cell.strip()
+    return str(parsed.get("ImportId", cell.strip())) if isinstance(parsed, dict) else cell.strip()
 
 
 def _table_from_records(
@@ -195,87 +564,198 @@ def _table_from_records(
     records: list[tuple[int, list[str]]],
     *,
     layout: str,
+    spreadsheet: bool,
     encoding: str | None = None,
     delimiter: str | None = None,
+    sheet: str | None = None,
+    blank_rows: list[int] | None = None,
+    ends_open: bool = False,
 ) -> RawTable:
-    header_line, header = records[0]
-    _check_header(header, path, header_line)
-    body = records[1:]
-    question_text: dict[str, str] = {}
-    if layout == "auto":
-        layout = "platform" if len(body) >= 2 and _is_platform_import_row(body[1][1]) else "plain"
-    if layout == "platform":
-        if len(body) < 2 or not _is_platform_import_row(body[1][1]):
-            row = body[1][0] if len(body) >= 2 else header_line + 2
-            raise InputError(
-                "the file is declared as a survey-platform export but its third row is not the import-id row",
-                file=path,
-                row=row,
-                expected='a row of {"ImportId": ...} cells under the question-text row',
-                hint="set 'layout: plain' in the codebook if the export has a single header row",
-            )
-        question_text = dict(zip(header, body[0][1]))
-        body = body[2:]
-    width = len(header)
-    for line, fields in body:
-        if len(fields) != width:
-            what = "fewer" if len(fields) < width else "more"
-            raise InputError(
-                f"the row has {what} values ({len(fields)}) than the header has columns ({width})",
-                file=path,
-                row=line,
-                expected=f"{width} values per row; a row cut short usually means the file was truncated",
-            )
-    frame = pd.DataFrame([fields for _, fields in body], columns=header, dtype=object)
-    if frame.empty:
-        frame = pd.DataFrame(columns=header, dtype=object)
-    rows = np.array([line for line, _ in body], dtype=np.int64)
+    """Header checks, row widths and layout detection, shared by text files and spreadsheets."""
+    header_line, raw_header = records[0]
+    width = len(raw_header)
+    while width and not raw_header[width - 1].strip():
+        width -= 1  # trailing unnamed columns are allowed while every value under them is blank
+    header = raw_header[:width]
+    _check_header(header, path, header_line, spreadsheet)
+    last_line = records[-1][0]
+    body = []
+    for line, fields in records[1:]:
+        _check_width(fields, header, len(raw_header), path, line, spreadsheet, ends_open and line == last_line)
+        body.append((line, (fields + [""] * (width - len(fields)))[:width]))
+    layout, body, question_text, import_ids = _split_layout(layout, header, body, path)
+    repeated = next((line for line, fields in body if fields == header), None)
+    if repeated is not None:
+        raise InputError(
+            "the row repeats the header row (were two exports joined?)",
+            file=path,
+            row=repeated,
+            expected="one header row at the top of the file",
+            hint="remove the repeated header row, and check that no response appears twice",
+        )
+    rows = [fields for _, fields in body]
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
     return RawTable(
-        path, frame, rows, layout=layout, encoding=encoding, delimiter=delimiter, question_text=question_text
+        path,
+        frame,
+        np.array([line for line, _ in body], dtype=np.int64),
+        layout=layout,
+        encoding=encoding,
+        delimiter=delimiter,
+        question_text=question_text,
+        import_ids=import_ids,
+        blank_rows=tuple(blank_rows or ()),
+        sheet=sheet,
     )
 
 
-def _check_header(header: list[str], path: Path, line: int) -> None:
-    seen: set[str] = set()
+def _first_value(fields: list[str]) -> _Found:
+    return _Found(_excerpt(next((c for c in fields if c.strip()), "")))
+
+
+def _split_layout(layout: str, header: list[str], body: list, path: Path):
+    """Resolve the layout; for the platform layout take the question-text and import-id rows off the body."""
+    second_is_import = len(body) >= 1 and _is_platform_import_row(body[0][1])
+    third_is_import = len(body) >= 2 and _is_platform_import_row(body[1][1])
+    if second_is_import and not third_is_import:
+        raise InputError(
+            "the second row is a survey-platform import-id row, but the question-text row that belongs above it is"
+            " missing",
+            file=path,
+            row=body[0][0],
+            value=_first_value(body[0][1]),
+            expected="column names, then question text, then import ids (as survey platforms export them)",
+            hint="re-export the file from the platform, or delete the import-id row and set 'layout: plain'",
+        )
+    if layout == "auto":
+        layout = "platform" if third_is_import else "plain"
+    if layout == "plain":
+        if third_is_import:
+            raise InputError(
+                "the file is declared as having one header row (layout: plain), but its second and third rows are"
+                " the question-text and import-id rows of a survey-platform export",
+                file=path,
+                row=body[1][0],
+                value=_first_value(body[1][1]),
+                expected="responses from the second row on",
+                hint="set 'layout: platform' (or auto) in the codebook's file section",
+            )
+        return layout, body, {}, {}
+    if not third_is_import:
+        raise InputError(
+            "the file is declared as a survey-platform export (layout: platform), but its third row is not the"
+            " import-id row",
+            file=path,
+            row=body[1][0] if len(body) >= 2 else None,
+            expected='cells such as {"ImportId":"QID12"} on the third row, under the question-text row',
+            hint="set 'layout: plain' (or auto) in the codebook's file section if the export has a single header row",
+            **({"value": _first_value(body[1][1])} if len(body) >= 2 else {}),
+        )
+    question_text = {name: text for name, text in zip(header, body[0][1]) if text.strip()}
+    import_ids = {name: _import_id(cell) for name, cell in zip(header, body[1][1]) if cell.strip()}
+    return "platform", body[2:], question_text, import_ids
+
+
+def _check_header(header: list[str], path: Path, line: int, spreadsheet: bool) -> None:
+    seen: dict[str, int] = {}
     for position, name in enumerate(header, start=1):
         if not name.strip():
             raise InputError(
-                f"column {position} of the header has no name",
+                f"{_column_name(position, spreadsheet)} of the header has no name",
                 file=path,
                 row=line,
-                expected="a name for every column",
+                expected="a name for every column that holds values",
+                hint="name the column in the header row (and map or drop it in the codebook), or delete the column",
             )
         if name in seen:
             raise InputError(
-                f"the column name '{name}' appears twice in the header",
+                f"the column name '{name}' appears twice in the header (columns"
+                f" {_column_name(seen[name], spreadsheet).removeprefix('column ')} and"
+                f" {_column_name(position, spreadsheet).removeprefix('column ')})",
                 file=path,
                 row=line,
                 column=name,
                 expected="unique column names",
+                hint="rename one of the columns in the export, and map each in the codebook",
             )
-        seen.add(name)
+        seen[name] = position
 
 
-# --------------------------------------------------------------------------------------------- spreadsheets
+def _check_width(
+    fields: list[str], header: list[str], raw_width: int, path: Path, line: int, spreadsheet: bool, ends_open: bool
+) -> None:
+    """A record must have a value (possibly blank) for every named column and none beyond them."""
+    width = len(header)
+    if len(fields) < width and not spreadsheet:
+        problem = f"the row has {len(fields)} values but the header has {width} columns"
+        if ends_open:
+            problem += "; the file ends on this row without a line break, so it was probably cut off"
+        raise InputError(
+            problem,
+            file=path,
+            row=line,
+            column=header[len(fields)],
+            expected=f"{width} values, one per column (blank values still need their delimiter)",
+            hint="a row cut short means the file was truncated, or a line break got into an unquoted value;"
+            " re-export the file",
+        )
+    if len(fields) > max(raw_width, width) and not spreadsheet:
+        raise InputError(
+            f"the row has {len(fields)} values but the header has {width} columns",
+            file=path,
+            row=line,
+            value=fields[max(raw_width, width)],
+            expected=f"{width} values, one per column",
+            hint="a delimiter inside an unquoted value splits it in two: quote the value, or re-export the file",
+        )
+    extra = next((i for i in range(width, len(fields)) if fields[i].strip()), None)
+    if extra is not None:
+        raise InputError(
+            f"the row has a value in {_column_name(extra + 1, spreadsheet)}, beyond the last named column",
+            file=path,
+            row=line,
+            value=fields[extra],
+            expected=f"values only under the {width} named columns",
+            hint="name the column in the header row (and map or drop it in the codebook), or delete the stray value",
+        )
+
+
+# --------------------------------------------------------------------------------------------- cell values
+
+
+def _is_missing(value) -> bool:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
 
 
 def _cell_text(value) -> str:
-    """A spreadsheet or statistical-file cell as the text a CSV export would show."""
-    if value is None:
+    """A spreadsheet or statistical-file cell as the text a CSV export would show: whole numbers without a
+    decimal point, other numbers to 15 significant digits (as spreadsheets show them), dates as ISO 8601
+    (a date-time at midnight as its date), booleans as TRUE and FALSE."""
+    if _is_missing(value):
         return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return ""
-        if float(value).is_integer():
+        value = float(value)
+        if value.is_integer():
             return str(int(value))
-        return repr(float(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+        return f"{value:.15g}"
+    if isinstance(value, datetime):
+        if value.time() == time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
     return str(value)
+
+
+# --------------------------------------------------------------------------------------------- spreadsheets
 
 
 def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None) -> RawTable:
@@ -285,77 +765,118 @@ def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None) -> RawTable:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for damaged files
         raise InputError(
-            f"the spreadsheet cannot be opened ({exc.__class__.__name__})",
+            f"the spreadsheet cannot be opened ({exc.__class__.__name__}: {exc})",
             file=path,
-            expected="an .xlsx file saved by Excel or a survey platform",
+            expected="an .xlsx workbook saved by Excel or a survey platform (not password-protected)",
         ) from None
     try:
-        if sheet is None:
-            ws = book.worksheets[0]
-        elif isinstance(sheet, int):
-            if sheet >= len(book.worksheets):
-                raise InputError(
-                    f"the workbook has no sheet number {sheet}",
-                    file=path,
-                    expected=f"a sheet index below {len(book.worksheets)}",
-                )
-            ws = book.worksheets[sheet]
-        else:
-            if sheet not in book.sheetnames:
-                raise InputError(
-                    f"the workbook has no sheet named '{sheet}'",
-                    file=path,
-                    expected="one of " + ", ".join(book.sheetnames),
-                )
-            ws = book[sheet]
-        records = []
+        ws = _pick_sheet(book, sheet, path)
+        ws.reset_dimensions()  # the stored dimensions may be wrong; read every cell there is
+        records, blank = [], []
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
             cells = [_cell_text(v) for v in row]
             if any(c.strip() for c in cells):
                 records.append((number, cells))
+            elif records:
+                blank.append(number)
+        title = ws.title
     finally:
         book.close()
     if not records:
-        raise InputError("the spreadsheet is empty", file=path, expected="a header row and at least one response")
-    width = max(len(cells) for _, cells in records)
-    header = records[0][1]
-    while header and not header[-1].strip():
-        header = header[:-1]
-    width = len(header)
-    trimmed = [(records[0][0], header)]
-    for number, cells in records[1:]:
-        extra = [c for c in cells[width:] if c.strip()]
-        if extra:
+        raise InputError(f"the sheet '{title}' is empty", file=path, expected="a header row and at least one response")
+    last = records[-1][0]
+    return _table_from_records(
+        path,
+        records,
+        layout=layout,
+        spreadsheet=True,
+        sheet=title,
+        blank_rows=[b for b in blank if b < last],
+    )
+
+
+def _pick_sheet(book, sheet: str | int | None, path: Path):
+    if sheet is None:
+        return book.worksheets[0]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(book.worksheets):
             raise InputError(
-                "the row has values beyond the last named column",
+                f"the workbook has no sheet number {sheet}",
                 file=path,
-                row=number,
-                value=extra[0],
-                expected=f"{width} columns, as in the header",
+                expected=f"a sheet index from 0 to {len(book.worksheets) - 1} (0 is the first sheet)",
+                hint="fix 'sheet' in the codebook's file section",
             )
-        trimmed.append((number, (cells + [""] * width)[:width]))
-    return _table_from_records(path, trimmed, layout=layout)
+        return book.worksheets[sheet]
+    if sheet not in book.sheetnames:
+        raise InputError(
+            f"the workbook has no sheet named '{sheet}'",
+            file=path,
+            expected="one of " + ", ".join(repr(s) for s in book.sheetnames),
+            hint="fix 'sheet' in the codebook's file section",
+        )
+    return book[sheet]
 
 
-def _read_stat(path: Path, kind: str) -> RawTable:
+# --------------------------------------------------------------------------------------------- SPSS and Stata
+
+
+def _stat_column(values: pd.Series, letters: set[str]) -> list[str]:
+    """A column of a statistical file as text; Stata's extended missing values (.a–.z) shown as Stata does."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        out = np.full(len(numbers), "", dtype=object)
+        finite = np.isfinite(numbers)
+        whole = finite & (numbers == np.round(numbers)) & (np.abs(numbers) < 2.0**62)
+        out[whole] = numbers[whole].astype(np.int64).astype(str).tolist()
+        rest = np.flatnonzero(finite & ~whole)
+        out[rest] = [_cell_text(numbers[i]) for i in rest]
+        return out.tolist()
+    texts = [_cell_text(v) for v in values]
+    if letters:
+        texts = [f".{t}" if t in letters else t for t in texts]
+    return texts
+
+
+def _read_stat(path: Path, kind: str, encoding: str = "auto") -> RawTable:
     import pyreadstat
 
+    program = "SPSS" if kind == "sav" else "Stata"
     reader = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
+    options = {} if encoding in (None, "auto") else {"encoding": encoding}
     try:
-        frame, meta = reader(str(path), apply_value_formats=False, user_missing=True)
+        frame, meta = reader(str(path), apply_value_formats=False, user_missing=True, **options)
     except Exception as exc:  # pyreadstat raises its own error types for damaged files
         raise InputError(
-            f"the {'SPSS' if kind == 'sav' else 'Stata'} file cannot be read ({exc})",
+            f"the {program} file cannot be read ({exc})",
             file=path,
-            expected=f"a .{kind} file written by {'SPSS' if kind == 'sav' else 'Stata'} or a survey platform",
+            expected=f"a .{kind} file written by {program} or a survey platform",
+            hint="check 'encoding' in the codebook's file section" if options else None,
         ) from None
-    text = frame.apply(lambda col: col.map(_cell_text)).astype(object) if len(frame) else frame.astype(object)
+    extended = {c: {str(v) for v in values} for c, values in (getattr(meta, "missing_user_values", None) or {}).items()}
+    if kind == "sav":
+        extended = {}  # SPSS user-missing values are ordinary numbers, kept as they are
+    text = pd.DataFrame(
+        {column: _stat_column(frame[column], extended.get(column, set())) for column in frame.columns},
+        columns=list(frame.columns),
+        dtype=object,
+    )
+
+    def code_text(column: str, code) -> str:
+        shown = _cell_text(code)
+        return f".{shown}" if shown in extended.get(column, set()) else shown
+
     labels = {
-        column: {_cell_text(code): str(label) for code, label in mapping.items()}
+        column: {code_text(column, code): str(label) for code, label in mapping.items()}
         for column, mapping in (meta.variable_value_labels or {}).items()
     }
-    question_text = {c: text for c, text in zip(meta.column_names, meta.column_labels or []) if text}
+    question_text = {c: label for c, label in zip(meta.column_names, meta.column_labels or []) if label}
     rows = np.arange(1, len(text) + 1, dtype=np.int64)
     return RawTable(
-        path, text.reset_index(drop=True), rows, layout="plain", question_text=question_text, value_labels=labels
+        path,
+        text.reset_index(drop=True),
+        rows,
+        layout="plain",
+        encoding=options.get("encoding") or getattr(meta, "file_encoding", None),
+        question_text=question_text,
+        value_labels=labels,
     )

@@ -1,0 +1,347 @@
+"""The bad-input corpus (tests/data/bad/): every broken export or codebook stops `survey-audit ingest` with one
+specific message naming the file, row and column, showing the value found, exit status 2, no traceback, and
+nothing written.
+
+Each raw file is a copy of good.csv with one thing broken; each codebook or variables file a copy of
+codebook.yaml or variables.yaml with one mistake. Most cases call the command in-process (fast); a few run it as
+a subprocess to prove the contract of the real command line.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from survey_audit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "bad"
+HEADER_START = "pid,org,status,consent,gender,age,age_en"  # the first 40 characters of good.csv's header
+
+
+def line_of(name: str, needle: str) -> int:
+    """The line of a corpus file on which ``needle`` first appears."""
+    text = (DATA / name).read_text(encoding="utf-8")
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+@dataclass(frozen=True)
+class Case:
+    raw: str
+    problem: str
+    row: int | None = None
+    column: str | None = None
+    found: str | None = None
+    codebook: str = "codebook.yaml"
+    variables: str = "variables.yaml"
+    kind: str = "Input problem"
+    about: str | None = None  # the file the message names, when not the raw file
+
+    @property
+    def id(self) -> str:
+        return Path(self.raw if self.about is None else self.about).stem
+
+
+CASES = [
+    # --- the raw file against its codebook ---------------------------------------------------------------------
+    Case(
+        "missing_column.csv",
+        "the file lacks 1 column(s) the codebook expects: 'ip'",
+        row=1,
+        column="ip",
+    ),
+    Case(
+        "unexpected_column.csv",
+        "the file has 1 column(s) the codebook does not mention: 'email'",
+        row=1,
+        column="email",
+    ),
+    Case("unknown_code.csv", "the value is not a code of 'gender' (Gender)", row=4, column="gender", found="'7'"),
+    Case(
+        "wrong_type.csv",
+        "'age_at_survey' (Age at survey) must be a whole number",
+        row=3,
+        column="age",
+        found="'twenty'",
+    ),
+    Case(
+        "unknown_organisation.csv",
+        "the organisation code is not in the codebook",
+        row=6,
+        column="org",
+        found="'Z'",
+    ),
+    # --- the file itself -----------------------------------------------------------------------------------------
+    Case("empty.csv", "the file is empty"),
+    Case("header_only.csv", "the file has a header but no responses"),
+    Case("nonexistent.csv", "the raw data file does not exist"),
+    Case(
+        "wrong_encoding.csv",
+        "the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x81 is a character in neither",
+        row=2,
+        column="comments",
+        found=r"byte 0x81 in the value 'caf\x81'",
+    ),
+    Case(
+        # the byte is on line 5, inside a value whose record starts on line 4
+        "wrong_encoding_multiline.csv",
+        "the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x8D is a character in neither",
+        row=4,
+        column="comments",
+        found=r"byte 0x8D in the value 'two\nli\x8dnes'",
+    ),
+    Case(
+        "mixed_encoding.csv",
+        "the file mixes encodings: it holds UTF-8 text (from line 2) but byte 0xE9 here is not valid UTF-8",
+        row=3,
+        column="comments",
+        found=r"byte 0xE9 in the value 'Ren\xe9'",
+    ),
+    Case(
+        "utf16_without_bom.csv",
+        "the file contains a NUL character (byte 0x00), which text files never hold",
+        row=1,
+        found=r"byte 0x00 in the value 'p\x00i\x00d\x00'",
+    ),
+    Case(
+        "latin1_control_bytes.csv",
+        "byte 0x93 is an invisible control character in Latin-1 (ISO-8859-1); the file is most likely Windows-1252"
+        " (cp1252), where it is '“'",
+        row=2,
+        column="comments",
+        found=r"byte 0x93 in the value '\x93hi\x94'",
+        codebook="codebook_latin1.yaml",
+    ),
+    Case(
+        "truncated_row.csv",
+        "the row has 4 values but the header has 13 columns; the file ends on this row without a line break, so it"
+        " was probably cut off",
+        row=6,
+        column="gender",
+    ),
+    Case(
+        "truncated_quote.csv",
+        "the file ends inside a quoted value: the quote opened on this row is never closed",
+        row=4,
+        column="comments",
+        found=r"'two\nli'",
+    ),
+    Case(
+        "extra_field.csv",
+        "the row has 14 values but the header has 13 columns",
+        row=3,
+        found="'10.0.0.2'",
+    ),
+    Case(
+        "quote_followed_by_text.csv",
+        "a quoted value is followed by other text before the next delimiter",
+        row=2,
+        column="comments",
+        found="'said '",
+    ),
+    Case(
+        "duplicate_column.csv",
+        "the column name 'gender' appears twice in the header (columns 5 and 11)",
+        row=1,
+        column="gender",
+    ),
+    Case("blank_column_name.csv", "column 6 of the header has no name", row=1),
+    Case("repeated_header.csv", "the row repeats the header row (were two exports joined?)", row=4),
+    Case(
+        "good.csv",
+        "split on the declared delimiter ';' (semicolon) the header is a single column, but split on ',' (comma) it"
+        " has 13 columns",
+        row=1,
+        found=f"'{HEADER_START}…'",
+        codebook="codebook_semicolon.yaml",
+    ),
+    Case(
+        "platform_no_import_row.csv",
+        "the file is declared as a survey-platform export (layout: platform), but its third row is not the import-id"
+        " row",
+        row=3,
+        found="'P1'",
+        codebook="codebook_platform.yaml",
+    ),
+    Case(
+        "import_row_without_question_row.csv",
+        "the second row is a survey-platform import-id row, but the question-text row that belongs above it is missing",
+        row=2,
+        found="""'{"ImportId":"QID1"}'""",
+    ),
+    Case(
+        "beyond_last_column.xlsx",
+        "the row has a value in column O, beyond the last named column",
+        row=3,
+        found="'note'",
+    ),
+    # --- the codebook and the variables ---------------------------------------------------------------------------
+    Case(
+        "good.csv",
+        "at 'variables → advertised → type': 'multiple' is not an accepted value",
+        row=line_of("variables_unknown_type.yaml", "    type: multiple"),
+        variables="variables_unknown_type.yaml",
+        kind="Configuration problem",
+        about="variables_unknown_type.yaml",
+    ),
+    Case(
+        "good.csv",
+        f"the key 'female' appears twice in the same block (first on row {line_of('variables_category_twice.yaml', 'female: Woman')})",
+        row=line_of("variables_category_twice.yaml", "female: Woman"),
+        variables="variables_category_twice.yaml",
+        kind="Configuration problem",
+        about="variables_category_twice.yaml",
+    ),
+    Case(
+        "good.csv",
+        "the skip rule of 'phone_monitored' names 'had_car', which this codebook does not map",
+        row=line_of("codebook_skip_missing_variable.yaml", "ask_if: {variable: had_car"),
+        codebook="codebook_skip_missing_variable.yaml",
+        kind="Configuration problem",
+        about="codebook_skip_missing_variable.yaml",
+    ),
+    Case(
+        "good.csv",
+        "code '3' maps to 'woman', which is neither a category of 'gender' nor a missing code",
+        row=line_of("codebook_unknown_category.yaml", '"3": woman'),
+        found="'woman'",
+        codebook="codebook_unknown_category.yaml",
+        kind="Configuration problem",
+        about="codebook_unknown_category.yaml",
+    ),
+    Case(
+        "good.csv",
+        "'shoe_size' is not a harmonised variable",
+        row=line_of("codebook_unknown_variable.yaml", "shoe_size: {"),
+        codebook="codebook_unknown_variable.yaml",
+        kind="Configuration problem",
+        about="codebook_unknown_variable.yaml",
+    ),
+]
+
+
+def arguments(case: Case, out: Path) -> list[str]:
+    return [
+        "ingest",
+        str(DATA / case.raw),
+        "--codebook",
+        str(DATA / case.codebook),
+        "--variables",
+        str(DATA / case.variables),
+        "--config",
+        str(DATA / "config.yaml"),
+        "--out",
+        str(out),
+    ]
+
+
+def expected_message_start(case: Case) -> list[str]:
+    where = [str(DATA / (case.about or case.raw))]
+    if case.row is not None:
+        where.append(f"row {case.row}")
+    if case.column is not None:
+        where.append(f"column '{case.column}'")
+    lines = [f"{case.kind} in {', '.join(where)}: {case.problem}"]
+    if case.found is not None:
+        lines.append(f"  found:    {case.found}")
+    return lines
+
+
+def check_failure(case: Case, status: int, stdout: str, stderr: str, scratch: Path) -> None:
+    assert status == 2, stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""
+    lines = stderr.splitlines()
+    expected = expected_message_start(case)
+    assert lines[: len(expected)] == expected
+    if case.found is None:
+        assert not any(line.startswith("  found:") for line in lines)
+    assert any(line.startswith("  expected: ") for line in lines)
+    # nothing written: no output directory, no scratch files left beside it
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_stops_ingest_with_its_message(case, tmp_path, capsys):
+    status = main(arguments(case, tmp_path / "out"))
+    captured = capsys.readouterr()
+    check_failure(case, status, captured.out, captured.err, tmp_path)
+
+
+SUBPROCESS_CASES = ["truncated_quote", "mixed_encoding", "codebook_skip_missing_variable"]
+
+
+@pytest.mark.parametrize("name", SUBPROCESS_CASES)
+def test_the_command_line_exits_2_without_traceback(name, tmp_path):
+    case = next(case for case in CASES if case.id == name)
+    done = subprocess.run(
+        [sys.executable, "-m", "survey_audit.cli", *arguments(case, tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")},
+    )
+    check_failure(case, done.returncode, done.stdout, done.stderr, tmp_path)
+
+
+def ingest(raw: str, out: Path, capsys) -> str:
+    status = main(arguments(Case(raw, problem=""), out))
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert captured.err == ""
+    return captured.out
+
+
+@pytest.mark.parametrize("raw", ["good.csv", "good_platform.csv", "good.xlsx"])
+def test_the_corpus_base_ingests(raw, tmp_path, capsys):
+    # each bad file differs from these in one thing only, so each fails for the reason its case names
+    out = tmp_path / "out"
+    assert ingest(raw, out, capsys).splitlines()[0] == "bad: 4 raw responses, 4 analysed"
+    analysed = pd.read_parquet(out / "bad.parquet")
+    # lines of the text files (P3's comment spans two lines); spreadsheet rows of the workbook
+    expected_rows = {"good.csv": [2, 3, 4, 6], "good_platform.csv": [4, 5, 6, 8], "good.xlsx": [2, 3, 4, 5]}
+    assert list(analysed["source_row"]) == expected_rows[raw]
+    assert list(analysed["gender"].astype(object).where(analysed["gender"].notna(), None)) == [
+        "female",
+        "male",
+        "other",
+        None,
+    ]
+
+
+def test_duplicate_ids_are_quarantined_not_an_error(tmp_path, capsys):
+    out = tmp_path / "out"
+    printed = ingest("duplicate_ids.csv", out, capsys)
+    assert printed.splitlines()[:2] == ["bad: 5 raw responses, 4 analysed", "  duplicate_id: 1 excluded"]
+    quarantine = pd.read_csv(out / "bad.quarantine.csv")
+    # the second, less complete response of P2 (line 7) goes; the first (line 3) stays
+    assert quarantine[["respondent_id", "source_row", "rule"]].values.tolist() == [["bad-0002", 7, "duplicate_id"]]
+    assert list(pd.read_parquet(out / "bad.parquet")["source_row"]) == [2, 3, 4, 6]
+
+
+def test_every_corpus_file_is_used():
+    used = {"config.yaml", "README.md", "good.csv", "good_platform.csv", "good.xlsx", "duplicate_ids.csv"}
+    for case in CASES:
+        used |= {case.raw, case.codebook, case.variables}
+    assert sorted(p.name for p in DATA.iterdir()) == sorted(used - {"nonexistent.csv"})
+
+
+def test_a_config_file_that_does_not_exist_stops_ingest(tmp_path, capsys):
+    args = arguments(Case("good.csv", problem=""), tmp_path / "out")
+    args[args.index("--config") + 1] = str(DATA / "no_such_config.yaml")
+    assert main(args) == 2
+    assert "the file does not exist" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_ingest_creates_no_directories(tmp_path, capsys):
+    case = next(case for case in CASES if case.id == "unknown_code")
+    assert main(arguments(case, tmp_path / "new" / "out")) == 2
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,771 @@
+"""Readers: every format and encoding, row numbering, the platform layout, and every way a file can be broken.
+
+Expected values are written out by hand (or, in the property-based tests, computed from what was written with
+Python's csv module and openpyxl), never taken from the reader itself.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyreadstat
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from survey_audit.errors import ConfigError, InputError
+from survey_audit.readers import decode, read_raw, sniff_delimiter
+
+
+def read(tmp_path: Path, data: bytes | str, name: str = "raw.csv", **options):
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return read_raw(path, **options)
+
+
+def fails(tmp_path: Path, data: bytes | str, name: str = "raw.csv", error=InputError, **options):
+    with pytest.raises(error) as info:
+        read(tmp_path, data, name, **options)
+    return info.value
+
+
+def rows(table) -> list[list[str]]:
+    return table.frame.values.tolist()
+
+
+def lines(table) -> list[int]:
+    return [int(r) for r in table.source_rows]
+
+
+# --------------------------------------------------------------------------------------------- delimiters
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_sniffed(tmp_path, delimiter):
+    other = next(d for d in ",;|" if d != delimiter)  # a different delimiter inside a value
+    text = delimiter.join(["id", "answer", "age"]) + "\n"
+    text += delimiter.join(["1", f"a{other}b", "30"]) + "\n"
+    text += delimiter.join(["2", "", "31"]) + "\n"
+    table = read(tmp_path, text)
+    assert table.delimiter == delimiter
+    assert table.columns == ["id", "answer", "age"]
+    assert rows(table) == [["1", f"a{other}b", "30"], ["2", "", "31"]]
+
+
+def test_sniffing_prefers_the_delimiter_that_splits_the_header():
+    # decimal commas inside a semicolon file, semicolons inside free text of a comma file
+    assert sniff_delimiter("id;score\n1;2,5\n2;3,75\n") == ";"
+    assert sniff_delimiter('id,comment\n1,"a; b; c"\n2,x;y\n') == ","
+    assert sniff_delimiter("id|q1|q2\n1|a,b|c;d\n") == "|"
+    assert sniff_delimiter("only\n1\n") == ","  # undecidable: the default
+
+
+def test_declared_delimiter_is_used_and_checked(tmp_path):
+    assert rows(read(tmp_path, "id;name\n1;a,b\n", delimiter=";")) == [["1", "a,b"]]
+    assert read(tmp_path, "id\tname\n1\tx\n", delimiter="tab").delimiter == "\t"
+    error = fails(tmp_path, "id,name\n1,x\n", delimiter=";")
+    assert error.problem == (
+        "split on the declared delimiter ';' (semicolon) the header is a single column, but split on ',' (comma)"
+        " it has 2 columns"
+    )
+    assert error.row == 1 and str(error.value) == "'id,name'"
+    with pytest.raises(ConfigError, match="is not a single character"):
+        read(tmp_path, "id,name\n1,x\n", delimiter=";;")
+
+
+# --------------------------------------------------------------------------------------------- encodings
+
+TEXT = "id,name\n1,José “Zé” Müller – 5 €\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (TEXT.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF8 + TEXT.encode("utf-8"), "utf-8-sig"),
+        (TEXT.encode("utf-16"), "utf-16"),
+        (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16"),
+        (codecs.BOM_UTF16_LE + TEXT.replace("\n", "\r\n").encode("utf-16-le"), "utf-16"),
+        (TEXT.encode("cp1252"), "cp1252"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16", "utf-16-be", "utf-16-le-crlf", "cp1252"],
+)
+def test_encoding_is_detected_and_recorded(tmp_path, data, encoding):
+    table = read(tmp_path, data)
+    assert table.encoding == encoding
+    assert table.columns == ["id", "name"]  # no byte-order mark in the first column name
+    assert rows(table) == [["1", "José “Zé” Müller – 5 €"]]
+    assert lines(table) == [2]
+
+
+def test_latin1_file_is_read_as_cp1252(tmp_path):
+    # bytes 0xA0-0xFF mean the same in Latin-1 and cp1252: the text is Latin-1's, the encoding recorded cp1252
+    data = "id,name\n1,Ñandú ½ ©\n".encode("latin-1")
+    table = read(tmp_path, data)
+    assert table.encoding == "cp1252"
+    assert rows(table) == [["1", "Ñandú ½ ©"]]
+    declared = read(tmp_path, data, encoding="latin-1")
+    assert declared.encoding == "iso8859-1" and rows(declared) == [["1", "Ñandú ½ ©"]]
+
+
+def test_declared_latin1_refuses_cp1252_punctuation(tmp_path):
+    error = fails(tmp_path, b"id,name\n1,x\n2,\x93quoted\x94\n", encoding="latin-1")
+    assert error.problem == (
+        "byte 0x93 is an invisible control character in Latin-1 (ISO-8859-1); the file is most likely"
+        " Windows-1252 (cp1252), where it is '“'"
+    )
+    assert (error.row, error.column) == (3, "name")
+    assert str(error.value) == r"byte 0x93 in the value '\x93quoted\x94'"
+
+
+def test_cp1252_bytes_that_are_also_utf8_read_as_utf8_unless_declared(tmp_path):
+    data = "id,name\n1,Ã©\n".encode("cp1252")  # b"\xc3\xa9": valid UTF-8 for "é"
+    assert rows(read(tmp_path, data)) == [["1", "é"]]
+    assert rows(read(tmp_path, data, encoding="cp1252")) == [["1", "Ã©"]]
+
+
+@pytest.mark.parametrize("byte", [0x81, 0x8D, 0x8F, 0x90, 0x9D])
+def test_byte_in_neither_utf8_nor_cp1252_names_row_column_and_value(tmp_path, byte):
+    data = b"id,name,city\n1,Ann,Lyon\n2,Jos" + bytes([byte]) + b",Paris\n"
+    error = fails(tmp_path, data)
+    assert error.problem == (
+        f"the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x{byte:02X} is a character in neither"
+    )
+    assert (error.row, error.column) == (3, "name")
+    assert str(error.value) == f"byte 0x{byte:02X} in the value 'Jos\\x{byte:02x}'"
+
+
+def test_undecodable_byte_in_a_multiline_value_names_the_row_the_record_starts_on(tmp_path):
+    data = b'id,comment\n1,"first line\nsecond \x8d line"\n2,x\n'
+    error = fails(tmp_path, data)
+    assert (error.row, error.column) == (2, "comment")
+
+
+def test_undecodable_byte_in_the_header_names_row_1(tmp_path):
+    error = fails(tmp_path, b"id,n\x81me\n1,x\n")
+    assert (error.row, error.column) == (1, None)
+    assert str(error.value) == r"byte 0x81 in the value 'n\x81me'"
+
+
+def test_file_mixing_utf8_and_cp1252_is_refused(tmp_path):
+    data = "id,name\n1,José\n".encode() + "2,René\n".encode("cp1252")
+    error = fails(tmp_path, data)
+    assert error.problem == (
+        "the file mixes encodings: it holds UTF-8 text (from line 2) but byte 0xE9 here is not valid UTF-8"
+    )
+    assert (error.row, error.column) == (3, "name")
+    assert str(error.value) == r"byte 0xE9 in the value 'Ren\xe9'"
+    with pytest.raises(InputError, match="the codebook declares the encoding 'utf-8', but byte 0xE9 here is not valid"):
+        read(tmp_path, data, encoding="utf-8")
+
+
+def test_utf8_bom_then_invalid_bytes(tmp_path):
+    error = fails(tmp_path, codecs.BOM_UTF8 + b"id,name\n1,Ren\xe9\n")
+    assert error.problem == "the file starts with a UTF-8 byte-order mark, but byte 0xE9 here is not valid UTF-8"
+    assert (error.row, error.column) == (2, "name")
+
+
+def test_utf16_without_bom_is_refused_unless_declared(tmp_path):
+    data = "id,name\n1,José\n".encode("utf-16-le")
+    error = fails(tmp_path, data)
+    assert error.problem == "the file contains a NUL character (byte 0x00), which text files never hold"
+    assert error.row == 1
+    assert "utf-16-le" in error.hint
+    table = read(tmp_path, data, encoding="utf-16-le")
+    assert table.encoding == "utf-16-le" and rows(table) == [["1", "José"]]
+
+
+def test_unknown_declared_encoding_is_a_configuration_problem(tmp_path):
+    with pytest.raises(ConfigError, match="'klingon' is not a known text encoding"):
+        read(tmp_path, "id\n1\n", encoding="klingon")
+
+
+def test_decode_returns_text_and_encoding():
+    assert decode(b"a,b\n", "auto") == ("a,b\n", "utf-8")
+    assert decode(codecs.BOM_UTF8 + b"a\n", "utf-8") == ("a\n", "utf-8-sig")
+    assert decode(b"\x93a\x94\n", "auto") == ("“a”\n", "cp1252")
+
+
+# --------------------------------------------------------------------------------------------- row numbers
+
+
+def test_rows_are_the_lines_records_start_on(tmp_path):
+    text = (
+        "\n"  # a blank line before the header
+        "id,comment,age\n"  # line 2
+        '1,"two\nlines",30\n'  # lines 3-4
+        "\n"  # line 5: blank
+        '2,"three\r\nlines\rhere",31\n'  # lines 6-8 (\r\n, then a lone \r)
+        ",,\n"  # line 9: every value blank
+        "3,,32\n"  # line 10
+    )
+    table = read(tmp_path, text)
+    assert lines(table) == [3, 6, 10]
+    assert rows(table) == [["1", "two\nlines", "30"], ["2", "three\r\nlines\rhere", "31"], ["3", "", "32"]]
+    assert table.blank_rows == (5, 9)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings(tmp_path, newline):
+    text = newline.join(["id,age", "1,30", "2,31", ""])
+    table = read(tmp_path, text)
+    assert lines(table) == [2, 3] and rows(table) == [["1", "30"], ["2", "31"]]
+
+
+def test_values_keep_spaces_and_quotes(tmp_path):
+    table = read(tmp_path, 'id,name\n1, padded \n2,"say ""hi"""\n3,a"b\n')
+    assert rows(table) == [["1", " padded "], ["2", 'say "hi"'], ["3", 'a"b']]
+
+
+# --------------------------------------------------------------------------------------------- broken text files
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n\n", codecs.BOM_UTF8, codecs.BOM_UTF8 + b"\r\n", b'""\n'])
+def test_empty_file(tmp_path, data):
+    error = fails(tmp_path, data)
+    assert error.problem == "the file is empty" and error.row is None
+
+
+def test_header_only(tmp_path):
+    assert fails(tmp_path, "id,age\n").problem == "the file has a header but no responses"
+    assert fails(tmp_path, "id,age\n,\n\n").problem == "the file has a header but no responses"
+    platform = 'id,age\nID,Age?\n"{""ImportId"":""_recordId""}","{""ImportId"":""QID2""}"\n'
+    assert fails(tmp_path, platform).problem == "the file has a header but no responses"
+
+
+def test_duplicate_column_name(tmp_path):
+    error = fails(tmp_path, "id,age,gender,age\n1,2,3,4\n")
+    assert error.problem == "the column name 'age' appears twice in the header (columns 2 and 4)"
+    assert (error.row, error.column) == (1, "age")
+
+
+def test_blank_column_name(tmp_path):
+    error = fails(tmp_path, "id, ,age\n1,2,3\n")
+    assert error.problem == "column 2 of the header has no name"
+    assert error.row == 1
+
+
+def test_trailing_unnamed_columns_are_allowed_while_empty(tmp_path):
+    # spreadsheets often save a trailing delimiter on every line
+    table = read(tmp_path, "id,age,\n1,30,\n2,31\n")
+    assert table.columns == ["id", "age"] and rows(table) == [["1", "30"], ["2", "31"]]
+    error = fails(tmp_path, "id,age,\n1,30,\n2,31,oops\n")
+    assert error.problem == "the row has a value in column 3, beyond the last named column"
+    assert (error.row, error.value) == (3, "oops")
+
+
+def test_row_with_fewer_values_names_the_first_column_without_one(tmp_path):
+    error = fails(tmp_path, "id,age,gender\n1,30,f\n2,31\n3,32,m\n")
+    assert error.problem == "the row has 2 values but the header has 3 columns"
+    assert (error.row, error.column) == (3, "gender")
+
+
+def test_file_cut_off_in_its_last_row(tmp_path):
+    error = fails(tmp_path, "id,age,gender\n1,30,f\n2,3")
+    assert error.problem == (
+        "the row has 2 values but the header has 3 columns; the file ends on this row without a line break, so it"
+        " was probably cut off"
+    )
+    assert (error.row, error.column) == (3, "gender")
+
+
+def test_file_cut_off_inside_a_quoted_value(tmp_path):
+    error = fails(tmp_path, 'id,comment,age\n1,"fine",30\n2,"this value\nwas cut')
+    assert error.problem == "the file ends inside a quoted value: the quote opened on this row is never closed"
+    assert (error.row, error.column) == (3, "comment")
+    assert str(error.value) == r"'this value\nwas cut'"
+
+
+def test_row_with_more_values_than_the_header(tmp_path):
+    error = fails(tmp_path, "id,comment,age\n1,fine,30\n2,one, two,31\n")
+    assert error.problem == "the row has 4 values but the header has 3 columns"
+    assert (error.row, error.column, error.value) == (3, None, "31")
+
+
+def test_text_after_a_closing_quote(tmp_path):
+    error = fails(tmp_path, 'id,comment,age\n1,"said "no" twice",30\n')
+    assert error.problem == "a quoted value is followed by other text before the next delimiter"
+    assert (error.row, error.column) == (2, "comment")
+    assert str(error.value) == "'said '"
+
+
+def test_unbalanced_quote_running_over_several_lines(tmp_path):
+    error = fails(tmp_path, 'id,comment,age\n1,"unclosed,30\n2,b,31\n3,"c",32\n')
+    assert error.problem == (
+        "a quoted value, which runs on to row 4, is followed by other text before the next delimiter"
+    )
+    assert (error.row, error.column) == (2, "comment")
+
+
+def test_repeated_header_row(tmp_path):
+    error = fails(tmp_path, "id,age\n1,30\nid,age\n2,31\n")
+    assert error.problem == "the row repeats the header row (were two exports joined?)"
+    assert error.row == 3
+
+
+def test_missing_directory_and_unsupported_files(tmp_path):
+    with pytest.raises(InputError, match="the raw data file does not exist"):
+        read_raw(tmp_path / "nowhere.csv")
+    with pytest.raises(InputError, match="the raw data path is a directory"):
+        read_raw(tmp_path)
+    error = fails(tmp_path, b"\xd0\xcf\x11\xe0", name="old.xls")
+    assert error.problem == "files ending in '.xls' cannot be read" and "xlsx" in error.hint
+    with pytest.raises(ConfigError, match="'sideways' is not a file layout"):
+        read(tmp_path, "id\n1\n", layout="sideways")
+
+
+# --------------------------------------------------------------------------------------------- platform layout
+
+PLATFORM = (
+    "ResponseId,Q1,Q2\n"
+    'Response ID,"How old were you\nwhen it started?","What happened, in your words?"\n'
+    '"{""ImportId"":""_recordId""}","{""ImportId"":""QID1""}","{""ImportId"":""QID2_TEXT"",""timeZone"":""x""}"\n'
+    "R_1,14,a\n"
+    'R_2,15,"b\nc"\n'
+    "R_3,16,d\n"
+)
+
+
+def test_platform_layout_is_detected(tmp_path):
+    table = read(tmp_path, PLATFORM)
+    assert table.layout == "platform"
+    assert table.columns == ["ResponseId", "Q1", "Q2"]
+    assert table.question_text == {
+        "ResponseId": "Response ID",
+        "Q1": "How old were you\nwhen it started?",
+        "Q2": "What happened, in your words?",
+    }
+    assert table.import_ids == {"ResponseId": "_recordId", "Q1": "QID1", "Q2": "QID2_TEXT"}
+    # the question text spans lines 2-3, the import ids are on line 4
+    assert lines(table) == [5, 6, 8]
+    assert rows(table) == [["R_1", "14", "a"], ["R_2", "15", "b\nc"], ["R_3", "16", "d"]]
+    assert read(tmp_path, PLATFORM, layout="platform").layout == "platform"
+
+
+def test_plain_layout_is_detected(tmp_path):
+    table = read(tmp_path, "ResponseId,Q1\nR_1,14\nR_2,15\n")
+    assert table.layout == "plain" and lines(table) == [2, 3] and table.question_text == {}
+
+
+def test_platform_declared_but_no_import_id_row(tmp_path):
+    error = fails(tmp_path, "ResponseId,Q1\nResponse ID,Age?\nR_1,14\n", layout="platform")
+    assert error.problem == (
+        "the file is declared as a survey-platform export (layout: platform), but its third row is not the"
+        " import-id row"
+    )
+    assert (error.row, str(error.value)) == (3, "'R_1'")
+
+
+def test_import_id_row_without_question_text_row(tmp_path):
+    text = 'ResponseId,Q1\n"{""ImportId"":""_recordId""}","{""ImportId"":""QID1""}"\nR_1,14\n'
+    error = fails(tmp_path, text)
+    assert error.problem == (
+        "the second row is a survey-platform import-id row, but the question-text row that belongs above it is missing"
+    )
+    assert (error.row, str(error.value)) == (2, """'{"ImportId":"_recordId"}'""")
+
+
+def test_plain_declared_for_a_platform_export(tmp_path):
+    error = fails(tmp_path, PLATFORM, layout="plain")
+    assert error.problem.startswith("the file is declared as having one header row (layout: plain)")
+    assert error.row == 4
+
+
+def test_platform_header_rows_must_have_every_column(tmp_path):
+    text = 'ResponseId,Q1,Q2\nResponse ID,Age?\n"{""ImportId"":""_recordId""}",x,y\nR_1,14,a\n'
+    error = fails(tmp_path, text)
+    assert error.problem == "the row has 2 values but the header has 3 columns"
+    assert (error.row, error.column) == (2, "Q2")
+
+
+# --------------------------------------------------------------------------------------------- XLSX
+
+
+def write_xlsx(path: Path, cells: dict[tuple[int, int], object], sheet: str = "Sheet", extra_sheet: str | None = None):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = sheet
+    for (row, column), value in cells.items():
+        ws.cell(row, column, value)
+    if extra_sheet:
+        book.create_sheet(extra_sheet).cell(1, 1, "other")
+    book.save(path)
+    return path
+
+
+def grid(rows_: list[list], first_row: int = 1) -> dict[tuple[int, int], object]:
+    return {
+        (r, c): v for r, row in enumerate(rows_, start=first_row) for c, v in enumerate(row, start=1) if v is not None
+    }
+
+
+def test_xlsx_cells_as_text(tmp_path):
+    path = write_xlsx(
+        tmp_path / "raw.xlsx",
+        grid(
+            [
+                ["id", "n", "x", "date", "when", "flag", "code"],
+                [1, 2.0, 0.1 + 0.2, dt.date(2016, 5, 1), dt.datetime(2016, 5, 1, 10, 30), True, "01"],
+                [2, -3, 1.5, dt.datetime(2016, 5, 2), dt.datetime(2016, 5, 2, 0, 0, 5), False, " 1 "],
+                [3, None, 12345678.25, None, None, None, None],
+            ],
+        ),
+    )
+    table = read_raw(path)
+    assert table.columns == ["id", "n", "x", "date", "when", "flag", "code"]
+    assert rows(table) == [
+        ["1", "2", "0.3", "2016-05-01", "2016-05-01 10:30:00", "TRUE", "01"],
+        ["2", "-3", "1.5", "2016-05-02", "2016-05-02 00:00:05", "FALSE", " 1 "],
+        ["3", "", "12345678.25", "", "", "", ""],
+    ]
+    assert lines(table) == [2, 3, 4] and table.sheet == "Sheet" and table.encoding is None
+
+
+def test_xlsx_rows_are_spreadsheet_rows(tmp_path):
+    # the header on row 3, a blank row 5 between responses, a short row padded with blanks
+    path = write_xlsx(tmp_path / "raw.xlsx", grid([["id", "age", "note"], [1, 30, "a"], [], [2, 31]], first_row=3))
+    table = read_raw(path)
+    assert lines(table) == [4, 6] and table.blank_rows == (5,)
+    assert rows(table) == [["1", "30", "a"], ["2", "31", ""]]
+
+
+def test_xlsx_sheet_by_name_or_index(tmp_path):
+    path = write_xlsx(tmp_path / "raw.xlsx", grid([["id"], [7]]), sheet="Responses", extra_sheet="Notes")
+    assert rows(read_raw(path)) == [["7"]]
+    assert rows(read_raw(path, sheet="Responses")) == [["7"]]
+    with pytest.raises(InputError, match="the file has a header but no responses"):
+        read_raw(path, sheet=1)  # the second sheet holds only a header cell
+    with pytest.raises(InputError) as info:
+        read_raw(path, sheet="Answers")
+    assert info.value.problem == "the workbook has no sheet named 'Answers'"
+    assert info.value.expected == "one of 'Responses', 'Notes'"
+    with pytest.raises(InputError, match="the workbook has no sheet number 2"):
+        read_raw(path, sheet=2)
+
+
+def test_xlsx_value_beyond_the_last_named_column(tmp_path):
+    path = write_xlsx(tmp_path / "raw.xlsx", grid([["id", "age"], [1, 30], [2, 31, None, "stray"]]))
+    with pytest.raises(InputError) as info:
+        read_raw(path)
+    error = info.value
+    assert error.problem == "the row has a value in column D, beyond the last named column"
+    assert (error.row, error.value) == (3, "stray")
+
+
+def test_xlsx_blank_header_cell(tmp_path):
+    path = write_xlsx(tmp_path / "raw.xlsx", grid([["id", None, "age"], [1, 2, 3]]))
+    with pytest.raises(InputError, match=r"^Input problem in .*, row 1: column B of the header has no name"):
+        read_raw(path)
+
+
+def test_xlsx_empty_sheet_and_header_only(tmp_path):
+    with pytest.raises(InputError, match="the sheet 'Sheet' is empty"):
+        read_raw(write_xlsx(tmp_path / "empty.xlsx", {}))
+    with pytest.raises(InputError, match="the file has a header but no responses"):
+        read_raw(write_xlsx(tmp_path / "header.xlsx", grid([["id", "age"]])))
+
+
+def test_xlsx_platform_layout(tmp_path):
+    cells = grid(
+        [
+            ["ResponseId", "Q1"],
+            ["Response ID", "Age?"],
+            ['{"ImportId":"_recordId"}', '{"ImportId":"QID1"}'],
+            ["R_1", 14],
+        ]
+    )
+    table = read_raw(write_xlsx(tmp_path / "raw.xlsx", cells))
+    assert table.layout == "platform" and lines(table) == [4] and rows(table) == [["R_1", "14"]]
+    assert table.import_ids == {"ResponseId": "_recordId", "Q1": "QID1"}
+
+
+def test_xlsx_with_wrong_stored_dimensions_is_read_whole(tmp_path):
+    path = write_xlsx(tmp_path / "raw.xlsx", grid([["id", "age"], [1, 30], [2, 31]]))
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet, count = re.subn(
+        rb'<dimension ref="A1:B3"\s*/>', b'<dimension ref="A1:A2"/>', parts["xl/worksheets/sheet1.xml"]
+    )
+    assert count == 1  # the workbook now claims to hold only A1:A2
+    parts["xl/worksheets/sheet1.xml"] = sheet
+    with zipfile.ZipFile(path, "w") as target:
+        for name, content in parts.items():
+            target.writestr(name, content)
+    assert rows(read_raw(path)) == [["1", "30"], ["2", "31"]]
+
+
+def test_damaged_xlsx(tmp_path):
+    error = fails(tmp_path, b"not a zip file", name="raw.xlsx")
+    assert error.problem.startswith("the spreadsheet cannot be opened")
+
+
+# --------------------------------------------------------------------------------------------- SPSS and Stata
+
+
+def test_sav_codes_labels_question_text_and_case_numbers(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "id": ["P1", "P2", "P3"],
+            "gender": [1.0, 2.0, np.nan],
+            "age": [25.0, 30.5, -99.0],
+            "recorded": [dt.datetime(2016, 5, 1, 10, 0), dt.datetime(2016, 5, 2), None],
+            "comment": ["a", "", "c"],
+        }
+    )
+    path = tmp_path / "raw.sav"
+    pyreadstat.write_sav(
+        frame,
+        str(path),
+        column_labels=["Respondent", "What is your gender?", "Age", "Recorded", None],
+        variable_value_labels={"gender": {1.0: "Female", 2.0: "Male"}, "age": {-99.0: "Refused"}},
+        missing_ranges={"age": [-99.0]},
+    )
+    table = read_raw(path)
+    assert rows(table) == [
+        ["P1", "1", "25", "2016-05-01 10:00:00", "a"],
+        ["P2", "2", "30.5", "2016-05-02", ""],
+        ["P3", "", "-99", "", "c"],  # a user-missing code is kept as its code
+    ]
+    assert lines(table) == [1, 2, 3]
+    assert table.value_labels == {"gender": {"1": "Female", "2": "Male"}, "age": {"-99": "Refused"}}
+    assert table.question_text == {
+        "id": "Respondent",
+        "gender": "What is your gender?",
+        "age": "Age",
+        "recorded": "Recorded",
+    }
+    assert table.encoding == "UTF-8"
+
+
+def test_dta_codes_labels_and_extended_missing(tmp_path):
+    frame = pd.DataFrame({"id": ["P1", "P2", "P3"], "gender": [1, 2, "a"], "year": [2016.0, 2017.0, np.nan]})
+    path = tmp_path / "raw.dta"
+    pyreadstat.write_dta(
+        frame,
+        str(path),
+        missing_user_values={"gender": ["a"]},
+        variable_value_labels={"gender": {1: "Female", 2: "Male", "a": "Refused"}},
+    )
+    table = read_raw(path)
+    assert rows(table) == [["P1", "1", "2016"], ["P2", "2", "2017"], ["P3", ".a", ""]]
+    assert table.value_labels == {"gender": {"1": "Female", "2": "Male", ".a": "Refused"}}
+    assert lines(table) == [1, 2, 3]
+
+
+def test_statistical_files_without_cases_or_damaged(tmp_path):
+    path = tmp_path / "empty.sav"
+    pyreadstat.write_sav(pd.DataFrame({"id": pd.Series([], dtype=str)}), str(path))
+    with pytest.raises(InputError, match="the file has a header but no responses"):
+        read_raw(path)
+    error = fails(tmp_path, b"garbage", name="raw.dta")
+    assert error.problem.startswith("the Stata file cannot be read")
+
+
+# --------------------------------------------------------------------------------------------- size
+
+
+def test_large_file_is_read_with_right_row_numbers(tmp_path):
+    n = 100_000
+    body = "".join(f'R{i},{i % 90},"a, b",x\n' for i in range(n))
+    table = read(tmp_path, "id,age,multi,note\n" + body)
+    assert len(table) == n
+    assert lines(table)[-1] == n + 1 and rows(table)[-1] == [f"R{n - 1}", str((n - 1) % 90), "a, b", "x"]
+
+
+# --------------------------------------------------------------------------------------------- properties
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+SPECIALS = [",", ";", "\t", "|", '"', "\n", "\r\n", "\r", " ", "  padded  ", "é", "€", "“”", "{", "ß", "\u00a0", "日本"]
+NAME_CHARS = st.characters(
+    categories=("L", "N"), include_characters="_ -.?()", exclude_characters=',;\t|"\r\n\x85\u2028\u2029'
+)
+
+
+def _values(alphabet, specials: list[str]) -> st.SearchStrategy[str]:
+    return st.one_of(st.text(alphabet, max_size=10), st.sampled_from(specials), st.just(""))
+
+
+def _tables(alphabet, names_alphabet=NAME_CHARS, specials: list[str] = SPECIALS, max_rows: int = 6):
+    @st.composite
+    def build(draw):
+        width = draw(st.integers(2, 5))
+        names = draw(
+            st.lists(
+                st.text(names_alphabet, min_size=1, max_size=8).filter(lambda s: s.strip() and not s.startswith("{")),
+                min_size=width,
+                max_size=width,
+                unique=True,
+            )
+        )
+        body = draw(
+            st.lists(
+                st.lists(_values(alphabet, specials), min_size=width, max_size=width), min_size=1, max_size=max_rows
+            )
+        )
+        assume(any(any(v.strip() for v in row) for row in body))
+        assume(all(row != names for row in body))
+        return names, body
+
+    return build()
+
+
+ANY_TEXT = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+
+
+def expected_lines(text_of_records: list[str]) -> list[int]:
+    """The line each written record starts on: one more than the line breaks written before it."""
+    starts, written = [], 0
+    for record in text_of_records:
+        starts.append(written + 1)
+        written += len(_LINE_BREAK.findall(record))
+    return starts
+
+
+def write_csv(names, body, delimiter, lineterminator, quoting) -> tuple[str, list[int]]:
+    records = []
+    for row in [names, *body]:
+        buffer = io.StringIO(newline="")
+        csv.writer(buffer, delimiter=delimiter, lineterminator=lineterminator, quoting=quoting).writerow(row)
+        records.append(buffer.getvalue())
+    return "".join(records), expected_lines(records)
+
+
+def check_round_trip(table, names, body, starts) -> None:
+    """The table read holds the rows written with a value (blank rows skipped and recorded) at the rows they
+    start on; ``starts`` are the rows of the header and of each record."""
+    header, starts = starts[0], starts[1:]
+    kept = [(line, row) for line, row in zip(starts, body) if any(v.strip() for v in row)]
+    assert table.columns == names
+    assert rows(table) == [row for _, row in kept]
+    assert lines(table) == [line for line, _ in kept]
+    last = kept[-1][0]
+    blank = [line for line, row in zip(starts, body) if not any(v.strip() for v in row) and header < line < last]
+    assert list(table.blank_rows) == blank
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    table=_tables(ANY_TEXT),
+    delimiter=st.sampled_from(list(",;\t|")),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le-declared", "utf-16-be-declared"]),
+    lineterminator=st.sampled_from(["\r\n", "\n"]),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+)
+def test_csv_round_trip_unicode(table, delimiter, encoding, lineterminator, quoting):
+    names, body = table
+    if lineterminator == "\n" and quoting == csv.QUOTE_MINIMAL:
+        # Python 3.11's csv writer then leaves a value holding \r unquoted: the file has a real line break there
+        assume(not any("\r" in value for row in body for value in row))
+    text, starts = write_csv(names, body, delimiter, lineterminator, quoting)
+    declared = encoding.endswith("-declared")
+    codec = encoding.removesuffix("-declared")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "raw.csv"
+        path.write_bytes(text.encode(codec))
+        result = read_raw(path, encoding=codec if declared else "auto")
+    check_round_trip(result, names, body, starts)
+    assert result.delimiter == delimiter
+    assert result.encoding == codec
+
+
+CP1252_SPECIALS = [s for s in SPECIALS if s != "日本"]
+CP1252_NAMES = st.characters(
+    codec="cp1252", categories=("L", "N"), include_characters="_ -.?()", exclude_characters=',;\t|"\r\n'
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    table=_tables(st.characters(codec="cp1252", exclude_characters="\x00"), CP1252_NAMES, CP1252_SPECIALS),
+    delimiter=st.sampled_from(list(",;\t|")),
+)
+def test_csv_round_trip_declared_cp1252(table, delimiter):
+    names, body = table
+    text, starts = write_csv(names, body, delimiter, "\r\n", csv.QUOTE_MINIMAL)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "raw.csv"
+        path.write_bytes(text.encode("cp1252"))
+        result = read_raw(path, encoding="cp1252")
+    check_round_trip(result, names, body, starts)
+    assert result.encoding == "cp1252"
+
+
+# ASCII and the accented letters of cp1252 (0xC0-0xFF): bytes that never form a UTF-8 sequence, so a file with
+# any of them is unambiguously not UTF-8.
+LATIN = [chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0xC0, 0x100)]
+LATIN_NAMES = st.sampled_from([c for c in LATIN if c.isalnum() or c in "_ -.?()"])
+LATIN_SPECIALS = [",", ";", "\t", "|", '"', "\n", "\r\n", "  padded  ", "é", "ÿ", "Ñ"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    table=_tables(st.sampled_from([*LATIN, "\n"]), LATIN_NAMES, LATIN_SPECIALS),
+    delimiter=st.sampled_from(list(",;\t|")),
+)
+def test_csv_round_trip_detected_cp1252(table, delimiter):
+    names, body = table
+    text, starts = write_csv(names, body, delimiter, "\r\n", csv.QUOTE_MINIMAL)
+    assume(any(ord(c) >= 0x80 for c in text))
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "raw.csv"
+        path.write_bytes(text.encode("cp1252"))
+        result = read_raw(path)
+    check_round_trip(result, names, body, starts)
+    assert result.encoding == "cp1252"
+
+
+# openpyxl refuses control characters, and XML turns \r into \n; a leading "=" would be written as a formula.
+XLSX_TEXT = st.characters(exclude_categories=("Cs", "Cc"), include_characters="\n\t")
+
+
+@st.composite
+def xlsx_cells(draw):
+    kind = draw(st.sampled_from(["text", "int", "decimal", "blank"]))
+    if kind == "text":
+        value = draw(st.text(XLSX_TEXT, min_size=1, max_size=10).filter(lambda s: not s.startswith("=")))
+        return value, value
+    if kind == "int":
+        value = draw(st.integers(-(2**53), 2**53))
+        return value, str(value)
+    if kind == "decimal":
+        value = float(draw(st.decimals(min_value=-(10**6), max_value=10**6, places=3, allow_nan=False)))
+        return value, str(int(value)) if value.is_integer() else repr(value)
+    return None, ""
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    width=st.integers(1, 4),
+    data=st.data(),
+    first_row=st.integers(1, 3),
+)
+def test_xlsx_round_trip(width, data, first_row):
+    names = data.draw(
+        st.lists(
+            st.text(NAME_CHARS, min_size=1, max_size=8).filter(lambda s: s.strip() and not s.startswith("{")),
+            min_size=width,
+            max_size=width,
+            unique=True,
+        )
+    )
+    body = data.draw(st.lists(st.lists(xlsx_cells(), min_size=width, max_size=width), min_size=1, max_size=5))
+    texts = [[shown for _, shown in row] for row in body]
+    assume(any(any(v.strip() for v in row) for row in texts))
+    assume(all(row != names for row in texts))
+    cells = {(first_row, c): name for c, name in enumerate(names, start=1)}
+    for r, row in enumerate(body, start=first_row + 1):
+        cells.update({(r, c): value for c, (value, _) in enumerate(row, start=1) if value is not None})
+    with tempfile.TemporaryDirectory() as scratch:
+        table = read_raw(write_xlsx(Path(scratch) / "raw.xlsx", cells))
+    starts = list(range(first_row, first_row + 1 + len(body)))
+    check_round_trip(table, names, texts, starts)
