@@ -339,7 +339,7 @@ def audit_entry(
         if base_n is not None:
             checks = data_free_checks(entry, base_n)
     row["checks"] = "; ".join(checks)
-    row["note"] = "; ".join(n for n in notes if n)
+    row["note"] = "; ".join(n.rstrip(".") for n in notes if n)
     return row
 
 

@@ -45,7 +45,7 @@ th{background:#eef1f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .good{color:#11683a;font-weight:600}.bad{color:#a01919;font-weight:600}.warn{color:#8a5a00;font-weight:600}
 .muted{color:#6b7480}.small{font-size:.8rem;color:#4b5563}
 nav a{margin-right:.8rem}figure{margin:.5rem 0 1.2rem}figcaption{font-size:.85rem;color:#4b5563}
-.tally td{font-size:.95rem}
+.tally td{font-size:.95rem}table.audit td:first-child{min-width:16rem;max-width:26rem}table.audit td:last-child{max-width:22rem}
 """
 
 
@@ -181,26 +181,39 @@ def build_report(
     parts.append("<nav>" + "".join(nav) + "</nav>")
 
     parts.append('<h2 id="audit">Audit of the published numbers</h2>')
+    parts.append(
+        '<p class="small">Each number the reports printed, recomputed from the tables below and rounded as printed. '
+        "<b>reproduced</b>/<b>differs</b>: a printed value; <b>holds</b>/<b>fails</b>: a qualitative claim in its "
+        "checkable form; <b>not transcribed</b>: the value is not public. Reliability says how sure the attribution "
+        "is: primary (the report or its publisher), secondary (cited by others), disputed (contradicts a primary "
+        "source).</p>"
+    )
     tally = audit.groupby(["report", "verdict"]).size().unstack(fill_value=0)
+    tally = tally[[v for v in VERDICT_CLASS if v in tally.columns]]
     parts.append('<div class="tally">' + _table(tally.reset_index(), numeric=set(tally.columns)) + "</div>")
-    view = audit[
-        [
-            "entry_id",
-            "report",
-            "figure",
-            "wording",
-            "printed",
-            "recomputed_display",
-            "verdict",
-            "reliability",
-            "checks",
-            "note",
-        ]
-    ]
-    view = view.rename(columns={"recomputed_display": "recomputed"})
-    shown = view[view["verdict"] != "not transcribed"]
-    parts.append(_table(shown, classes={"verdict": VERDICT_CLASS}))
-    hidden = view[view["verdict"] == "not transcribed"]
+    shown = audit[audit["verdict"] != "not transcribed"]
+    rows = []
+    for r in shown.itertuples(index=False):
+        anchor = (
+            f'<a href="#table-{_e(r.table_id)}">{_e(r.table_id)}</a>'
+            if r.table_id and ":" not in r.table_id
+            else _e(r.table_id)
+        )
+        notes = "; ".join(x for x in (r.checks, r.note) if x)
+        rows.append(
+            f'<tr><td><b>{_e(r.entry_id)}</b><div class="small">{_e(r.wording)}</div></td>'
+            f"<td>{_e(r.printed) or '<span class=muted>(claim)</span>'}</td><td>{_e(r.recomputed_display)}</td>"
+            f'<td class="{VERDICT_CLASS.get(r.verdict, "")}">{_e(r.verdict)}</td>'
+            f'<td>{_e(r.reliability)}<div class="small">{_e(r.figure)}</div></td>'
+            f'<td>{anchor}</td><td class="small">{_e(notes)}</td></tr>'
+        )
+    parts.append(
+        '<table class="audit"><thead><tr><th>entry</th><th>printed</th><th>recomputed</th><th>verdict</th>'
+        "<th>reliability</th><th>table</th><th>checks and notes</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+    hidden = audit[audit["verdict"] == "not transcribed"]
     if len(hidden):
         parts.append(
             f'<p class="small">{len(hidden)} further entries are figures whose values are not public '
