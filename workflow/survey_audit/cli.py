@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__
+from . import __version__, tabulate_cli
 from .errors import SurveyAuditError
 from .formats import atomic_path, csv_text
 
@@ -201,6 +201,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
         cmd_synthesize,
         "regenerate the synthetic stand-in waves in resources/synthetic/ (--check compares)",
     ),
+    "tab": (tabulate_cli.run, tabulate_cli.HELP),
     "release": (cmd_release, "freeze the public tables, tests, audit and manifest as results/releases/NAME"),
     "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
     "diff": (cmd_diff, "list the values that changed between two releases (or a release and the current results)"),
@@ -248,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check-published", help=COMMANDS["check-published"][1], description=COMMANDS["check-published"][1]
     )
     check.add_argument("files", nargs="+", help="registry files, e.g. config/published/thorn-2018.yaml")
+    tabulate_cli.add_parser(commands)
     return parser
 
 

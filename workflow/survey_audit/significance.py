@@ -1,15 +1,445 @@
-"""Tests of association behind the reports' comparisons, with multiplicity control over declared families."""
+"""Tests of association behind the reports' comparisons, with multiplicity control over declared families.
+
+Design-based tests (R's survey package semantics), each returning a tidy frame with ``statistic``, ``ndf``,
+``ddf``, ``p`` and ``method`` plus what an auditor needs to recompute ``p``:
+
+* :func:`svychisq` / :func:`association_tests`: R ``svychisq`` on an r x c table. Cell proportions ``p`` and
+  their covariance ``V`` come from the design; ``X^2`` is Pearson's statistic on the table of proportions scaled
+  to the number of rows ``N`` used (R's ``svytable(..., Ntotal = N)``); with ``C`` the residuals of the
+  interaction dummies on the main effects and ``D = diag(p)``,
+  ``Delta = (C' D^-1 C / N)^-1 (C' D^-1 V D^-1 C)``.
+
+  - ``F`` (default): Rao–Scott second order, ``F = X^2/tr(Delta)`` on ``(d0, d0 * df)``,
+    ``d0 = tr(Delta)^2/tr(Delta^2)``;
+  - ``Chisq``: first order, ``p = P(chi2_{(r-1)(c-1)} > X^2/mean(diag Delta))``; the statistic printed is ``X^2``;
+  - ``Wald``: Koch et al. (1975), residuals ``N_rc - N_r N_c / N`` of the weighted cell totals, variance by the
+    delta method, ``F = W/d`` on ``(d, df)``;
+  - ``adjWald``: ``F = W (df - d + 1)/(d df)`` on ``(d, df - d + 1)``.
+
+  ``df`` is the design df under the chosen convention (R: PSUs minus strata of the (sub)design). Levels not
+  observed in the base are dropped, as R does. :func:`association_statistics` is the same computation returning
+  plain dicts (no frame), for callers that run many tests.
+* :func:`trend_test`: a design-based test for a trend of a binary outcome over an ordered score: the slope of
+  R's ``svyglm(y ~ score, family = quasibinomial)`` (or ``gaussian``: a linear-probability slope), with its
+  sandwich (linearisation) standard error, Wald ``t`` on ``df - 1`` degrees of freedom (R's
+  ``df.residual = degf + 1 - #coefficients``); ``direction`` is the sign of the slope.
+* :func:`compare_waves`: a proportion in two independent samples: difference ``p2 - p1``,
+  ``SE = sqrt(se1^2 + se2^2)``, ``t`` on Welch–Satterthwaite df ``(v1 + v2)^2/(v1^2/df1 + v2^2/df2)`` (or the
+  smaller df, or the normal distribution).
+* Unweighted sensitivity checks: :func:`pearson_unweighted` and :func:`fisher_exact_unweighted` (exact for 2 x 2
+  and 2 x k tables by enumeration, as R ``fisher.test``; Monte Carlo with a fixed seed beyond that).
+* :func:`adjust` / :func:`adjust_families`: Holm, Benjamini–Hochberg and Benjamini–Yekutieli adjusted p-values
+  within declared families (R ``p.adjust``).
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from statsmodels.stats.multitest import multipletests
 
-from . import formats
-from .codebook import load_variables
-from .tables import POOLED, domain_mask, groups, indicator_columns, load_scope, load_table_specs
+from .design import DF_CONVENTIONS, Design, calibration_residual, factor_codes, psu_totals, replicate_vcov, vcov_psu
+from .design import degf as design_degf
+from .design import domain_mask as design_domain_mask
+from .errors import DesignError
+from .estimates import _cell_stats, _values
+
+TEST_COLUMNS = [
+    "test",
+    "statistic",
+    "ndf",
+    "ddf",
+    "p",
+    "method",
+    "chisq",
+    "trace_delta",
+    "trace_delta2",
+    "d0",
+    "df",
+    "n",
+]
+CHISQ_STATISTICS = ("F", "Chisq", "Wald", "adjWald")
+ADJUST_METHODS = ("holm", "bh", "by")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rao–Scott and Wald tests of association.
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _table_codes(design: Design, row, col, domain):
+    """Cell codes ``r + nr*c`` over every level of the two variables (-1 outside the base) and their shape."""
+    rvals, _ = _values(design, row, "row variable")
+    cvals, _ = _values(design, col, "column variable")
+    rc, cc = factor_codes(rvals), factor_codes(cvals)
+    nr, nc = len(rc.labels), len(cc.labels)
+    mask = design_domain_mask(design, domain)
+    if rc.complete and cc.complete and mask is None:
+        cell = cc.codes.astype(np.int32 if nr * nc < 2**31 else np.int64) * nr
+        cell += rc.codes
+        return cell, nr, nc, True
+    ok = (rc.codes >= 0) & (cc.codes >= 0)
+    if mask is not None:
+        ok &= mask
+    return np.where(ok, cc.codes.astype(np.int64) * nr + rc.codes, -1), nr, nc, False
+
+
+def _main_and_interaction(nr: int, nc: int) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``model.matrix(~rows + cols)`` and the interaction columns of ``~rows * cols`` on ``expand.grid``."""
+    rows = np.tile(np.arange(nr), nc)
+    cols = np.repeat(np.arange(nc), nr)
+    R = (rows[:, None] == np.arange(1, nr)[None, :]).astype(float)
+    C = (cols[:, None] == np.arange(1, nc)[None, :]).astype(float)
+    X1 = np.column_stack([np.ones(nr * nc), R, C])
+    X12 = (R[:, :, None] * C[:, None, :]).reshape(nr * nc, -1)
+    return X1, X12
+
+
+@functools.lru_cache(maxsize=64)
+def _interaction_contrasts(nr: int, nc: int) -> np.ndarray:
+    """R's ``C = qr.resid(qr(X_main), X_interaction)`` for an nr x nc table (a pure function of the shape,
+    memoised; the returned array is read-only)."""
+    X1, X12 = _main_and_interaction(nr, nc)
+    Q, _ = np.linalg.qr(X1)
+    C = X12 - Q @ (Q.T @ X12)
+    C.setflags(write=False)
+    return C
+
+
+def association_tests(
+    design: Design,
+    row,
+    col,
+    *,
+    domain=None,
+    df: str = "domain",
+    statistics=CHISQ_STATISTICS,
+) -> pd.DataFrame:
+    """R ``svychisq`` statistics (F, Chisq, Wald, adjWald by default) for ``row`` x ``col`` within ``domain``,
+    computed in one pass: one row per statistic with the columns of :data:`TEST_COLUMNS`."""
+    rows = association_statistics(design, row, col, domain=domain, df=df, statistics=statistics)
+    return pd.DataFrame({c: [r[c] for r in rows] for c in TEST_COLUMNS})
+
+
+def association_statistics(
+    design: Design,
+    row,
+    col,
+    *,
+    domain=None,
+    df: str = "domain",
+    statistics=CHISQ_STATISTICS,
+) -> list[dict]:
+    """The kernel of :func:`association_tests`: the same results as a list of dicts (no frame is built)."""
+    if df not in DF_CONVENTIONS:
+        raise DesignError("unknown df convention", value=df, expected=" or ".join(DF_CONVENTIONS))
+    for s in statistics:
+        if s not in CHISQ_STATISTICS:
+            raise DesignError("unknown svychisq statistic", value=s, expected="one of " + ", ".join(CHISQ_STATISTICS))
+    cell, nr_all, nc_all, complete = _table_codes(design, row, col, domain)
+    need_rs = any(s in ("F", "Chisq") for s in statistics)
+    need_wald = any(s in ("Wald", "adjWald") for s in statistics)
+    first = _cell_stats(
+        design,
+        cell,
+        1,
+        nr_all * nc_all,
+        complete=complete,
+        full=True,
+        df=df,
+        kind="mean" if need_rs else "total",
+        counts_needed=False,
+    )
+    N = int(first.base_n[0])
+    nu = float(first.dfs[0])
+    # Keep the levels observed in the base (R: unique() of the (sub)design's values).
+    seen = first.counts.reshape(nc_all, nr_all) > 0
+    rseen, cseen = seen.any(axis=0), seen.any(axis=1)
+    keep = np.outer(cseen, rseen).ravel()
+    nr, nc = int(rseen.sum()), int(cseen.sum())
+    if nr < 2 or nc < 2:
+        raise DesignError(
+            "a test of association needs at least two observed levels of each variable",
+            value=f"{nr} x {nc} observed levels",
+            expected="at least a 2 x 2 table",
+        )
+    out = []
+    if need_rs:
+        p, V = first.est.ravel()[keep], first.var[np.ix_(keep, keep)]
+        table = (p * N).reshape(nc, nr).T
+        expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x2 = float(np.sum((table - expected) ** 2 / expected))
+        Cmat = _interaction_contrasts(nr, nc)
+        inv_p = np.divide(1.0, p, out=np.zeros_like(p), where=p != 0)
+        CiD = Cmat * inv_p[:, None]
+        denom = CiD.T @ Cmat / N
+        numr = CiD.T @ V @ CiD
+        delta = np.linalg.solve(denom, numr)
+        tr = float(np.trace(delta))
+        tr2 = float(np.trace(delta @ delta))
+        d0 = tr**2 / tr2
+        common = {"chisq": x2, "trace_delta": tr, "trace_delta2": tr2, "d0": d0, "df": nu, "n": N}
+        if "F" in statistics:
+            f = x2 / tr
+            out.append(
+                {
+                    "test": "F",
+                    "statistic": f,
+                    "ndf": d0,
+                    "ddf": d0 * nu,
+                    "p": float(special.fdtrc(d0, d0 * nu, f)),
+                    "method": "Pearson X^2: Rao & Scott second-order adjustment (F)",
+                    **common,
+                }
+            )
+        if "Chisq" in statistics:
+            k = delta.shape[1]
+            mean_eigen = float(np.mean(np.diag(delta)))
+            out.append(
+                {
+                    "test": "Chisq",
+                    "statistic": x2,
+                    "ndf": float(k),
+                    "ddf": np.inf,
+                    "p": float(special.chdtrc(k, x2 / mean_eigen)),
+                    "method": "Pearson X^2: Rao & Scott first-order adjustment (chi-square of X^2/mean eigenvalue)",
+                    **common,
+                }
+            )
+    if need_wald:
+        totals = (
+            first
+            if not need_rs
+            else _cell_stats(design, cell, 1, nr_all * nc_all, complete=complete, full=True, df=df, kind="total")
+        )
+        tot, Vc = totals.tot.ravel()[keep], totals.var[np.ix_(keep, keep)]
+        cells = tot.reshape(nc, nr).T  # nr x nc
+        Nr, Nc, Nt = cells.sum(axis=1), cells.sum(axis=0), cells.sum()
+        rows_i = np.tile(np.arange(nr), nc)
+        cols_j = np.repeat(np.arange(nc), nr)
+        # Jacobian of Y = N_rc - N_r N_c / N in the cells (chain rule through R's stacked totals).
+        L = np.vstack(
+            [
+                np.eye(nr * nc),
+                (rows_i[None, :] == np.arange(nr)[:, None]).astype(float),
+                (cols_j[None, :] == np.arange(nc)[:, None]).astype(float),
+                np.ones((1, nr * nc)),
+            ]
+        )
+        J = np.hstack(
+            [
+                np.eye(nr * nc),
+                -(rows_i[:, None] == np.arange(nr)[None, :]).astype(float) * (Nc[cols_j] / Nt)[:, None],
+                -(cols_j[:, None] == np.arange(nc)[None, :]).astype(float) * (Nr[rows_i] / Nt)[:, None],
+                (Nr[rows_i] * Nc[cols_j] / Nt**2)[:, None],
+            ]
+        )
+        Jc = J @ L
+        Y = tot - Nr[rows_i] * Nc[cols_j] / Nt
+        VY = Jc @ Vc @ Jc.T
+        use = np.flatnonzero((rows_i > 0) & (cols_j > 0))
+        W = float(Y[use] @ np.linalg.solve(VY[np.ix_(use, use)], Y[use]))
+        d = (nr - 1) * (nc - 1)
+        blank = {"chisq": np.nan, "trace_delta": np.nan, "trace_delta2": np.nan, "d0": np.nan, "df": nu, "n": N}
+        if "Wald" in statistics:
+            f = W / d
+            out.append(
+                {
+                    "test": "Wald",
+                    "statistic": f,
+                    "ndf": float(d),
+                    "ddf": nu,
+                    "p": float(special.fdtrc(d, nu, f)),
+                    "method": "Design-based Wald test of association (Koch)",
+                    **blank,
+                }
+            )
+        if "adjWald" in statistics:
+            ddf = nu - d + 1
+            f = W * ddf / (d * nu)
+            p_adj = float(special.fdtrc(d, ddf, f)) if ddf > 0 else np.nan
+            out.append(
+                {
+                    "test": "adjWald",
+                    "statistic": f,
+                    "ndf": float(d),
+                    "ddf": ddf,
+                    "p": p_adj,
+                    "method": "Design-based adjusted Wald test of association",
+                    **blank,
+                }
+            )
+    order = {s: i for i, s in enumerate(statistics)}
+    out.sort(key=lambda r: order[r["test"]])
+    return out
+
+
+def svychisq(design: Design, row, col, *, domain=None, statistic: str = "F", df: str = "domain") -> pd.DataFrame:
+    """One R ``svychisq`` statistic (``F`` = Rao–Scott second order by default) as a one-row frame."""
+    return association_tests(design, row, col, domain=domain, df=df, statistics=(statistic,))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Trend over an ordered score.
+# --------------------------------------------------------------------------------------------------------------
+
+TREND_COLUMNS = ["test", "estimate", "se", "statistic", "ndf", "ddf", "p", "direction", "method", "n", "iterations"]
+
+
+def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, tol: float = 1e-13, maxit: int = 100):
+    """Weighted GLM by Newton–Raphson (canonical links: logit or identity). Returns (beta, mu, Ainv, iterations)."""
+    if family == "gaussian":
+        A = X.T @ (w[:, None] * X)
+        beta = np.linalg.solve(A, X.T @ (w * y))
+        return beta, X @ beta, np.linalg.inv(A), 1
+    ybar = np.dot(w, y) / w.sum()
+    beta = np.zeros(X.shape[1])
+    beta[0] = np.log(ybar / (1 - ybar))
+    it = 0
+    for it in range(1, maxit + 1):  # noqa: B007 (the count is reported)
+        mu = 1 / (1 + np.exp(-(X @ beta)))
+        A = X.T @ ((w * mu * (1 - mu))[:, None] * X)
+        step = np.linalg.solve(A, X.T @ (w * (y - mu)))
+        beta = beta + step
+        if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(beta))):
+            break
+    mu = 1 / (1 + np.exp(-(X @ beta)))
+    A = X.T @ ((w * mu * (1 - mu))[:, None] * X)
+    return beta, mu, np.linalg.inv(A), it
+
+
+def trend_test(
+    design: Design,
+    outcome,
+    score,
+    *,
+    domain=None,
+    family: str = "quasibinomial",
+    df: str = "domain",
+) -> pd.DataFrame:
+    """Design-based test for a linear trend of a 0/1 ``outcome`` over a numeric ``score`` (e.g. ordered
+    categories coded 1, 2, 3, ...): R ``svyglm(outcome ~ score, design, family = quasibinomial())``'s Wald ``t``
+    for the slope (``family="gaussian"``: the linear-probability slope). One-row frame: slope (log-odds per
+    score unit, or proportion per unit), SE, ``t``, ``ndf`` 1, ``ddf`` = df - 1, two-sided ``p``, direction."""
+    if family not in ("quasibinomial", "gaussian"):
+        raise DesignError("unknown family for the trend test", value=family, expected="quasibinomial or gaussian")
+    yv, yname = _values(design, outcome, "outcome")
+    sv, sname = _values(design, score, "score")
+    y = pd.to_numeric(yv.astype("float64") if yv.dtype == bool else yv, errors="coerce").to_numpy(dtype=float)
+    x = pd.to_numeric(sv, errors="coerce").to_numpy(dtype=float)
+    ok = ~np.isnan(y) & ~np.isnan(x)
+    mask = design_domain_mask(design, domain)
+    if mask is not None:
+        ok &= mask
+    if family == "quasibinomial" and not np.all((y[ok] == 0) | (y[ok] == 1)):
+        raise DesignError("the trend outcome is not 0/1", column=yname, expected="0, 1 or missing")
+    X = np.column_stack([np.ones(design.n), np.where(ok, x, 0.0)])
+    y0 = np.where(ok, y, 0.0)
+    w = np.where(ok, design.weights, 0.0)
+    if np.unique(x[ok]).shape[0] < 2:
+        raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
+    beta, mu, Ainv, iterations = _glm_fit(X[ok], y0[ok], w[ok], "gaussian" if family == "gaussian" else "logit")
+    mu_all = np.zeros(design.n)
+    mu_all[ok] = mu
+    if design.replicates is not None:
+        reps = design.replicates.weights
+        thetas = np.empty((reps.shape[1], 2))
+        for r in range(reps.shape[1]):
+            thetas[r] = _glm_fit(X[ok], y0[ok], reps[ok, r], "gaussian" if family == "gaussian" else "logit")[0]
+        V = replicate_vcov(design, thetas, beta)
+    else:
+        estfun = X * (w * (y0 - mu_all))[:, None]
+        z = estfun @ Ainv
+        if design.calibration:
+            z = calibration_residual(design, z)
+        present = np.zeros(design.n_strata, dtype=bool)
+        present[np.unique(design.stratum[ok])] = True
+        V = vcov_psu(design, psu_totals(design, z), present if mask is not None else None)
+    se = float(np.sqrt(V[1, 1]))
+    t = float(beta[1] / se)
+    ddf = float(design_degf(design, ok if mask is not None else None, convention=df) + 1 - 2)
+    p = float(2 * stats.t.sf(abs(t), ddf)) if ddf > 0 else np.nan
+    label = "logistic (quasibinomial)" if family == "quasibinomial" else "linear (gaussian)"
+    return pd.DataFrame(
+        [
+            {
+                "test": "trend",
+                "estimate": float(beta[1]),
+                "se": se,
+                "statistic": t,
+                "ndf": 1.0,
+                "ddf": ddf,
+                "p": p,
+                "direction": "increasing" if beta[1] > 0 else ("decreasing" if beta[1] < 0 else "flat"),
+                "method": f"design-based Wald t for the slope of svyglm({yname} ~ {sname}), {label}",
+                "n": int(ok.sum()),
+                "iterations": iterations,
+            }
+        ],
+        columns=TREND_COLUMNS,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Two waves.
+# --------------------------------------------------------------------------------------------------------------
+
+WAVE_DF_METHODS = ("satterthwaite", "min", "normal")
+
+
+def compare_waves(
+    first: pd.DataFrame | Mapping,
+    second: pd.DataFrame | Mapping,
+    *,
+    on: list[str] | None = None,
+    df_method: str = "satterthwaite",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Difference of a proportion (or mean) between two independent samples, e.g. two waves.
+
+    ``first`` and ``second`` carry ``estimate``, ``se`` and ``df`` (rows of :func:`~survey_audit.estimates.
+    proportions`, matched on the ``on`` columns, by default ``by_value`` and ``category`` when present).
+    ``difference = second - first``, ``se = sqrt(se1^2 + se2^2)``, ``t = difference/se`` referred to ``t`` on
+    Welch–Satterthwaite df (``df_method="satterthwaite"``), on the smaller of the two df (``"min"``, conservative)
+    or to the normal distribution (``"normal"``); two-sided ``p`` and a CI for the difference."""
+    if df_method not in WAVE_DF_METHODS:
+        raise DesignError("unknown df method", value=df_method, expected="one of " + ", ".join(WAVE_DF_METHODS))
+    a = pd.DataFrame([first]) if isinstance(first, Mapping) else first.reset_index(drop=True)
+    b = pd.DataFrame([second]) if isinstance(second, Mapping) else second.reset_index(drop=True)
+    if on is None:
+        on = [c for c in ("by_value", "category") if c in a.columns and c in b.columns]
+    both = a.merge(b, on=on, suffixes=("_1", "_2"), how="inner") if on else a.add_suffix("_1").join(b.add_suffix("_2"))
+    e1, e2 = both["estimate_1"].to_numpy(float), both["estimate_2"].to_numpy(float)
+    v1, v2 = both["se_1"].to_numpy(float) ** 2, both["se_2"].to_numpy(float) ** 2
+    d1, d2 = both["df_1"].to_numpy(float), both["df_2"].to_numpy(float)
+    diff = e2 - e1
+    se = np.sqrt(v1 + v2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if df_method == "satterthwaite":
+            ddf = (v1 + v2) ** 2 / (v1**2 / d1 + v2**2 / d2)
+        elif df_method == "min":
+            ddf = np.minimum(d1, d2)
+        else:
+            ddf = np.full(diff.shape, np.inf)
+        stat = diff / se
+    p = 2 * stats.t.sf(np.abs(stat), ddf)
+    q = stats.t.ppf(1 - (1 - level) / 2, ddf)
+    out = both[on].copy() if on else pd.DataFrame(index=range(len(both)))
+    out["estimate_1"], out["estimate_2"], out["difference"], out["se"] = e1, e2, diff, se
+    out["statistic"], out["df"], out["p"] = stat, ddf, p
+    out["ci_low"], out["ci_high"], out["level"] = diff - q * se, diff + q * se, level
+    out["method"] = f"independent samples: t on {df_method} df" if df_method != "normal" else "independent samples: z"
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Unweighted sensitivity tests.
+# --------------------------------------------------------------------------------------------------------------
 
 
 def pearson_unweighted(table: np.ndarray) -> dict:
@@ -28,6 +458,78 @@ def pearson_unweighted(table: np.ndarray) -> dict:
     }
 
 
+FISHER_RELATIVE_TOLERANCE = 1e-7  # R fisher.test: tables with probability <= p_obs * (1 + 1e-7) count
+
+
+def fisher_exact_unweighted(
+    table: np.ndarray, *, max_tables: int = 5_000_000, resamples: int = 100_000, seed: int = 20150101
+) -> dict:
+    """Fisher's exact test on an unweighted r×c table of counts (empty rows and columns dropped).
+
+    2 x 2 and 2 x k (or k x 2) tables are exact: every table with the observed margins is enumerated (when there
+    are at most ``max_tables``) and ``p`` sums the probabilities not above the observed one (times 1 + 1e-7, as
+    R ``fisher.test``). Larger tables use SciPy's Monte Carlo test with ``resamples`` tables and a fixed
+    ``seed`` (reproducible; ``method`` says so). Returns statistic (the observed table's probability), p, method.
+    """
+    t = np.asarray(table)
+    if np.any(t < 0) or not np.all(np.equal(np.mod(t, 1), 0)):
+        raise DesignError("Fisher's exact test needs a table of non-negative whole counts", value=t.tolist())
+    t = t.astype(np.int64)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if t.shape[0] < 2 or t.shape[1] < 2:
+        return {"statistic": float("nan"), "p": float("nan"), "method": "fisher_exact (degenerate table)"}
+    if t.shape[0] != 2 and t.shape[1] == 2:
+        t = t.T
+    if t.shape[0] == 2 and _n_tables(t) <= max_tables:
+        prob, p = _fisher_2xk(t)
+        return {"statistic": prob, "p": p, "method": "fisher_exact (exact enumeration)"}
+    res = stats.fisher_exact(t, method=stats.MonteCarloMethod(n_resamples=resamples, rng=np.random.default_rng(seed)))
+    return {
+        "statistic": float(res.statistic),
+        "p": float(res.pvalue),
+        "method": f"fisher_exact (Monte Carlo, {resamples} tables, seed {seed})",
+    }
+
+
+def _n_tables(t: np.ndarray) -> int:
+    """Number of 2 x k tables with the margins of ``t`` (dynamic programming over the columns)."""
+    r1 = int(t[0].sum())
+    ways = np.zeros(r1 + 1, dtype=float)
+    ways[0] = 1
+    for c in t.sum(axis=0):
+        new = np.zeros_like(ways)
+        for x in range(min(int(c), r1) + 1):
+            new[x:] += ways[: r1 + 1 - x]
+        ways = new
+    return int(ways[r1])
+
+
+def _fisher_2xk(t: np.ndarray) -> tuple[float, float]:
+    col = t.sum(axis=0)
+    r1 = int(t[0].sum())
+    N = int(col.sum())
+    lg = special.gammaln
+    log_norm = lg(N + 1) - lg(r1 + 1) - lg(N - r1 + 1)
+    remaining = np.concatenate([np.cumsum(col[::-1])[::-1][1:], [0]])
+    sums = np.zeros(1, dtype=np.int64)
+    logp = np.zeros(1)
+    for j, c in enumerate(col):
+        x = np.arange(int(c) + 1)
+        s = sums[:, None] + x[None, :]
+        lp = logp[:, None] + (lg(c + 1) - lg(x + 1) - lg(c - x + 1))[None, :]
+        keep = (s <= r1) & (s + remaining[j] >= r1)
+        sums, logp = s[keep], lp[keep]
+    logp = logp - log_norm
+    obs = float(np.sum(lg(col + 1) - lg(t[0] + 1) - lg(t[1] + 1)) - log_norm)
+    p = float(np.exp(logp[logp <= obs + np.log1p(FISHER_RELATIVE_TOLERANCE)]).sum())
+    return float(np.exp(obs)), min(p, 1.0)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Multiplicity.
+# --------------------------------------------------------------------------------------------------------------
+
+
 def adjust(p_values: np.ndarray, method: str) -> np.ndarray:
     """Adjusted p-values (holm, bh or by) over one family; NaN p-values are left out and stay NaN."""
     p_values = np.asarray(p_values, dtype=float)
@@ -39,75 +541,13 @@ def adjust(p_values: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def test_tables(
-    *,
-    analysed: list[str],
-    weights: list[str],
-    scopes: list[str],
-    tables: list[str],
-    variables: str,
-    waves: list[str],
-    tests_out: str,
-) -> None:
-    """Tests of association for every table with a by-variable, adjusted within their declared families."""
-    variable_set = load_variables(variables)
-    specs = [s for s in load_table_specs(tables, variable_set, waves) if s.test_family]
-    rows = []
-    for scope in scopes:
-        paths = [(a, w) for a, w, wave in zip(analysed, weights, waves) if scope in (wave, POOLED)]
-        frame, _ = load_scope(scope, [a for a, _ in paths], [w for _, w in paths])
-        for spec in specs:
-            if scope not in spec.waves:
-                continue
-            var = variable_set[spec.variable]
-            by = variable_set[spec.by]
-            in_domain = domain_mask(frame, spec.domain)
-            categories, matrix, valid = indicator_columns(frame, var)
-            by_groups = groups(frame, by)
-            targets = [(c, matrix[:, [k]]) for k, c in enumerate(categories)] if var.is_multi else [("", matrix)]
-            for category, columns in targets:
-                if var.is_multi:
-                    columns = np.column_stack([columns[:, 0], 1 - columns[:, 0]])
-                counts = np.array(
-                    [
-                        [(columns[:, j] * (in_domain & mask & valid)).sum() for _, mask in by_groups]
-                        for j in range(columns.shape[1])
-                    ]
-                )
-                result = pearson_unweighted(counts)
-                rows.append(
-                    {
-                        "test_id": f"{spec.id}:{scope}" + (f":{category}" if category else ""),
-                        "table_id": spec.id,
-                        "wave": scope,
-                        "variable": var.name,
-                        "by": by.name,
-                        "category": category,
-                        "method": "pearson_unweighted",
-                        **result,
-                        "family": spec.test_family,
-                    }
-                )
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "test_id",
-            "table_id",
-            "wave",
-            "variable",
-            "by",
-            "category",
-            "method",
-            "statistic",
-            "ndf",
-            "ddf",
-            "p",
-            "family",
-        ],
-    )
-    frame["adjustment"] = "holm"
-    frame["p_adjusted"] = np.nan
-    for _, part in frame.groupby("family", sort=True):
-        frame.loc[part.index, "p_adjusted"] = adjust(part["p"].to_numpy(), "holm")
-    frame = frame.sort_values("test_id", kind="stable").reset_index(drop=True)
-    formats.write_csv(frame, tests_out)
+def adjust_families(frame: pd.DataFrame, *, p: str = "p", family: str = "family", method: str = "holm") -> pd.DataFrame:
+    """A copy of ``frame`` with ``adjustment`` and ``p_adjusted`` (``method`` applied within each ``family``)."""
+    if method not in ADJUST_METHODS:
+        raise DesignError("unknown p-value adjustment", value=method, expected="one of " + ", ".join(ADJUST_METHODS))
+    out = frame.copy()
+    out["adjustment"] = method
+    out["p_adjusted"] = np.nan
+    for _, part in out.groupby(family, sort=True, dropna=False):
+        out.loc[part.index, "p_adjusted"] = adjust(part[p].to_numpy(), method)
+    return out

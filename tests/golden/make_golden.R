@@ -1,0 +1,368 @@
+#!/usr/bin/env Rscript
+# Golden values for survey-audit's statistics core, computed with R's survey package.
+#
+#   Rscript tests/golden/make_golden.R [OUTDIR]
+#
+# writes OUTDIR/<block>.json for every block below (default OUTDIR: the directory of this script) and the data
+# each block uses as CSV fixtures under OUTDIR/data/, so the Python golden tests run without R.
+# Needs R with the survey, MASS and jsonlite packages (Debian: r-base-core r-cran-survey r-cran-mass
+# r-cran-jsonlite). Numbers are written with 17 significant digits (exact round trip).
+#
+# Structure: each block is a function returning a named list of results; `blocks` at the bottom lists them.
+# To add a dataset (e.g. the project's survey waves), write one more golden_<name>() function that exports its
+# data with export_csv() and returns its results, and add it to `blocks`.
+#
+# Conventions the Python tests rely on: numeric results are plain numbers or arrays; categories are listed
+# beside their values; a design-df result has `df`; NA/NaN are null and infinities the strings "Inf"/"-Inf".
+
+suppressPackageStartupMessages({
+  library(survey)
+  library(MASS)
+  library(jsonlite)
+})
+options(survey.lonely.psu = "fail", survey.adjust.domain.lonely = FALSE, survey.replicates.mse = FALSE,
+        warn = 1)
+
+args <- commandArgs(trailingOnly = TRUE)
+script_dir <- local({
+  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(file)) dirname(normalizePath(file)) else getwd()
+})
+outdir <- if (length(args)) args[1] else script_dir
+dir.create(file.path(outdir, "data"), recursive = TRUE, showWarnings = FALSE)
+
+# ---- helpers --------------------------------------------------------------------------------------------------
+
+# Shortest of 15 or 17 significant digits that reads back to the same double.
+exact_text <- function(x) {
+  short <- sprintf("%.15g", x)
+  out <- ifelse(suppressWarnings(as.numeric(short)) == x, short, sprintf("%.17g", x))
+  out[is.na(x)] <- NA
+  out
+}
+
+export_csv <- function(frame, name) {
+  path <- file.path(outdir, "data", paste0(name, ".csv"))
+  text <- frame
+  numeric_cols <- vapply(frame, is.numeric, TRUE)
+  for (col in names(frame)[numeric_cols]) text[[col]] <- exact_text(frame[[col]])
+  write.csv(text, path, row.names = FALSE, quote = which(!numeric_cols), na = "NA")
+  back <- read.csv(path, colClasses = c(cds = "character"))
+  for (col in names(frame)) {
+    if (is.numeric(frame[[col]]) && !identical(as.numeric(frame[[col]]), as.numeric(back[[col]])))
+      stop("CSV round trip changed column ", col, " of ", name)
+  }
+  invisible(path)
+}
+
+stat <- function(s) {
+  out <- list(estimate = as.vector(coef(s)), se = as.vector(SE(s)))
+  d <- attr(s, "deff")
+  if (!is.null(d)) out$deff <- unname(if (is.matrix(d)) diag(d) else d)
+  out
+}
+
+ciprop <- function(formula, design, method, level = 0.95, ...) {
+  r <- svyciprop(formula, design, method = method, level = level, ...)
+  list(estimate = as.numeric(coef(r)), se = sqrt(as.numeric(vcov(r))), ci = unname(as.vector(attr(r, "ci"))))
+}
+
+# Korn-Graubard computed from its formula, for the variants R does not offer (design df, NCHS truncation).
+kg_formula <- function(p, se, n, df, level = 0.95, truncate = FALSE) {
+  a <- 1 - level
+  n_eff <- p * (1 - p) / se^2 * (qt(a / 2, n - 1) / qt(a / 2, df))^2
+  if (truncate) n_eff <- min(n_eff, n)
+  c(qbeta(a / 2, n_eff * p, n_eff * (1 - p) + 1), qbeta(1 - a / 2, n_eff * p + 1, n_eff * (1 - p)))
+}
+
+# R 4.5's survey Wilson interval (not in survey 4.1): unadjusted n_eff, t on the design df.
+wilson_formula <- function(p, se, df, level = 0.95) {
+  n_eff <- p * (1 - p) / se^2
+  z <- qt(1 - (1 - level) / 2, df)
+  centre <- p + z^2 / (2 * n_eff)
+  half <- z * sqrt(p * (1 - p) / n_eff + z^2 / (4 * n_eff^2))
+  (centre + c(-1, 1) * half) / (1 + z^2 / n_eff)
+}
+
+chisq_all <- function(formula, design) {
+  out <- list()
+  for (s in c("F", "Chisq", "Wald", "adjWald")) {
+    t <- svychisq(formula, design, statistic = s)
+    out[[s]] <- list(statistic = as.numeric(t$statistic), parameter = unname(t$parameter), p = as.numeric(t$p.value))
+  }
+  out
+}
+
+# svyby results as groups x variables matrices.
+# The intervals svyby stored from FUN (svyciprop's own interval; confint(svyby) would be a Wald interval).
+by_ci <- function(b) unname(cbind(b$ci_l, b$ci_u))
+
+by_stat <- function(b, deff = FALSE) {
+  g <- nrow(b)
+  out <- list(groups = as.character(b[[1]]), estimate = matrix(unname(coef(b)), nrow = g),
+              se = matrix(unname(as.vector(as.matrix(SE(b)))), nrow = g))
+  if (deff) out$deff <- matrix(unname(as.vector(as.matrix(deff(b)))), nrow = g)
+  out
+}
+
+weights_summary <- function(design) {
+  w <- weights(design)
+  list(weights = unname(w), sum = sum(w), min = min(w), max = max(w),
+       kish_deff = length(w) * sum(w^2) / sum(w)^2, kish_neff = sum(w)^2 / sum(w^2))
+}
+
+# svyglm converged to the fixed point (glm's default stops on a deviance change of 1e-8, leaving the
+# coefficients and the sandwich variance about 1e-6 from the exact fit).
+glm_trend <- function(formula, design, family) {
+  m <- svyglm(formula, design, family = family, control = glm.control(epsilon = 1e-14, maxit = 100))
+  cf <- summary(m)$coefficients
+  list(coef = unname(cf[, 1]), se = unname(cf[, 2]), t = unname(cf[, 3]), p = unname(cf[, 4]),
+       df_residual = m$df.residual)
+}
+
+# Serialise with 17 significant digits (jsonlite stops at 15).
+num17 <- function(x) {
+  one <- function(v) if (is.na(v) && !is.nan(v)) "null" else if (is.nan(v)) "null" else
+    if (is.infinite(v)) (if (v > 0) "\"Inf\"" else "\"-Inf\"") else sprintf("%.17g", v)
+  if (length(x) == 1 && is.null(dim(x))) return(structure(one(x), class = "json"))
+  if (is.matrix(x)) {
+    rows <- apply(x, 1, function(r) paste0("[", paste(vapply(r, one, ""), collapse = ","), "]"))
+    return(structure(paste0("[", paste(rows, collapse = ","), "]"), class = "json"))
+  }
+  structure(paste0("[", paste(vapply(as.vector(x), one, ""), collapse = ","), "]"), class = "json")
+}
+as_json17 <- function(x) {
+  if (is.list(x)) return(lapply(x, as_json17))
+  if (is.numeric(x)) return(num17(x))
+  x
+}
+write_block <- function(result, name) {
+  text <- toJSON(as_json17(result), auto_unbox = TRUE, json_verbatim = TRUE, pretty = TRUE, null = "null")
+  writeLines(text, file.path(outdir, paste0(name, ".json")))
+}
+
+# ---- block: R's api data (California Department of Education, shipped with survey) -----------------------------
+
+golden_api <- function() {
+  data(api, envir = environment())
+  export_csv(apiclus1, "apiclus1")
+  export_csv(apistrat, "apistrat")
+  G <- list()
+  G$meta <- list(r_version = R.version.string, survey_version = as.character(packageVersion("survey")))
+
+  dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
+  dclus1wr <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1)
+  dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = ~fpc)
+  dclus1u <- svydesign(id = ~dnum, fpc = ~fpc, data = apiclus1)  # ?svyciprop example: weights from the fpc
+
+  G$degf <- list(dclus1 = degf(dclus1), dstrat = degf(dstrat),
+                 dclus1_by_stype = sapply(c("E", "H", "M"), function(s) degf(subset(dclus1, stype == s)), USE.NAMES = FALSE),
+                 dstrat_by_stype = sapply(c("E", "H", "M"), function(s) degf(subset(dstrat, stype == s)), USE.NAMES = FALSE))
+
+  # Means, totals, proportions with SE and design effects.
+  m <- svymean(~api00, dclus1, deff = TRUE)
+  G$dclus1 <- list(
+    mean_api00 = c(stat(m), list(ci_z = unname(as.vector(confint(m))),
+                                 ci_t = unname(as.vector(confint(m, df = degf(dclus1)))))),
+    mean_api00_deff_replace = stat(svymean(~api00, dclus1, deff = "replace")),
+    total_enroll = stat(svytotal(~enroll, dclus1, deff = TRUE)),
+    mean_sch_wide = c(stat(svymean(~sch.wide, dclus1, deff = TRUE)), list(categories = c("No", "Yes"))),
+    ratio_api00_api99 = list(estimate = unname(coef(svyratio(~api00, ~api99, dclus1))),
+                             se = unname(SE(svyratio(~api00, ~api99, dclus1)))),
+    wr_mean_api00 = stat(svymean(~api00, dclus1wr, deff = TRUE)),
+    wr_mean_sch_wide = stat(svymean(~sch.wide, dclus1wr))
+  )
+  G$dstrat <- list(
+    mean_api00 = stat(svymean(~api00, dstrat, deff = TRUE)),
+    total_enroll = stat(svytotal(~enroll, dstrat, deff = TRUE)),
+    mean_sch_wide = c(stat(svymean(~sch.wide, dstrat, deff = TRUE)), list(categories = c("No", "Yes")))
+  )
+
+  # Multi-select stand-in: four yes/no items of apiclus1 as the options of one question.
+  msf <- ~I(as.numeric(sch.wide == "Yes")) + I(as.numeric(comp.imp == "Yes")) + I(as.numeric(both == "Yes")) +
+    I(as.numeric(awards == "Yes"))
+  ms <- svymean(msf, dclus1, deff = TRUE)
+  msby <- svyby(msf, ~stype, dclus1, svymean, deff = TRUE)
+  G$multiselect <- list(options = c("sch.wide", "comp.imp", "both", "awards"), all = stat(ms), by_stype = by_stat(msby, deff = TRUE))
+
+  # Confidence intervals for proportions: every method, two levels, two designs.
+  ci_block <- function(formula, design, levels = c(0.95, 0.9)) {
+    out <- list()
+    for (lev in levels) {
+      key <- paste0("level_", lev * 100)
+      r <- list()
+      for (meth in c("logit", "beta", "mean", "xlogit")) r[[meth]] <- ciprop(formula, design, meth, level = lev)
+      p <- r$beta$estimate
+      se <- r$beta$se
+      n <- nrow(design)
+      r$wilson <- list(ci = wilson_formula(p, se, degf(design), lev))
+      r$kg_nchs <- list(ci = kg_formula(p, se, n, degf(design), lev, truncate = TRUE))
+      out[[key]] <- r
+    }
+    out$n <- nrow(design)
+    out$df <- degf(design)
+    out
+  }
+  G$ciprop <- list(
+    dclus1_sch_wide = ci_block(~I(sch.wide == "Yes"), dclus1),
+    dstrat_sch_wide = ci_block(~I(sch.wide == "Yes"), dstrat),
+    svyciprop_example_ell0 = ci_block(~I(ell == 0), dclus1u, levels = 0.95),
+    dstrat_H_api00_gt800 = ci_block(~I(api00 > 800), subset(dstrat, stype == "H"), levels = 0.95)
+  )
+  # 0% and 100% cells: the project's rule (NCHS: n_eff = n, exact one-sided Clopper-Pearson), computed in R.
+  zero <- svymean(~I(as.numeric(api00 > 900)), subset(dstrat, stype == "H"))
+  nH <- nrow(subset(dstrat, stype == "H"))
+  G$boundary <- list(
+    p_zero = unname(coef(zero)), se_zero = unname(SE(zero)), n = nH,
+    ci_zero_95 = c(0, qbeta(0.975, 1, nH)), ci_one_95 = c(qbeta(0.025, nH, 1), 1),
+    ci_zero_90 = c(0, qbeta(0.95, 1, nH)),
+    r_beta_is_nan = is.nan(suppressWarnings(attr(svyciprop(~I(api00 > 900), subset(dstrat, stype == "H"), method = "beta"), "ci")[1]))
+  )
+
+  # Domain estimates: R's domain df (default) and the full-design df.
+  lg <- svyby(~I(sch.wide == "Yes"), ~stype, dclus1, svyciprop, vartype = c("se", "ci"), method = "logit")
+  lg14 <- svyby(~I(sch.wide == "Yes"), ~stype, dclus1, svyciprop, vartype = c("se", "ci"), method = "logit", df = degf(dclus1))
+  bt <- svyby(~I(sch.wide == "Yes"), ~stype, dclus1, svyciprop, vartype = c("se", "ci"), method = "beta")
+  bt_design <- t(sapply(seq_len(nrow(bt)), function(i) {
+    s <- as.character(bt$stype[i]); sub <- subset(dclus1, stype == s)
+    kg_formula(coef(bt)[i], SE(bt)[i], nrow(sub), degf(dclus1))
+  }))
+  G$domain <- list(
+    groups = c("E", "H", "M"),
+    n = as.vector(table(apiclus1$stype)),
+    logit_domain_df = list(estimate = unname(coef(lg)), se = unname(SE(lg)), ci = by_ci(lg)),
+    logit_design_df = list(ci = by_ci(lg14)),
+    beta_domain_df = list(ci = by_ci(bt)),
+    beta_design_df = list(ci = unname(bt_design)),
+    mean_sch_wide = by_stat(svyby(~sch.wide, ~stype, dclus1, svymean, deff = TRUE), deff = TRUE),
+    mean_api00 = by_stat(svyby(~api00, ~stype, dclus1, svymean, deff = TRUE), deff = TRUE),
+    total_enroll = by_stat(svyby(~enroll, ~stype, dclus1, svytotal, deff = TRUE), deff = TRUE),
+    dstrat_mean_api00_by_awards = by_stat(svyby(~api00, ~awards, dstrat, svymean, deff = TRUE), deff = TRUE)
+  )
+
+  # Tests of association.
+  dclus1m <- update(dclus1, mealcat = (meals > 33) + (meals > 66), ellcat = (ell > 10) + (ell > 30))
+  rclus1 <- as.svrepdesign(dclus1, type = "JK1")
+  G$svychisq <- list(
+    dclus1_sch_wide_stype = chisq_all(~sch.wide + stype, dclus1),
+    dstrat_comp_imp_stype = chisq_all(~comp.imp + stype, dstrat),
+    dclus1_stype_mealcat = chisq_all(~stype + mealcat, dclus1m),
+    dclus1_domain_comp_imp_yes_awards_stype = chisq_all(~awards + stype, subset(dclus1, comp.imp == "Yes")),
+    jk1_sch_wide_stype_F = chisq_all(~sch.wide + stype, rclus1)["F"],
+    pearson_X2 = unname(suppressWarnings(chisq.test(svytable(~sch.wide + stype, dclus1, Ntotal = nrow(apiclus1)),
+                                                    correct = FALSE))$statistic)
+  )
+  tab <- svytable(~sch.wide + stype, dclus1)
+  G$svytable <- list(rows = rownames(tab), cols = colnames(tab), weighted = unname(unclass(tab)[, ]),
+                     pct = unname(unclass(svytable(~sch.wide + stype, dclus1, Ntotal = 100))[, ]),
+                     row_pct = unname(100 * unclass(prop.table(tab, 1))[, ]),
+                     col_pct = unname(100 * unclass(prop.table(tab, 2))[, ]),
+                     unweighted = unname(unclass(table(apiclus1$sch.wide, apiclus1$stype))[, ]))
+
+  # Unweighted sensitivity tests and multiplicity.
+  ut <- table(apiclus1$sch.wide, apiclus1$stype)
+  pearson_ut <- suppressWarnings(chisq.test(ut, correct = FALSE))
+  G$unweighted <- list(
+    pearson = list(table = unname(unclass(ut)[, ]), statistic = unname(pearson_ut$statistic), p = pearson_ut$p.value),
+    fisher_2x3 = list(table = unname(unclass(ut)[, ]), p = fisher.test(ut)$p.value),
+    fisher_2x2 = list(table = unname(unclass(table(apiclus1$sch.wide, apiclus1$comp.imp))[, ]),
+                      p = fisher.test(table(apiclus1$sch.wide, apiclus1$comp.imp))$p.value),
+    fisher_2x4 = list(table = matrix(c(13, 12, 11, 25, 14, 11, 4, 9), 2), p = fisher.test(matrix(c(13, 12, 11, 25, 14, 11, 4, 9), 2))$p.value)
+  )
+  pv <- c(0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.5, NA)
+  G$p_adjust <- list(p = pv, holm = p.adjust(pv, "holm"), bh = p.adjust(pv, "BH"), by = p.adjust(pv, "BY"))
+
+  # Trend: svyglm slope of a yes/no outcome over a score.
+  G$trend <- list(
+    dclus1_sch_wide_on_ell = glm_trend(I(sch.wide == "Yes") ~ ell, dclus1, quasibinomial()),
+    dclus1_awards_on_ellcat = glm_trend(I(awards == "Yes") ~ ellcat, dclus1m, quasibinomial()),
+    dclus1_awards_on_ellcat_gaussian = glm_trend(I(as.numeric(awards == "Yes")) ~ ellcat, dclus1m, gaussian()),
+    dstrat_awards_on_meals_domain_E = glm_trend(I(awards == "Yes") ~ meals, subset(dstrat, stype == "E"), quasibinomial())
+  )
+
+  # Lonely PSUs: counties as strata, school districts as PSUs (8 of 11 counties have a single district).
+  lonely <- list()
+  for (policy in c("fail", "remove", "certainty", "adjust", "average")) {
+    options(survey.lonely.psu = policy)
+    dl <- svydesign(id = ~dnum, strata = ~cname, weights = ~pw, data = apiclus1)
+    res <- tryCatch({
+      list(fails = FALSE, degf = degf(dl), mean_api00 = stat(svymean(~api00, dl)),
+           mean_sch_wide = stat(svymean(~sch.wide, dl)),
+           by_stype_api00 = by_stat(svyby(~api00, ~stype, dl, svymean)))
+    }, error = function(e) list(fails = TRUE, message = conditionMessage(e)))
+    lonely[[policy]] <- res
+  }
+  options(survey.lonely.psu = "fail")
+  G$lonely <- lonely
+
+  # Weighting.
+  pop.types <- data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018))
+  pop.schwide <- data.frame(sch.wide = c("No", "Yes"), Freq = c(1072, 5122))
+  tight <- list(maxit = 1000, epsilon = 1e-10)
+  rk <- rake(dclus1, list(~stype, ~sch.wide), list(pop.types, pop.schwide), control = tight)
+  ps <- postStratify(dclus1, ~stype, pop.types)
+  pt <- c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, api99 = 3914069)
+  cl <- calibrate(dclus1, ~stype + api99, pt)
+  cb <- calibrate(dclus1, ~stype + api99, pt, bounds = c(0.7, 1.7))
+  cr <- calibrate(dclus1, ~stype + api99, pt, calfun = "raking")
+  cg <- calibrate(dclus1, ~stype + api99, pt, calfun = "logit", bounds = c(0.7, 1.7))
+  tr <- trimWeights(cl, lower = 20, upper = 45)
+  ts <- trimWeights(cl, lower = 20, upper = 45, strict = TRUE)
+  rkt <- trimWeights(rk, upper = 60)  # keeps the raking record with new weights
+  after <- function(d) list(weights = weights_summary(d), mean_api00 = stat(svymean(~api00, d, deff = TRUE)),
+                            total_enroll = stat(svytotal(~enroll, d)), mean_awards = stat(svymean(~awards, d)),
+                            by_stype_awards = by_stat(svyby(~awards, ~stype, d, svymean)))
+  popsw <- as.data.frame(xtabs(~sch.wide, apipop))
+  popaw <- as.data.frame(xtabs(~awards, apipop))
+  rs <- rake(dstrat, list(~sch.wide, ~awards), list(popsw, popaw), control = tight)
+  crs <- calibrate(dstrat, ~sch.wide + awards,
+                   c(`(Intercept)` = sum(popsw$Freq), sch.wideYes = popsw$Freq[2], awardsYes = popaw$Freq[2]),
+                   calfun = "raking", epsilon = 1e-12, maxit = 100)
+  G$weighting <- list(
+    margins = list(stype = list(levels = pop.types$stype, totals = pop.types$Freq),
+                   sch_wide = list(levels = pop.schwide$sch.wide, totals = pop.schwide$Freq),
+                   apipop_sch_wide = list(levels = as.character(popsw$sch.wide), totals = popsw$Freq),
+                   apipop_awards = list(levels = as.character(popaw$awards), totals = popaw$Freq),
+                   calibration_totals = as.list(pt)),
+    rake = c(after(rk), list(chisq_awards_stype = chisq_all(~awards + stype, rk),
+                             ciprop_awards_logit = ciprop(~I(awards == "Yes"), rk, "logit"),
+                             ciprop_awards_beta = ciprop(~I(awards == "Yes"), rk, "beta"))),
+    rake_trimmed = c(after(rkt), list(chisq_awards_stype = chisq_all(~awards + stype, rkt))),
+    poststratify = after(ps),
+    calibrate_linear = after(cl),
+    calibrate_linear_bounded = after(cb),
+    calibrate_raking = after(cr),
+    calibrate_logit_bounded = after(cg),
+    trim = after(tr),
+    trim_strict = after(ts),
+    dstrat_rake = list(weights = weights_summary(rs), mean_api00 = stat(svymean(~api00, rs))),
+    dstrat_calibrate_raking = list(weights = weights_summary(crs), mean_api00 = stat(svymean(~api00, crs)))
+  )
+
+  # JK1 replicates by cluster, then re-raked / post-stratified replicate by replicate.
+  rrk <- rake(rclus1, list(~stype, ~sch.wide), list(pop.types, pop.schwide), control = tight)
+  rps <- postStratify(rclus1, ~stype, pop.types)
+  G$jk1 <- list(
+    scale = rclus1$scale, degf = degf(rclus1),
+    mean_api00 = stat(svymean(~api00, rclus1)),
+    total_enroll = stat(svytotal(~enroll, rclus1)),
+    ciprop_sch_wide_logit = ciprop(~I(sch.wide == "Yes"), rclus1, "logit"),
+    ciprop_sch_wide_beta = ciprop(~I(sch.wide == "Yes"), rclus1, "beta"),
+    by_stype_sch_wide_beta = list(ci = by_ci(svyby(~I(sch.wide == "Yes"), ~stype, rclus1, svyciprop,
+                                                   vartype = c("se", "ci"), method = "beta"))),
+    rake_mean_api00 = stat(svymean(~api00, rrk)),
+    rake_mean_awards = stat(svymean(~awards, rrk)),
+    rake_weights = unname(weights(rrk, "analysis")[, 1:3]),
+    poststratify_mean_api00 = stat(svymean(~api00, rps)),
+    poststratify_total_enroll = stat(svytotal(~enroll, rps))
+  )
+  G
+}
+
+# ---- blocks ---------------------------------------------------------------------------------------------------
+
+blocks <- list(api = golden_api)
+for (name in names(blocks)) {
+  write_block(blocks[[name]](), name)
+  message("wrote ", file.path(outdir, paste0(name, ".json")))
+}

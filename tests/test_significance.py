@@ -1,0 +1,113 @@
+"""Tests of association, trend, two-wave comparisons and multiplicity, against hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from survey_audit import significance as S
+from survey_audit.design import svydesign
+from survey_audit.errors import DesignError
+
+
+def test_two_wave_difference_by_hand():
+    first = {"estimate": 0.30, "se": 0.05, "df": 10}
+    second = {"estimate": 0.45, "se": 0.04, "df": 20}
+    row = S.compare_waves(first, second).iloc[0]
+    v1, v2 = 0.05**2, 0.04**2
+    df = (v1 + v2) ** 2 / (v1**2 / 10 + v2**2 / 20)
+    t = 0.15 / np.sqrt(v1 + v2)
+    assert row["difference"] == pytest.approx(0.15)
+    assert row["se"] == pytest.approx(np.sqrt(0.0041))
+    assert row["df"] == pytest.approx(df)
+    assert row["p"] == pytest.approx(2 * stats.t.sf(t, df))
+    q = stats.t.ppf(0.975, df)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.15 - q * np.sqrt(0.0041), 0.15 + q * np.sqrt(0.0041)))
+    assert S.compare_waves(first, second, df_method="min").iloc[0]["df"] == 10
+    z = S.compare_waves(first, second, df_method="normal").iloc[0]
+    assert z["p"] == pytest.approx(2 * stats.norm.sf(t))
+
+
+def test_two_wave_comparison_of_tidy_frames_matches_categories():
+    a = pd.DataFrame({"category": ["x", "y"], "estimate": [0.2, 0.8], "se": [0.1, 0.1], "df": [5, 5]})
+    b = pd.DataFrame({"category": ["y", "x"], "estimate": [0.6, 0.4], "se": [0.1, 0.1], "df": [5, 5]})
+    out = S.compare_waves(a, b).set_index("category")
+    assert out.loc["x", "difference"] == pytest.approx(0.2) and out.loc["y", "difference"] == pytest.approx(-0.2)
+    assert out.loc["x", "df"] == pytest.approx(10.0)
+
+
+def test_holm_bh_and_by_by_hand():
+    p = np.array([0.01, 0.04, 0.03, np.nan])
+    np.testing.assert_allclose(S.adjust(p, "holm")[:3], [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(S.adjust(p, "bh")[:3], [0.03, 0.04, 0.04])
+    c = 1 + 1 / 2 + 1 / 3
+    np.testing.assert_allclose(S.adjust(p, "by")[:3], [0.03 * c, 0.04 * c, 0.04 * c])
+    assert np.isnan(S.adjust(p, "holm")[3])
+    frame = pd.DataFrame({"family": ["a", "a", "b"], "p": [0.01, 0.04, 0.2]})
+    out = S.adjust_families(frame, method="holm")
+    assert out["p_adjusted"].tolist() == pytest.approx([0.02, 0.04, 0.2]) and set(out["adjustment"]) == {"holm"}
+    with pytest.raises(DesignError, match="unknown p-value adjustment"):
+        S.adjust_families(frame, method="bonferroni")
+
+
+def test_pearson_unweighted_keeps_its_contract():
+    result = S.pearson_unweighted(np.array([[10, 20], [20, 10]]))
+    assert result == pytest.approx(
+        {"statistic": 4 * 25 / 15, "ndf": 1.0, "ddf": float("inf"), "p": stats.chi2.sf(4 * 25 / 15, 1)}
+    )
+    assert np.isnan(S.pearson_unweighted(np.array([[3, 0], [4, 0]]))["p"])
+
+
+def test_fisher_exact_enumerates_small_tables():
+    # Margins (1, 2) x (1, 1, 1): three equally likely tables, so every table has p = 1.
+    assert S.fisher_exact_unweighted(np.array([[1, 0, 0], [0, 1, 1]]))["p"] == pytest.approx(1.0)
+    # 2 x 2 with margins (2, 2): tables have probabilities 1/6, 4/6, 1/6; the observed extreme one has p = 1/3.
+    assert S.fisher_exact_unweighted(np.array([[2, 0], [0, 2]]))["p"] == pytest.approx(1 / 3)
+    # k x 2 is transposed to 2 x k.
+    assert S.fisher_exact_unweighted(np.array([[2, 0], [0, 2]]).T)["p"] == pytest.approx(1 / 3)
+    big = np.array([[5, 3, 2], [1, 4, 6], [3, 3, 3]])
+    first = S.fisher_exact_unweighted(big, resamples=2000)
+    assert "Monte Carlo" in first["method"] and first == S.fisher_exact_unweighted(big, resamples=2000)
+    with pytest.raises(DesignError, match="whole counts"):
+        S.fisher_exact_unweighted(np.array([[1.5, 2], [3, 4]]))
+
+
+FRAME = pd.DataFrame(
+    {
+        "org": np.repeat(np.arange(8), 5),
+        "score": np.tile([1, 2, 3, 4, 5], 8),
+        "y": [int(c) for c in "0011101011000111011100101011110000110111"],
+        "a": list("xyxyxyyxxy") * 4,
+    }
+)
+
+
+def test_linear_trend_slope_is_the_weighted_least_squares_slope():
+    d = svydesign(FRAME, cluster="org")
+    row = S.trend_test(d, "y", "score", family="gaussian").iloc[0]
+    x, y = FRAME["score"].to_numpy(float), FRAME["y"].to_numpy(float)
+    slope = np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2)
+    assert row["estimate"] == pytest.approx(slope, rel=1e-12)
+    assert row["ddf"] == 6 and row["direction"] == "increasing"
+    assert row["p"] == pytest.approx(2 * stats.t.sf(abs(row["statistic"]), 6))
+    logistic = S.trend_test(d, "y", "score").iloc[0]
+    assert logistic["direction"] == "increasing" and logistic["iterations"] < 20
+
+
+def test_association_test_errors():
+    d = svydesign(FRAME, cluster="org")
+    with pytest.raises(DesignError, match="at least two observed levels"):
+        S.association_tests(d, "a", "y", domain="a == 'x'")
+    with pytest.raises(DesignError, match="unknown svychisq statistic"):
+        S.association_tests(d, "a", "y", statistics=("LRT",))
+    with pytest.raises(DesignError, match="not 0/1"):
+        S.trend_test(d, "score", "y")
+
+
+def test_f_test_p_value_is_reproducible_from_the_stored_columns():
+    d = svydesign(FRAME, cluster="org")
+    row = S.svychisq(d, "a", "y").iloc[0]
+    assert row["p"] == pytest.approx(stats.f.sf(row["chisq"] / row["trace_delta"], row["d0"], row["d0"] * row["df"]))
+    assert row["n"] == 40 and row["df"] == 7
