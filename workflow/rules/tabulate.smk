@@ -15,6 +15,7 @@ rule tabulate:
         "results/logs/tabulate/{scope}.log",
     params:
         waves=WAVE_IDS,
+        estimation=config.get("estimation", {}),
         small_base=config.get("tabulation", {}).get("small_base", 30),
         synthetic=SYNTHETIC,
     conda:

@@ -7,6 +7,7 @@ rule test:
         weights=expand("results/weights/{wave}.parquet", wave=WAVE_IDS),
         tables=config["tables"],
         variables=config["variables"],
+        registries=config["published"],
         code=code("test"),
     output:
         tests="results/tests.csv",
@@ -15,6 +16,8 @@ rule test:
     params:
         waves=WAVE_IDS,
         scopes=SCOPES,
+        estimation=config.get("estimation", {}),
+        significance=config.get("significance", {}),
     conda:
         "../envs/survey-audit.yaml"
     script:

@@ -12,6 +12,7 @@ adapter.run(
         tables=list(snakemake.input.tables),
         variables=snakemake.input.variables,
         waves=snakemake.params.waves,
+    estimation=snakemake.params.estimation,
         small_base=snakemake.params.small_base,
         synthetic=snakemake.params.synthetic,
         cells_out=snakemake.output.cells,

@@ -1,16 +1,15 @@
-"""Snakemake adapter: tests of association with multiplicity control."""
+"""Snakemake adapter: tests of association, trend and wave differences, with multiplicity control."""
+from survey_audit import adapter, tables
 
-from survey_audit import adapter, significance
-
-adapter.run(
-    snakemake,
-    lambda: significance.test_tables(
-        analysed=list(snakemake.input.analysed),
-        weights=list(snakemake.input.weights),
-        scopes=snakemake.params.scopes,
-        tables=list(snakemake.input.tables),
-        variables=snakemake.input.variables,
-        waves=snakemake.params.waves,
-        tests_out=snakemake.output.tests,
-    ),
-)
+adapter.run(snakemake, lambda: tables.test_tables(
+    analysed=list(snakemake.input.analysed),
+    weights=list(snakemake.input.weights),
+    scopes=snakemake.params.scopes,
+    tables=list(snakemake.input.tables),
+    variables=snakemake.input.variables,
+    waves=snakemake.params.waves,
+    estimation=snakemake.params.estimation,
+    significance=snakemake.params.significance,
+    registries=list(snakemake.input.registries),
+    tests_out=snakemake.output.tests,
+))

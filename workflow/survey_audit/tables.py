@@ -18,9 +18,20 @@ import numpy as np
 import pandas as pd
 
 from . import formats
+from .audit import load_registry
 from .codebook import Variable, VariableSet, expression_names, load_codebook, load_variables
 from .configuration import load_validated
+from .design import Design, svydesign
 from .errors import ConfigError
+from .estimates import means, multiselect_proportions, proportions
+from .significance import (
+    adjust,
+    association_tests,
+    compare_waves,
+    fisher_exact_unweighted,
+    pearson_unweighted,
+    trend_test,
+)
 
 POOLED = "pooled"
 ALL = "all"
@@ -197,53 +208,233 @@ def groups(frame: pd.DataFrame, by: Variable | None) -> list[tuple[str, np.ndarr
     return [(category, (values == category).fillna(False).to_numpy(dtype=bool)) for category in by.categories]
 
 
+@dataclass(frozen=True)
+class Estimation:
+    """How cells are estimated: the CI method and level, the domain-df convention, the lonely-PSU policy and
+    the presentation thresholds."""
+
+    ci: str = "kg"
+    level: float = 0.95
+    domain_df: str = "domain"
+    lonely_psu: str = "adjust"
+    small_base: int = 30
+
+    @classmethod
+    def from_config(cls, estimation: dict | None, small_base: int = 30) -> Estimation:
+        estimation = estimation or {}
+        return cls(
+            ci=estimation.get("ci_method", "kg"),
+            level=estimation.get("level", 0.95),
+            domain_df=estimation.get("domain_df", "domain"),
+            lonely_psu=estimation.get("lonely_psu", "adjust"),
+            small_base=small_base,
+        )
+
+
+CELL_COLUMNS = [
+    "table_id", "wave", "domain", "by", "by_value", "variable", "category", "weighting",
+    "n", "base_n", "excluded_n", "weighted_n", "weighted_base",
+    "pct", "mean", "se", "ci_low", "ci_high", "ci_method", "level", "deff", "n_eff", "df", "flags",
+]  # fmt: skip
+
+
+def scope_design(frame: pd.DataFrame, weights: np.ndarray, scope: str, lonely_psu: str = "adjust") -> Design:
+    """The survey design of one wave (organisations as clusters, sampled with replacement), or of the pooled
+    waves (each wave a stratum, its organisations the clusters within it)."""
+    return svydesign(
+        frame,
+        weights=np.asarray(weights, dtype=float),
+        cluster="org",
+        strata="wave" if scope == POOLED else None,
+        lonely_psu=lonely_psu,
+    )
+
+
 def tabulate(
     frame: pd.DataFrame,
     specs: list[TableSpec],
     variables: VariableSet,
     scope: str,
-    weights: np.ndarray,
+    designs: dict[str, Design],
     *,
+    estimation: Estimation = Estimation(),
     states: dict[str, str] | None = None,
-    small_base: int = 30,
 ) -> pd.DataFrame:
-    """The cells of every table declared for ``scope`` (a wave id, or 'pooled'). ``states`` maps the scope's
-    organisation codes to their states, for the sample table."""
-    rows = []
+    """The cells of every table declared for ``scope`` (a wave id, or 'pooled'): for each weighting the spec
+    asks for, the estimate with its SE, CI, design effect, effective n and df from ``designs[weighting]``.
+    ``states`` maps the scope's organisation codes to their states, for the sample table."""
+    parts = []
     for spec in specs:
         if scope not in spec.waves:
             continue
         if spec.kind == "sample":
-            rows.extend(_sample_cells(spec, frame, scope, states or {}))
+            parts.append(pd.DataFrame(_sample_cells(spec, frame, scope, states or {})))
             continue
         var = variables[spec.variable]
         by = variables[spec.by] if spec.by else None
         in_domain = domain_mask(frame, spec.domain)
         for weighting in spec.weighting:
-            w = weights if weighting == "weighted" else np.ones(len(frame))
-            for by_value, by_mask in groups(frame, by):
-                if spec.kind == "mean":
-                    rows.extend(
-                        _mean_cells(spec, var, frame, scope, weighting, by_value, in_domain & by_mask, w, small_base)
-                    )
-                    continue
-                categories, matrix, valid = indicator_columns(frame, var)
-                rows.extend(
-                    _cells(
-                        spec,
-                        var,
-                        scope,
-                        weighting,
-                        by_value,
-                        in_domain & by_mask,
-                        valid,
-                        categories,
-                        matrix,
-                        w,
-                        small_base,
-                    )
-                )
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+            design = designs[weighting]
+            method = spec.ci or estimation.ci
+            if spec.kind == "mean":
+                cells = _mean_cells(spec, var, by, frame, design, in_domain, estimation)
+            else:
+                cells = _proportion_cells(spec, var, by, frame, design, in_domain, method, estimation)
+            cells.insert(0, "table_id", spec.id)
+            cells.insert(1, "wave", scope)
+            cells.insert(2, "domain", spec.domain_label)
+            cells["weighting"] = weighting
+            parts.append(cells)
+    if not parts:
+        return pd.DataFrame(columns=CELL_COLUMNS)
+    return pd.concat(parts, ignore_index=True).reindex(columns=CELL_COLUMNS)
+
+
+def _group_sizes(frame: pd.DataFrame, by: Variable | None, in_domain: np.ndarray, valid: np.ndarray) -> dict:
+    """Respondents in the domain and each by-group without a valid answer (left out of the base)."""
+    return {label: int((in_domain & mask & ~valid).sum()) for label, mask in groups(frame, by)}
+
+
+def _proportion_cells(spec, var, by, frame, design, in_domain, method, estimation) -> pd.DataFrame:
+    categories, matrix, valid = indicator_columns(frame, var)
+    # Design effects against simple random sampling with replacement: with unit weights the population size
+    # is the sample size, so the without-replacement reference variance would be zero.
+    options = dict(level=estimation.level, ci=method, df=estimation.domain_df, deff="wr")
+    by_name = by.name if by else None
+    if var.is_multi:
+        indicators = pd.DataFrame(matrix, columns=categories)
+        result = multiselect_proportions(
+            design,
+            indicators,
+            valid=valid,
+            options=categories,
+            domain=in_domain,
+            by=by_name,
+            variable=var.name,
+            **options,
+        )
+    else:
+        result = proportions(design, var.name, domain=in_domain, by=by_name, categories=categories, **options)
+    out = pd.DataFrame(
+        {
+            "by": by_name or "",
+            "by_value": result["by_value"].astype(str) if by else ALL,
+            "variable": var.name,
+            "category": result["category"].astype(str),
+            "n": result["n"].astype(int),
+            "base_n": result["base_n"].astype(int),
+            "weighted_n": result["weighted_n"],
+            "weighted_base": result["weighted_base"],
+            "pct": 100 * result["estimate"],
+            "se": 100 * result["se"],
+            "ci_low": 100 * result["ci_low"],
+            "ci_high": 100 * result["ci_high"],
+            "ci_method": result["ci_method"],
+            "level": result["level"],
+            "deff": result["deff"],
+            "n_eff": result["n_eff"],
+            "df": result["df"],
+        }
+    )
+    excluded = _group_sizes(frame, by, in_domain, valid)
+    out.insert(6, "excluded_n", out["by_value"].map(excluded).astype(int))
+    if method == "kg_nchs":
+        nchs_low, nchs_high, nchs_neff = result["ci_low"], result["ci_high"], result["n_eff"]
+    else:
+        ref = (
+            multiselect_proportions(
+                design,
+                indicators,
+                valid=valid,
+                options=categories,
+                domain=in_domain,
+                by=by_name,
+                variable=var.name,
+                level=estimation.level,
+                ci="kg_nchs",
+                df=estimation.domain_df,
+            )
+            if var.is_multi
+            else proportions(
+                design,
+                var.name,
+                domain=in_domain,
+                by=by_name,
+                categories=categories,
+                level=estimation.level,
+                ci="kg_nchs",
+                df=estimation.domain_df,
+            )
+        )
+        nchs_low, nchs_high, nchs_neff = ref["ci_low"], ref["ci_high"], ref["n_eff"]
+    out["flags"] = [
+        cell_flags(n, base, p, lo, hi, neff, df, estimation.small_base)
+        for n, base, p, lo, hi, neff, df in zip(
+            out["n"], out["base_n"], result["estimate"], nchs_low, nchs_high, nchs_neff, out["df"]
+        )
+    ]
+    return out
+
+
+def _mean_cells(spec, var, by, frame, design, in_domain, estimation) -> pd.DataFrame:
+    by_name = by.name if by else None
+    result = means(
+        design, var.name, domain=in_domain, by=by_name, level=estimation.level, df=estimation.domain_df, deff="wr"
+    )
+    valid = frame[var.name].notna().to_numpy()
+    excluded = _group_sizes(frame, by, in_domain, valid)
+    by_value = result["by_value"].astype(str) if by else pd.Series([ALL] * len(result))
+    base_n = result["n"].astype(int)
+    return pd.DataFrame(
+        {
+            "by": by_name or "",
+            "by_value": by_value,
+            "variable": var.name,
+            "category": "mean",
+            "n": base_n,
+            "base_n": base_n,
+            "excluded_n": by_value.map(excluded).astype(int),
+            "weighted_n": result["weighted_base"],
+            "weighted_base": result["weighted_base"],
+            "mean": result["estimate"],
+            "se": result["se"],
+            "ci_low": result["ci_low"],
+            "ci_high": result["ci_high"],
+            "ci_method": "wald_t",
+            "level": result["level"],
+            "deff": result["deff"],
+            "df": result["df"],
+            "flags": ["empty_base" if b == 0 else ("small_base" if b < estimation.small_base else "") for b in base_n],
+        }
+    )
+
+
+def cell_flags(n, base_n, p, ci_low, ci_high, n_eff, df, small_base: int = 30) -> str:
+    """Flags of a proportion cell: ``empty_base``, ``small_base`` (unweighted base below ``small_base``),
+    ``zero_or_full`` (0% or 100%), and the NCHS data presentation standard for proportions (Parker et al. 2017),
+    judged on the Korn–Graubard interval with the effective n truncated at n: ``nchs_suppress`` (effective n
+    below 30, an interval at least 30 points wide, or one wider than 130% of the estimate),
+    ``nchs_complement`` (interval wider than 130% of the complement: footnote) and ``nchs_review`` (fewer than 8
+    degrees of freedom, or an estimate of 0% or 100%)."""
+    if base_n == 0 or pd.isna(p):
+        return "empty_base"
+    flags = []
+    if base_n < small_base:
+        flags.append("small_base")
+    extreme = n in (0, base_n)
+    if extreme:
+        flags.append("zero_or_full")
+    width = ci_high - ci_low
+    suppress = (not pd.isna(n_eff) and n_eff < 30) or (width >= 0.30)
+    if not suppress and width > 0.05 and p > 0 and width / p > 1.30:
+        suppress = True
+    if suppress:
+        flags.append("nchs_suppress")
+    elif width > 0.05 and p < 1 and width / (1 - p) > 1.30:
+        flags.append("nchs_complement")
+    if df < 8 or extreme:
+        flags.append("nchs_review")
+    return ";".join(flags)
 
 
 def _base_row(spec: TableSpec, scope: str, weighting: str, by_value: str, variable: str, category: str) -> dict:
@@ -275,79 +466,6 @@ def _sample_cells(spec: TableSpec, frame: pd.DataFrame, scope: str, states: dict
     return out
 
 
-def _mean_cells(spec, var, frame, scope, weighting, by_value, in_group, w, small_base) -> list[dict]:
-    values = frame[var.name].to_numpy(dtype=float, na_value=np.nan)
-    valid = ~np.isnan(values)
-    base = in_group & valid
-    base_n = int(base.sum())
-    weighted_base = float(w[base].sum())
-    mean = float((w[base] * values[base]).sum() / weighted_base) if weighted_base > 0 else float("nan")
-    row = _base_row(spec, scope, weighting, by_value, var.name, "mean")
-    flags = "empty_base" if base_n == 0 else ("small_base" if base_n < small_base else "")
-    row.update(
-        n=base_n,
-        base_n=base_n,
-        excluded_n=int((in_group & ~valid).sum()),
-        weighted_n=weighted_base,
-        weighted_base=weighted_base,
-        mean=mean,
-        flags=flags,
-    )
-    return [row]
-
-
-CELL_COLUMNS = [
-    "table_id",
-    "wave",
-    "domain",
-    "by",
-    "by_value",
-    "variable",
-    "category",
-    "weighting",
-    "n",
-    "base_n",
-    "excluded_n",
-    "weighted_n",
-    "weighted_base",
-    "pct",
-    "mean",
-    "flags",
-]
-
-
-def _cells(spec, var, scope, weighting, by_value, in_group, valid, categories, matrix, w, small_base) -> list[dict]:
-    base = in_group & valid
-    base_n = int(base.sum())
-    weighted_base = float(w[base].sum())
-    excluded_n = int((in_group & ~valid).sum())
-    out = []
-    for k, category in enumerate(categories):
-        chosen = base & (matrix[:, k] > 0)
-        n = int(chosen.sum())
-        weighted_n = float(w[chosen].sum())
-        pct = 100.0 * weighted_n / weighted_base if weighted_base > 0 else float("nan")
-        flags = []
-        if base_n == 0:
-            flags.append("empty_base")
-        elif base_n < small_base:
-            flags.append("small_base")
-        if base_n and n in (0, base_n):
-            flags.append("zero_or_full")
-        row = _base_row(spec, scope, weighting, by_value, var.name, category)
-        row.update(
-            n=n,
-            base_n=base_n,
-            excluded_n=excluded_n,
-            weighted_n=weighted_n,
-            weighted_base=weighted_base,
-            pct=pct,
-            flags=";".join(flags),
-        )
-        out.append(row)
-    return out
-
-
 def load_scope(scope: str, analysed: list[str], weights: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """The respondents and weights of one wave, or of every wave stacked for 'pooled'."""
     frames = []
@@ -374,6 +492,7 @@ def tabulate_scope(
     tables: list[str],
     variables: str,
     waves: list[str],
+    estimation: dict,
     small_base: int,
     synthetic: bool,
     cells_out: str,
@@ -387,16 +506,300 @@ def tabulate_scope(
         book = load_codebook(path, variable_set)
         for org in book.organisations.values():
             states[f"{book.wave}:{org.code}" if scope == POOLED else org.code] = org.state
-    cells = tabulate(frame, specs, variable_set, scope, w, states=states, small_base=small_base)
+    settings = Estimation.from_config(estimation, small_base)
+    designs = {
+        "unweighted": scope_design(frame, np.ones(len(frame)), scope, settings.lonely_psu),
+        "weighted": scope_design(frame, w, scope, settings.lonely_psu),
+    }
+    cells = tabulate(frame, specs, variable_set, scope, designs, estimation=settings, states=states)
     cells["synthetic"] = synthetic
     formats.write_parquet(cells, cells_out)
 
 
+ROUNDED_COLUMNS = ["pct", "mean", "se", "ci_low", "ci_high"]
+
+
 def publish_tables(*, cells: list[str], decimals: int, tables_out: dict[str, str]) -> None:
-    """Internal cells of every scope → one public CSV per table, rows sorted by their key."""
+    """Internal cells of every scope → one public CSV per table: estimates rounded to ``decimals`` (the
+    unrounded values stay in results/internal/), rows by wave and weighting, then in the declared order of
+    by-values and categories."""
     frame = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
-    frame["pct"] = frame["pct"].round(decimals)
+    for column in ROUNDED_COLUMNS:
+        frame[column] = frame[column].astype(float).round(decimals)
     for table_id, path in tables_out.items():
         part = frame[frame["table_id"] == table_id]
-        part = part.sort_values(["wave", "weighting", "by_value", "category"], kind="stable")
+        part = part.sort_values(["wave", "weighting"], kind="stable")
         formats.write_csv(part.reset_index(drop=True), path)
+
+
+# --------------------------------------------------------------------------------------------- tests of tables
+
+TEST_OUTPUT_COLUMNS = [
+    "test_id", "table_id", "wave", "weighting", "variable", "by", "category", "test", "method",
+    "statistic", "ndf", "ddf", "p", "family", "adjustment", "p_adjusted", "direction", "estimate",
+    "chisq", "trace_delta", "d0", "n",
+]  # fmt: skip
+PRIMARY = {"F", "trend", "wave_difference"}  # adjusted within their family; the others are sensitivity checks
+
+
+@dataclass(frozen=True)
+class Testing:
+    """Which families the tests belong to and how each family's p-values are adjusted."""
+
+    families: dict[str, str]  # family → adjustment (holm, bh, by)
+    claims_family: str = "claims"
+    wave_family: str | None = "exploratory"
+    df_method: str = "satterthwaite"
+
+    @classmethod
+    def from_config(cls, significance: dict | None) -> Testing:
+        significance = significance or {}
+        families = {name: spec["adjustment"] for name, spec in significance.get("families", {}).items()}
+        families = families or {"claims": "holm", "exploratory": "bh"}
+        comparisons = significance.get("wave_comparisons", {})
+        return cls(
+            families,
+            significance.get("claims_family", "claims"),
+            comparisons.get("family", "exploratory"),
+            comparisons.get("df", "satterthwaite"),
+        )
+
+
+def _outcomes(frame: pd.DataFrame, var: Variable) -> list[tuple[str, np.ndarray | str]]:
+    """What is tested against the by-variable: the variable itself (single choice), or each option of a
+    multi-select item as a 0/1 outcome (missing where the item was not answered)."""
+    if not var.is_multi:
+        return [("", var.name)]
+    categories, matrix, valid = indicator_columns(frame, var)
+    return [(c, np.where(valid, matrix[:, k], np.nan)) for k, c in enumerate(categories)]
+
+
+def _trend_outcomes(frame: pd.DataFrame, var: Variable) -> list[tuple[str, np.ndarray]]:
+    """0/1 outcomes whose trend over an ordered by-variable is tested: 'yes' of a yes/no variable, each other
+    category of a single-choice variable, each option of a multi-select item."""
+    categories, matrix, valid = indicator_columns(frame, var)
+    chosen = ["yes"] if var.type == "yesno" else categories
+    return [(c, np.where(valid, matrix[:, categories.index(c)], np.nan)) for c in chosen]
+
+
+def table_tests(
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    variables: VariableSet,
+    scope: str,
+    design: Design,
+    *,
+    weighting: str = "unweighted",
+    df: str = "domain",
+) -> list[dict]:
+    """The tests behind one table with a by-variable: for each outcome the Rao–Scott second-order F (the
+    test the family adjusts) with the first-order chi-square, Wald and adjusted Wald beside it, and the
+    unweighted Pearson and Fisher tests as sensitivity; and, for an ordered by-variable, a design-based trend
+    test of each outcome."""
+    var, by = variables[spec.variable], variables[spec.by]
+    in_domain = domain_mask(frame, spec.domain)
+    base = {
+        "table_id": spec.id,
+        "wave": scope,
+        "weighting": weighting,
+        "variable": var.name,
+        "by": by.name,
+        "family": spec.test_family,
+    }
+    suffix = "" if weighting == "unweighted" else ":weighted"
+    rows: list[dict] = []
+    for category, outcome in _outcomes(frame, var):
+        stem = f"{spec.id}:{scope}" + (f":{category}" if category else "")
+        results = association_tests(design, outcome, by.name, domain=in_domain, df=df)
+        for record in results.to_dict("records"):
+            name = record["test"]
+            test_id = stem + ("" if name == "F" else f":{name.lower()}") + suffix
+            rows.append(
+                {
+                    **base,
+                    **{k: record.get(k) for k in ("statistic", "ndf", "ddf", "p", "chisq", "trace_delta", "d0", "n")},
+                    "test_id": test_id,
+                    "category": category,
+                    "test": name,
+                    "method": record["method"],
+                }
+            )
+        if weighting == "unweighted":
+            counts = _count_table(frame, outcome, by, in_domain)
+            pearson = pearson_unweighted(counts)
+            rows.append(
+                {
+                    **base,
+                    **pearson,
+                    "test_id": stem + ":pearson",
+                    "category": category,
+                    "test": "pearson",
+                    "method": "Pearson chi-square on unweighted counts (sensitivity)",
+                    "n": int(counts.sum()),
+                }
+            )
+            fisher = fisher_exact_unweighted(counts)
+            rows.append(
+                {
+                    **base,
+                    "statistic": fisher["statistic"],
+                    "p": fisher["p"],
+                    "test_id": stem + ":fisher",
+                    "category": category,
+                    "test": "fisher",
+                    "method": fisher["method"] + " (sensitivity)",
+                    "n": int(counts.sum()),
+                }
+            )
+    if spec.trend:
+        score = pd.Categorical(frame[by.name], categories=list(by.categories)).codes.astype(float) + 1
+        score[score == 0] = np.nan
+        for category, outcome in _trend_outcomes(frame, var):
+            result = trend_test(design, outcome, score, domain=in_domain, df=df).iloc[0]
+            rows.append(
+                {
+                    **base,
+                    "test_id": f"{spec.id}:{scope}:{category}:trend{suffix}",
+                    "category": category,
+                    "test": "trend",
+                    "method": result["method"].replace(
+                        "svyglm(outcome ~ score", f"svyglm({category} ~ {by.name} order"
+                    ),
+                    "statistic": result["statistic"],
+                    "ndf": result["ndf"],
+                    "ddf": result["ddf"],
+                    "p": result["p"],
+                    "direction": result["direction"],
+                    "estimate": result["estimate"],
+                    "n": result["n"],
+                }
+            )
+    return rows
+
+
+def _count_table(frame: pd.DataFrame, outcome, by: Variable, in_domain: np.ndarray) -> np.ndarray:
+    """Unweighted counts of the outcome's categories (rows) by the by-variable's (columns), in the domain."""
+    values = frame[outcome] if isinstance(outcome, str) else pd.Series(outcome, index=frame.index)
+    keep = in_domain & values.notna().to_numpy() & frame[by.name].notna().to_numpy()
+    table = pd.crosstab(values[keep].astype(str), frame.loc[keep, by.name].astype(str))
+    return table.to_numpy(dtype=float)
+
+
+def wave_comparisons(cells: dict[str, pd.DataFrame], spec: TableSpec, testing: Testing) -> list[dict]:
+    """Each cell of a harmonised table compared between consecutive waves (independent samples)."""
+    waves = [w for w in spec.waves if w != POOLED]
+    rows = []
+    for first, second in zip(waves, waves[1:]):
+        a, b = cells[first], cells[second]
+        result = compare_waves(a, b, on=["by_value", "category"], df_method=testing.df_method)
+        for record in result.to_dict("records"):
+            by_part = "" if record["by_value"] == ALL else f"{record['by_value']}:"
+            rows.append(
+                {
+                    "test_id": f"{spec.id}:{first}-{second}:{by_part}{record['category']}",
+                    "table_id": spec.id,
+                    "wave": f"{first}-{second}",
+                    "weighting": "unweighted",
+                    "variable": spec.variable,
+                    "by": spec.by or "",
+                    "category": record["category"],
+                    "test": "wave_difference",
+                    "method": record["method"],
+                    "statistic": record["statistic"],
+                    "ndf": 1.0,
+                    "ddf": record["df"],
+                    "p": record["p"],
+                    "family": testing.wave_family,
+                    "estimate": record["difference"],
+                    "direction": "increasing"
+                    if record["difference"] > 0
+                    else ("decreasing" if record["difference"] < 0 else "flat"),
+                }
+            )
+    return rows
+
+
+def adjust_tests(tests: pd.DataFrame, testing: Testing) -> pd.DataFrame:
+    """Adjust the primary tests (Rao–Scott F, trend, wave difference) within each declared family; the
+    sensitivity tests beside them are reported unadjusted."""
+    tests = tests.copy()
+    tests["adjustment"] = "none"
+    tests["p_adjusted"] = np.nan
+    primary = tests["test"].isin(PRIMARY)
+    for family, part in tests[primary].groupby("family", sort=True):
+        if family not in testing.families:
+            raise ConfigError(
+                f"tests are declared in the family '{family}', which config/config.yaml does not define",
+                expected="one of " + ", ".join(testing.families),
+                hint="add the family under significance → families, with its adjustment",
+            )
+        method = testing.families[family]
+        tests.loc[part.index, "adjustment"] = method
+        tests.loc[part.index, "p_adjusted"] = adjust(part["p"].to_numpy(dtype=float), method)
+    return tests
+
+
+def test_tables(
+    *,
+    analysed: list[str],
+    weights: list[str],
+    scopes: list[str],
+    tables: list[str],
+    variables: str,
+    waves: list[str],
+    estimation: dict,
+    significance: dict,
+    registries: list[str],
+    tests_out: str,
+) -> None:
+    """Stage function: every table's tests (association, trend, wave to wave), adjusted within families."""
+    variable_set = load_variables(variables)
+    specs = load_table_specs(tables, variable_set, waves)
+    settings = Estimation.from_config(estimation)
+    testing = Testing.from_config(significance)
+    rows: list[dict] = []
+    wave_cells: dict[str, dict[str, pd.DataFrame]] = {}
+    for scope in scopes:
+        members = [(a, w) for a, w, wave in zip(analysed, weights, waves) if scope in (wave, POOLED)]
+        frame, w = load_scope(scope, [a for a, _ in members], [b for _, b in members])
+        designs = {
+            "unweighted": scope_design(frame, np.ones(len(frame)), scope, settings.lonely_psu),
+            "weighted": scope_design(frame, w, scope, settings.lonely_psu),
+        }
+        for spec in specs:
+            if scope not in spec.waves or spec.kind != "proportions":
+                continue
+            if spec.test_family:
+                for weighting in spec.weighting:
+                    rows += table_tests(
+                        frame, spec, variable_set, scope, designs[weighting], weighting=weighting, df=settings.domain_df
+                    )
+            if scope != POOLED and testing.wave_family and len([x for x in spec.waves if x != POOLED]) > 1:
+                var = variable_set[spec.variable]
+                by = variable_set[spec.by] if spec.by else None
+                cells = _proportion_cells(
+                    spec, var, by, frame, designs["unweighted"], domain_mask(frame, spec.domain), settings.ci, settings
+                )
+                cells = cells.rename(columns={"pct": "estimate"})
+                wave_cells.setdefault(spec.id, {})[scope] = cells[cells["base_n"] > 0]
+    for spec in specs:
+        if spec.id in wave_cells and len(wave_cells[spec.id]) > 1:
+            rows += wave_comparisons(wave_cells[spec.id], spec, testing)
+    tests = pd.DataFrame(rows).reindex(columns=TEST_OUTPUT_COLUMNS)
+    # The tests a published claim rests on form the claims family, adjusted together; the rest keep their
+    # table's family.
+    cited = {
+        entry["claim"]["test"]
+        for path in registries
+        for entry in load_registry(path).entries
+        if entry["claim"].get("test")
+    }
+    unknown = sorted(cited - set(tests["test_id"]))
+    if unknown:
+        raise ConfigError(
+            f"the registries name test(s) the tables do not produce: {', '.join(unknown)}",
+            expected="test ids as results/tests.csv lists them ({table}:{wave}[:{category}][:trend])",
+        )
+    tests.loc[tests["test_id"].isin(cited) & tests["test"].isin(PRIMARY), "family"] = testing.claims_family
+    tests = adjust_tests(tests, testing).sort_values("test_id", kind="stable").reset_index(drop=True)
+    formats.write_csv(tests[TEST_OUTPUT_COLUMNS], tests_out)

@@ -1,0 +1,120 @@
+"""Table cells on hand-computable cases: counts, percentages, design-based SE with organisations as clusters,
+the NCHS presentation flags, multi-select bases, domains and by-groups."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import VARIABLES, write
+from survey_audit.codebook import load_variables
+from survey_audit.tables import ALL, Estimation, TableSpec, cell_flags, scope_design, tabulate
+
+
+@pytest.fixture
+def variables(tmp_path):
+    return load_variables(write(tmp_path / "variables.yaml", VARIABLES))
+
+
+def frame_of(rows: list[tuple]) -> pd.DataFrame:
+    """Respondents (org, gender, online, street, entry_cohort) as the respondent frame holds them."""
+    org, gender, online, street, cohort = zip(*rows)
+    return pd.DataFrame(
+        {
+            "org": pd.Categorical(org),
+            "region": pd.Categorical(["west"] * len(rows)),
+            "wave": "w1",
+            "gender": pd.Categorical(gender, categories=["female", "male", "other"]),
+            "advertised__online": pd.array(online, dtype="boolean"),
+            "advertised__street": pd.array(street, dtype="boolean"),
+            "entry_cohort": pd.Categorical(cohort, categories=["before_2004", "from_2004"]),
+        }
+    )
+
+
+ROWS = [  # 4 organisations; gender missing once; the multi-select unanswered once
+    ("A", "female", True, False, "from_2004"),
+    ("A", "female", True, True, "from_2004"),
+    ("A", "male", False, True, "before_2004"),
+    ("B", "female", False, True, "before_2004"),
+    ("B", "female", True, False, "from_2004"),
+    ("C", "female", True, True, "from_2004"),
+    ("C", None, None, None, "from_2004"),
+    ("C", "female", False, True, "before_2004"),
+    ("D", "male", True, False, "from_2004"),
+    ("D", "female", False, False, "before_2004"),
+]
+
+
+def cluster_se(y: np.ndarray, org: np.ndarray) -> float:
+    """The with-replacement Taylor SE of a mean of 0/1 values, written out from the textbook formula."""
+    n, p = len(y), y.mean()
+    clusters = sorted(set(org))
+    totals = np.array([sum((y[i] - p) / n for i in range(n) if org[i] == c) for c in clusters])
+    k = len(clusters)
+    return math.sqrt(k / (k - 1) * ((totals - totals.mean()) ** 2).sum())
+
+
+def run(frame, variables, **spec):
+    table = TableSpec(id="t", title="t", chapter="c", variable=spec.pop("variable"), waves=("w1",), **spec)
+    design = scope_design(frame, np.ones(len(frame)), "w1")
+    return tabulate(frame, [table], variables, "w1", {"unweighted": design}, estimation=Estimation(small_base=5))
+
+
+def test_single_choice_cells(variables):
+    frame = frame_of(ROWS)
+    cells = run(frame, variables, variable="gender").set_index("category")
+    assert list(cells.index) == ["female", "male", "other"]
+    assert cells.loc["female", ["n", "base_n", "excluded_n"]].tolist() == [7, 9, 1]
+    assert cells.loc["female", "pct"] == pytest.approx(100 * 7 / 9, rel=1e-12)
+    valid = frame["gender"].notna().to_numpy()
+    y = (frame["gender"] == "female").to_numpy()[valid].astype(float)
+    assert cells.loc["female", "se"] == pytest.approx(100 * cluster_se(y, frame["org"].to_numpy()[valid]), rel=1e-10)
+    assert cells.loc["female", "df"] == 3  # four organisations, one stratum
+    assert cells.loc["other", "pct"] == 0 and "zero_or_full" in cells.loc["other", "flags"]
+    assert cells.loc["other", "ci_low"] == 0 and cells.loc["other", "ci_high"] > 0  # never NaN
+    assert (cells["by_value"] == ALL).all()
+    assert cells["ci_method"].tolist() == ["kg", "kg", "exact_boundary"]  # the documented rule for 0% and 100%
+
+
+def test_multi_select_base_is_those_who_answered_the_item(variables):
+    frame = frame_of(ROWS)
+    cells = run(frame, variables, variable="advertised").set_index("category")
+    assert cells.loc["online", ["n", "base_n", "excluded_n"]].tolist() == [5, 9, 1]
+    assert cells.loc["street", ["n", "base_n"]].tolist() == [5, 9]
+    assert cells.loc["online", "pct"] + cells.loc["street", "pct"] > 100  # options are not exclusive
+
+
+def test_domain_and_by_groups(variables):
+    frame = frame_of(ROWS)
+    cells = run(
+        frame,
+        variables,
+        variable="gender",
+        by="entry_cohort",
+        domain="advertised__online == True",
+        domain_label="advertised online",
+    )
+    female = cells[cells["category"] == "female"].set_index("by_value")
+    assert female.loc["from_2004", ["n", "base_n"]].tolist() == [4, 5]  # online, all from 2004: A, A, B, C and D (male)
+    assert female.loc["before_2004", "base_n"] == 0 and female.loc["before_2004", "flags"] == "empty_base"
+    assert (cells["domain"] == "advertised online").all()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((50, 100, 0.5, 0.40, 0.60, 100, 20), ""),  # 20 points wide, 40% of the estimate: presented
+        ((5, 20, 0.25, 0.08, 0.50, 20, 20), "small_base;nchs_suppress"),  # effective n below 30
+        ((40, 100, 0.4, 0.22, 0.60, 60, 20), "nchs_suppress"),  # 38 points wide
+        ((3, 100, 0.03, 0.01, 0.09, 90, 20), "nchs_suppress"),  # 8 points wide, 267% of the estimate
+        ((97, 100, 0.97, 0.91, 0.99, 90, 20), "nchs_complement"),  # 8 points wide, 267% of the complement
+        ((50, 100, 0.5, 0.40, 0.60, 100, 5), "nchs_review"),  # fewer than 8 degrees of freedom
+        ((0, 40, 0.0, 0.0, 0.09, 40, 20), "zero_or_full;nchs_review"),
+    ],
+)
+def test_nchs_presentation_flags(args, expected):
+    assert cell_flags(*args, small_base=30) == expected
