@@ -359,9 +359,72 @@ golden_api <- function() {
   G
 }
 
+# ---- block: the project's bundled survey waves (synthetic stand-ins) --------------------------------------------
+#
+# The rows are the waves' analysed respondents as the pipeline cleans them (data/waves.csv, written by
+# export_waves.py). Organisations are the clusters, sampled with replacement; wave 2 is raked to wave 1's gender
+# and race composition (a missing race is its own category) and trimmed as config/weighting/wave2.yaml says.
+
+golden_waves <- function() {
+  waves <- read.csv(file.path(script_dir, "data", "waves.csv"), colClasses = "character", na.strings = "NA")
+  waves$one <- 1
+  w1 <- waves[waves$wave == "wave1", ]
+  w2 <- waves[waves$wave == "wave2", ]
+  d2 <- svydesign(ids = ~org, weights = ~one, data = w2)
+  missing_as <- function(x) ifelse(is.na(x), "missing", x)
+  w1$gender_m <- missing_as(w1$gender); w1$race_m <- missing_as(w1$race)
+  d2 <- update(d2, gender_m = missing_as(gender), race_m = missing_as(race))
+  share <- function(x) { t <- table(x); t / sum(t) }
+  target <- function(x, name) {
+    s <- share(x)
+    frame <- data.frame(names(s), as.vector(s) * nrow(w2))
+    names(frame) <- c(name, "Freq")
+    frame
+  }
+  raked <- rake(d2, list(~gender_m, ~race_m), list(target(w1$gender_m, "gender_m"), target(w1$race_m, "race_m")),
+                control = list(maxit = 1000, epsilon = 1e-10))
+  mean_w <- mean(weights(raked))
+  trimmed <- trimWeights(raked, lower = 0.2 * mean_w, upper = 5 * mean_w, strict = FALSE)
+  cohort_ci <- function(design) {
+    out <- list()
+    for (cohort in c("before_2004", "from_2004")) {
+      sub <- subset(design, !is.na(entry_cohort) & entry_cohort == cohort & !is.na(advertised_online))
+      r <- svyciprop(~I(advertised_online == "yes"), sub, method = "beta")
+      # svyciprop's Korn-Graubard n is nrow(design): the domain's rows for a plain design, but every row for a
+      # calibrated one (subset keeps them, with zero weight). The pipeline uses the domain's respondents in
+      # both cases; ci_domain_n is Korn-Graubard with that n, ci_nrow with nrow(sub) as svyciprop used.
+      n_domain <- sum(weights(sub) > 0)
+      out[[cohort]] <- list(estimate = as.vector(coef(r)), se = as.vector(SE(r)), ci = as.vector(attr(r, "ci")),
+                            df = degf(sub), n_domain = n_domain, n_rows = nrow(sub),
+                            ci_domain_n = kg_formula(coef(r), SE(r), n_domain, degf(sub)),
+                            ci_nrow = kg_formula(coef(r), SE(r), nrow(sub), degf(sub)))
+    }
+    out
+  }
+  chisq <- function(design) {
+    sub <- subset(design, !is.na(entry_cohort) & !is.na(advertised_online))
+    t <- svychisq(~advertised_online + entry_cohort, sub, statistic = "F")
+    list(statistic = unname(t$statistic), ndf = unname(t$parameter[1]), ddf = unname(t$parameter[2]),
+         p = unname(t$p.value))
+  }
+  d1 <- svydesign(ids = ~org, weights = ~one, data = w1)
+  d1 <- update(d1, score = match(recruitment_period, c("under_5_years", "5_to_9_years", "10_plus_years")),
+               phone = as.numeric(had_cell_phone == "yes"))
+  sub1 <- subset(d1, !is.na(score) & !is.na(phone))
+  trend <- glm_trend(phone ~ score, sub1, quasibinomial())
+  list(
+    wave2_weights = unname(weights(trimmed)),
+    wave2_unweighted_online_by_cohort = cohort_ci(d2),
+    wave2_weighted_online_by_cohort = cohort_ci(trimmed),
+    wave2_unweighted_chisq = chisq(d2),
+    wave2_weighted_chisq = chisq(trimmed),
+    wave1_phone_trend = list(estimate = trend$coef[2], se = trend$se[2], t = trend$t[2], p = trend$p[2])
+  )
+}
+
 # ---- blocks ---------------------------------------------------------------------------------------------------
 
-blocks <- list(api = golden_api)
+blocks <- list(api = golden_api, waves = golden_waves)
 for (name in names(blocks)) {
   write_block(blocks[[name]](), name)
   message("wrote ", file.path(outdir, paste0(name, ".json")))

@@ -1,6 +1,8 @@
 # Configuration, the wave sheet and helpers shared by every stage.
 import os
 import sys
+
+import yaml
 from pathlib import Path
 
 PROJECT = Path(workflow.basedir)
@@ -53,6 +55,34 @@ def codebook_file(wildcards):
     return WAVES.loc[wildcards.wave, "codebook"]
 
 
+def weighting_spec(wildcards):
+    """The wave's weighting spec, or nothing (unit weights)."""
+    return weighting_files(wildcards.wave)[:1]
+
+
+def weighting_reference_waves(wildcards):
+    """The waves whose composition the wave's weighting targets."""
+    spec = weighting_spec(wildcards)
+    if not spec:
+        return []
+    margins = yaml.safe_load(Path(spec[0]).read_text(encoding="utf-8"))["margins"]
+    return sorted({m["source"]["wave"] for m in margins if "wave" in m.get("source", {})})
+
+
+def weighting_references(wildcards):
+    return expand("results/clean/{wave}.parquet", wave=weighting_reference_waves(wildcards))
+
+
+def weighting_files(wave):
+    """A wave's weighting spec and the diagnostics its weighted tables are rebuilt from (none: unit weights)."""
+    spec = WAVES.loc[wave, "weighting"]
+    return [spec, f"results/weights/{wave}.diagnostics.json"] if spec else []
+
+
+def scope_weighting(wildcards):
+    return [] if wildcards.scope == POOLED else weighting_files(wildcards.scope)
+
+
 def scope_waves(wildcards):
     return WAVE_IDS if wildcards.scope == POOLED else [wildcards.scope]
 
@@ -84,6 +114,7 @@ def final_outputs():
     return [
         *public_outputs(),
         *expand("results/clean/{wave}.log.csv", wave=WAVE_IDS),
+        *expand("results/weights/{wave}.diagnostics.json", wave=WAVE_IDS),
         "results/manifest.json",
     ]
 

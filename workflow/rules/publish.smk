@@ -31,7 +31,7 @@ rule manifest:
                 wave=WAVE_IDS,
                 part=["parquet", "log.csv", "quarantine.csv", "flow.csv", "actions.csv"],
             ),
-            *expand("results/weights/{wave}.parquet", wave=WAVE_IDS),
+            *expand("results/weights/{wave}.{part}", wave=WAVE_IDS, part=["parquet", "diagnostics.json", "margins.csv"]),
         ],
         code=code("manifest"),
     output:

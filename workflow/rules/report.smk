@@ -10,6 +10,8 @@ rule report:
         audit="results/audit/published.csv",
         flows=expand("results/clean/{wave}.flow.csv", wave=WAVE_IDS),
         logs=expand("results/clean/{wave}.log.csv", wave=WAVE_IDS),
+        diagnostics=expand("results/weights/{wave}.diagnostics.json", wave=WAVE_IDS),
+        margins=expand("results/weights/{wave}.margins.csv", wave=WAVE_IDS),
         code=code("report"),
     output:
         report="results/report/index.html",

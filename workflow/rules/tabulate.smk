@@ -6,6 +6,7 @@ rule tabulate:
         analysed=scope_analysed,
         weights=scope_weights,
         codebooks=scope_codebooks,
+        weighting=scope_weighting,
         tables=config["tables"],
         variables=config["variables"],
         code=code("tabulate"),

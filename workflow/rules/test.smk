@@ -8,6 +8,7 @@ rule test:
         tables=config["tables"],
         variables=config["variables"],
         registries=config["published"],
+        weighting=[f for wave in WAVE_IDS for f in weighting_files(wave)],
         code=code("test"),
     output:
         tests="results/tests.csv",
@@ -16,6 +17,7 @@ rule test:
     params:
         waves=WAVE_IDS,
         scopes=SCOPES,
+        weighted_waves=[wave for wave in WAVE_IDS if weighting_files(wave)],
         estimation=config.get("estimation", {}),
         significance=config.get("significance", {}),
     conda:

@@ -9,6 +9,8 @@ adapter.run(snakemake, lambda: report.write_report(
     audit=snakemake.input.audit,
     flows=list(snakemake.input.flows),
     logs=list(snakemake.input.logs),
+    diagnostics=list(snakemake.input.diagnostics),
+    margins=list(snakemake.input.margins),
     synthetic=snakemake.params.synthetic,
     report_out=snakemake.output.report,
 ))

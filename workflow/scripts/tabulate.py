@@ -9,6 +9,7 @@ adapter.run(
         analysed=list(snakemake.input.analysed),
         weights=list(snakemake.input.weights),
     codebooks=list(snakemake.input.codebooks),
+    weighting=list(snakemake.input.weighting),
         tables=list(snakemake.input.tables),
         variables=snakemake.input.variables,
         waves=snakemake.params.waves,

@@ -11,5 +11,6 @@ adapter.run(snakemake, lambda: tables.test_tables(
     estimation=snakemake.params.estimation,
     significance=snakemake.params.significance,
     registries=list(snakemake.input.registries),
+    weighting=dict(zip(snakemake.params.weighted_waves, zip(snakemake.input.weighting[::2], snakemake.input.weighting[1::2]))),
     tests_out=snakemake.output.tests,
 ))

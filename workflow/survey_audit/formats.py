@@ -101,8 +101,22 @@ def read_parquet(path: str | Path) -> pd.DataFrame:
 
 
 def json_text(obj: Any) -> str:
-    """Canonical JSON: sorted keys, two-space indent, UTF-8, trailing newline."""
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n"
+    """Canonical JSON: sorted keys, two-space indent, UTF-8, trailing newline; NaN and infinities (which JSON
+    cannot hold) as null."""
+    return (
+        json.dumps(_finite(obj), indent=2, sort_keys=True, ensure_ascii=False, default=_json_default, allow_nan=False)
+        + "\n"
+    )
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _json_default(value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -157,6 +158,7 @@ def build_report(
     logs: dict[str, pd.DataFrame],
     synthetic: bool,
     code_version: str,
+    weighting: dict[str, tuple[dict, pd.DataFrame]] | None = None,
 ) -> str:
     """The report's HTML. ``titles`` maps a table id to (chapter, title); ``chapters`` a chapter id to its title."""
     parts = [
@@ -177,7 +179,7 @@ def build_report(
     nav = ['<a href="#audit">Audit</a>'] + [
         f'<a href="#{c}">{_e(chapters[c])}</a>' for c in _chapters(titles, chapters)
     ]
-    nav += ['<a href="#tests">Tests</a>', '<a href="#cleaning">Cleaning</a>']
+    nav += ['<a href="#tests">Tests</a>', '<a href="#weighting">Weighting</a>', '<a href="#cleaning">Cleaning</a>']
     parts.append("<nav>" + "".join(nav) + "</nav>")
 
     parts.append('<h2 id="audit">Audit of the published numbers</h2>')
@@ -243,6 +245,40 @@ def build_report(
             if c in tests.columns
         ]
         parts.append(_table(tests[columns], numeric={"statistic", "ndf", "ddf", "p", "p_adjusted"}))
+    parts.append('<h2 id="weighting">Weighting</h2>')
+    parts.append(
+        '<p class="small">The reports\' percentages are unweighted, and so are the tables above unless a row says '
+        "<i>weighted</i>: those are a sensitivity analysis with the weights below.</p>"
+    )
+    for wave, (diagnostics, margins) in sorted((weighting or {}).items()):
+        w = diagnostics["weights"]
+        parts.append(f"<h3>{_e(wave)}: {_e(diagnostics['weighting'])}</h3><p>{_e(diagnostics['description'])}</p>")
+        summary = pd.DataFrame(
+            [
+                {
+                    "respondents": w["n"],
+                    "Kish design effect": f"{w['kish_deff']:.3f}",
+                    "effective n": f"{w['kish_neff']:.1f}",
+                    "weights from": f"{w['min']:.3f}",
+                    "to": f"{w['max']:.3f}",
+                    "max/min": f"{w['ratio_max_min']:.2f}",
+                }
+            ]
+        )
+        parts.append(_table(summary))
+        for step in diagnostics.get("steps", []):
+            parts.append(
+                f'<p class="small">{_e(step["method"])}: {step["iterations"]} iteration(s), '
+                f"{'converged' if step['converged'] else 'NOT converged'}, largest error "
+                f"{_e(step['max_abs_error'])}.</p>"
+            )
+        if len(margins):
+            view = margins.assign(
+                target=margins["target_share"].map(lambda v: f"{100 * v:.1f}%"),
+                achieved=margins["achieved"].map(lambda v: f"{100 * v:.1f}%"),
+                unweighted=margins["unweighted_share"].map(lambda v: f"{100 * v:.1f}%"),
+            )[["variable", "category", "n", "unweighted", "target", "achieved"]]
+            parts.append(_table(view, numeric={"n", "unweighted", "target", "achieved"}))
     parts.append('<h2 id="cleaning">Cleaning</h2>')
     for wave in sorted(flows):
         parts.append(f"<h3>{_e(wave)}: exclusion flow</h3>")
@@ -268,6 +304,8 @@ def write_report(
     audit: str,
     flows: list[str],
     logs: list[str],
+    diagnostics: list[str],
+    margins: list[str],
     synthetic: bool,
     report_out: str,
 ) -> None:
@@ -304,5 +342,9 @@ def write_report(
         logs=log_frames,
         synthetic=synthetic,
         code_version=__version__,
+        weighting={
+            Path(d).name.split(".")[0]: (json.loads(Path(d).read_text(encoding="utf-8")), pd.read_csv(m))
+            for d, m in zip(diagnostics, margins)
+        },
     )
     write_text(html_text, report_out)

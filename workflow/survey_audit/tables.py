@@ -11,6 +11,7 @@ for a multi-select item each option's percentage is the share of respondents ans
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .significance import (
     pearson_unweighted,
     trend_test,
 )
+from .weighting import load_weighting_spec, weighted_design
 
 POOLED = "pooled"
 ALL = "all"
@@ -250,6 +252,30 @@ def scope_design(frame: pd.DataFrame, weights: np.ndarray, scope: str, lonely_ps
     )
 
 
+def scope_designs(
+    frame: pd.DataFrame,
+    weights: np.ndarray,
+    scope: str,
+    settings: Estimation,
+    weighting: tuple[str, str] | None = None,
+    *,
+    variables: VariableSet | None = None,
+    waves: list[str] | None = None,
+) -> dict[str, Design]:
+    """The unweighted design of a scope and, for a wave with a weighting spec (``weighting`` = the spec and
+    the weighting stage's diagnostics), the calibrated design its weights come from. Pooled tables are
+    unweighted only: each wave's calibration is its own."""
+    designs = {"unweighted": scope_design(frame, np.ones(len(frame)), scope, settings.lonely_psu)}
+    if weighting and scope != POOLED:
+        spec_path, diagnostics_path = weighting
+        spec = load_weighting_spec(spec_path, variables, waves or [])
+        diagnostics = json.loads(Path(diagnostics_path).read_text(encoding="utf-8"))
+        designs["weighted"] = weighted_design(frame, designs["unweighted"], spec, diagnostics, weights)
+    elif scope != POOLED:
+        designs["weighted"] = designs["unweighted"]  # unit weights: the weighted table equals the unweighted one
+    return designs
+
+
 def tabulate(
     frame: pd.DataFrame,
     specs: list[TableSpec],
@@ -274,6 +300,8 @@ def tabulate(
         by = variables[spec.by] if spec.by else None
         in_domain = domain_mask(frame, spec.domain)
         for weighting in spec.weighting:
+            if weighting not in designs:
+                continue  # no weighted version of pooled tables
             design = designs[weighting]
             method = spec.ci or estimation.ci
             if spec.kind == "mean":
@@ -489,6 +517,7 @@ def tabulate_scope(
     analysed: list[str],
     weights: list[str],
     codebooks: list[str],
+    weighting: list[str],
     tables: list[str],
     variables: str,
     waves: list[str],
@@ -507,10 +536,9 @@ def tabulate_scope(
         for org in book.organisations.values():
             states[f"{book.wave}:{org.code}" if scope == POOLED else org.code] = org.state
     settings = Estimation.from_config(estimation, small_base)
-    designs = {
-        "unweighted": scope_design(frame, np.ones(len(frame)), scope, settings.lonely_psu),
-        "weighted": scope_design(frame, w, scope, settings.lonely_psu),
-    }
+    designs = scope_designs(
+        frame, w, scope, settings, tuple(weighting) if weighting else None, variables=variable_set, waves=waves
+    )
     cells = tabulate(frame, specs, variable_set, scope, designs, estimation=settings, states=states)
     cells["synthetic"] = synthetic
     formats.write_parquet(cells, cells_out)
@@ -685,8 +713,12 @@ def _count_table(frame: pd.DataFrame, outcome, by: Variable, in_domain: np.ndarr
     return table.to_numpy(dtype=float)
 
 
-def wave_comparisons(cells: dict[str, pd.DataFrame], spec: TableSpec, testing: Testing) -> list[dict]:
-    """Each cell of a harmonised table compared between consecutive waves (independent samples)."""
+def wave_comparisons(
+    cells: dict[str, pd.DataFrame], spec: TableSpec, testing: Testing, *, weighting: str = "unweighted"
+) -> list[dict]:
+    """Each cell of a harmonised table compared between consecutive waves (independent samples); with
+    ``weighted`` cells a wave raked to another's composition is compared on equal demographic footing."""
+    suffix = "" if weighting == "unweighted" else ":weighted"
     waves = [w for w in spec.waves if w != POOLED]
     rows = []
     for first, second in zip(waves, waves[1:]):
@@ -696,10 +728,10 @@ def wave_comparisons(cells: dict[str, pd.DataFrame], spec: TableSpec, testing: T
             by_part = "" if record["by_value"] == ALL else f"{record['by_value']}:"
             rows.append(
                 {
-                    "test_id": f"{spec.id}:{first}-{second}:{by_part}{record['category']}",
+                    "test_id": f"{spec.id}:{first}-{second}:{by_part}{record['category']}{suffix}",
                     "table_id": spec.id,
                     "wave": f"{first}-{second}",
-                    "weighting": "unweighted",
+                    "weighting": weighting,
                     "variable": spec.variable,
                     "by": spec.by or "",
                     "category": record["category"],
@@ -750,6 +782,7 @@ def test_tables(
     estimation: dict,
     significance: dict,
     registries: list[str],
+    weighting: dict[str, tuple[str, str]],
     tests_out: str,
 ) -> None:
     """Stage function: every table's tests (association, trend, wave to wave), adjusted within families."""
@@ -762,29 +795,27 @@ def test_tables(
     for scope in scopes:
         members = [(a, w) for a, w, wave in zip(analysed, weights, waves) if scope in (wave, POOLED)]
         frame, w = load_scope(scope, [a for a, _ in members], [b for _, b in members])
-        designs = {
-            "unweighted": scope_design(frame, np.ones(len(frame)), scope, settings.lonely_psu),
-            "weighted": scope_design(frame, w, scope, settings.lonely_psu),
-        }
+        designs = scope_designs(frame, w, scope, settings, weighting.get(scope), variables=variable_set, waves=waves)
         for spec in specs:
             if scope not in spec.waves or spec.kind != "proportions":
                 continue
             if spec.test_family:
-                for weighting in spec.weighting:
+                for weighted in (x for x in spec.weighting if x in designs):
                     rows += table_tests(
-                        frame, spec, variable_set, scope, designs[weighting], weighting=weighting, df=settings.domain_df
+                        frame, spec, variable_set, scope, designs[weighted], weighting=weighted, df=settings.domain_df
                     )
             if scope != POOLED and testing.wave_family and len([x for x in spec.waves if x != POOLED]) > 1:
                 var = variable_set[spec.variable]
                 by = variable_set[spec.by] if spec.by else None
-                cells = _proportion_cells(
-                    spec, var, by, frame, designs["unweighted"], domain_mask(frame, spec.domain), settings.ci, settings
-                )
-                cells = cells.rename(columns={"pct": "estimate"})
-                wave_cells.setdefault(spec.id, {})[scope] = cells[cells["base_n"] > 0]
-    for spec in specs:
-        if spec.id in wave_cells and len(wave_cells[spec.id]) > 1:
-            rows += wave_comparisons(wave_cells[spec.id], spec, testing)
+                for weighted in (x for x in spec.weighting if x in designs):
+                    cells = _proportion_cells(
+                        spec, var, by, frame, designs[weighted], domain_mask(frame, spec.domain), settings.ci, settings
+                    ).rename(columns={"pct": "estimate"})
+                    wave_cells.setdefault((spec.id, weighted), {})[scope] = cells[cells["base_n"] > 0]
+    for (table_id, weighted), cells in wave_cells.items():
+        if len(cells) > 1:
+            spec = next(s for s in specs if s.id == table_id)
+            rows += wave_comparisons(cells, spec, testing, weighting=weighted)
     tests = pd.DataFrame(rows).reindex(columns=TEST_OUTPUT_COLUMNS)
     # The tests a published claim rests on form the claims family, adjusted together; the rest keep their
     # table's family.
