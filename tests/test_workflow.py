@@ -110,7 +110,9 @@ def registry_entries(project: Path) -> list[dict]:
 
 
 def test_tests_are_adjusted_within_their_families(project):
-    tests = pd.read_csv(project / "results" / "tests.csv", keep_default_na=False, na_values={"p_adjusted": [""], "p": [""]})
+    tests = pd.read_csv(
+        project / "results" / "tests.csv", keep_default_na=False, na_values={"p_adjusted": [""], "p": [""]}
+    )
     assert tests["test_id"].is_unique
     assert tests["p"].dropna().between(0, 1).all()
     adjusted = tests[tests["adjustment"] != "none"]
@@ -237,3 +239,40 @@ def test_outputs_are_byte_identical_across_cores_and_hash_seeds(project, tmp_pat
     assert sorted(first) == sorted(second)
     differing = [path for path in first if first[path] != second[path]]
     assert not differing, differing
+
+
+def survey_audit(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(project / "workflow")}
+    return subprocess.run(
+        [sys.executable, "-m", "survey_audit.cli", *args], cwd=project, capture_output=True, text=True, env=env
+    )
+
+
+def test_verify_passes_against_the_latest_committed_release(project, request):
+    from survey_audit.releases import latest_release
+
+    root = Path(request.config.rootpath)
+    release = latest_release(root / "results")
+    assert release is not None, "no release is committed under results/releases/"
+    shutil.copytree(root / "results" / "releases", project / "results" / "releases", dirs_exist_ok=True)
+    done = survey_audit(project, "verify", release.name, "--no-run")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert f"verified: every table, test and audit value equals release {release.name}" in done.stdout
+
+
+def test_a_changed_cleaning_rule_shows_in_verify_and_diff(project, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("changed") / "project"
+    shutil.copytree(project, copy, symlinks=True)
+    (copy / "results" / "releases").mkdir(exist_ok=True)
+    assert survey_audit(copy, "release", "before", "--no-run", "--note", "before the change").returncode == 0
+    assert "## before" in (copy / "results" / "releases" / "CHANGELOG.md").read_text()
+    config = copy / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("out_of_range: set_missing", "out_of_range: exclude"))
+    verify = survey_audit(copy, "verify", "before")
+    assert verify.returncode == 1, verify.stderr[-2000:]
+    assert "sample [wave1/unweighted/all/respondents] n: 115 → 114" in verify.stdout
+    diff = survey_audit(copy, "diff", "before")
+    assert diff.returncode == 0 and "value(s) differ between before and current" in diff.stdout
+    assert "sample [wave2/unweighted/all/respondents] n: 260 → 259" in diff.stdout
+    # and the audit says the published n no longer reproduces
+    assert "t15-respondents" in diff.stdout

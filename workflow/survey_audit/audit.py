@@ -56,6 +56,7 @@ AUDIT_COLUMNS = [
     "cell",
     "recomputed",
     "recomputed_display",
+    "recomputed_as_printed",
     "difference",
     "verdict",
     "checks",
@@ -290,6 +291,25 @@ def _fmt(value: float | Fraction | None, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def as_printed(entry: dict, recomputed: float | None) -> str:
+    """A recomputed value in the form and precision the report printed it (rounded half up)."""
+    if recomputed is None or (isinstance(recomputed, float) and math.isnan(recomputed)):
+        return ""
+    kind = entry["claim"]["type"]
+    decimals = entry.get("decimals", 0)
+    if kind == "percentage":
+        return f"{round_decimal(float(recomputed), decimals, 'half_up')}%"
+    if kind == "one_in":
+        return f"1 in {round_decimal(100 / float(recomputed), 0, 'half_up')}" if recomputed else ""
+    if kind == "count":
+        return str(int(recomputed))
+    if kind == "mean":
+        return str(round_decimal(float(recomputed), decimals, "half_up"))
+    if kind in ("majority", "range", "largest"):
+        return f"{round_decimal(float(recomputed), 0, 'half_up')}%"
+    return ""
+
+
 def audit_entry(
     entry: dict, registry: Registry, cells: pd.DataFrame, tests: pd.DataFrame, conventions: tuple[str, ...]
 ) -> dict:
@@ -313,6 +333,7 @@ def audit_entry(
         "cell": _cell_text(cell) if cell else "",
         "recomputed": None,
         "recomputed_display": "",
+        "recomputed_as_printed": "",
         "difference": None,
         "verdict": NOT_COMPUTABLE,
         "checks": "",
@@ -335,6 +356,7 @@ def audit_entry(
     else:
         verdict, recomputed, display, difference, extra, base_n = _recompute(entry, cells, tests, conventions)
         row.update(verdict=verdict, recomputed=recomputed, recomputed_display=display, difference=difference)
+        row["recomputed_as_printed"] = as_printed(entry, recomputed)
         notes.extend(extra)
         if base_n is not None:
             checks = data_free_checks(entry, base_n)
@@ -516,6 +538,25 @@ def summary_text(frame: pd.DataFrame, synthetic: bool) -> str:
         counts = part["verdict"].value_counts()
         tally = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
         lines.append(f"{report}: {len(part)} entries: {tally}")
+    lines.append("")
+    lines.append(f"{'entry':<40} {'printed':<14} {'recomputed':<12} {'difference':>10}  verdict")
+    shown = frame[frame["verdict"] != NOT_TRANSCRIBED]
+    for r in shown.itertuples(index=False):
+        difference = "" if r.difference is None or pd.isna(r.difference) else f"{float(r.difference):+.2f}"
+        recomputed = r.recomputed_as_printed or (
+            "p = " + r.recomputed_display.split("p = ")[-1]
+            if "p = " in str(r.recomputed_display)
+            else r.recomputed_display
+        )
+        printed = (r.printed or "(claim)")[:14]
+        lines.append(
+            f"{r.entry_id:<40} {printed:<14} {str(recomputed)[:12]:<12} {difference:>10}  {r.verdict}"
+            + (f" [{r.reliability}]" if r.reliability != "primary" else "")
+        )
+    hidden = frame[frame["verdict"] == NOT_TRANSCRIBED]
+    if len(hidden):
+        figures = ", ".join(f"{f} ({n})" for f, n in hidden.groupby("figure", sort=True).size().items())
+        lines.append(f"not transcribed (value not public): {figures}")
     flagged = frame[frame["verdict"].isin([DIFFERS, FAILS, NOT_COMPUTABLE])]
     if len(flagged):
         lines.append("")
