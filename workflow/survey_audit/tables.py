@@ -24,7 +24,7 @@ from .codebook import Variable, VariableSet, expression_names, load_codebook, lo
 from .configuration import load_validated
 from .design import Design, svydesign
 from .errors import ConfigError
-from .estimates import means, multiselect_proportions, proportions
+from .estimates import means, multiselect_proportions, proportion_ci, proportions
 from .significance import (
     adjust,
     association_tests,
@@ -366,35 +366,17 @@ def _proportion_cells(spec, var, by, frame, design, in_domain, method, estimatio
     )
     excluded = _group_sizes(frame, by, in_domain, valid)
     out.insert(6, "excluded_n", out["by_value"].map(excluded).astype(int))
-    if method == "kg_nchs":
-        nchs_low, nchs_high, nchs_neff = result["ci_low"], result["ci_high"], result["n_eff"]
-    else:
-        ref = (
-            multiselect_proportions(
-                design,
-                indicators,
-                valid=valid,
-                options=categories,
-                domain=in_domain,
-                by=by_name,
-                variable=var.name,
-                level=estimation.level,
-                ci="kg_nchs",
-                df=estimation.domain_df,
-            )
-            if var.is_multi
-            else proportions(
-                design,
-                var.name,
-                domain=in_domain,
-                by=by_name,
-                categories=categories,
-                level=estimation.level,
-                ci="kg_nchs",
-                df=estimation.domain_df,
-            )
-        )
-        nchs_low, nchs_high, nchs_neff = ref["ci_low"], ref["ci_high"], ref["n_eff"]
+    # The NCHS standard judges every cell on the Korn-Graubard interval with the effective n truncated at n,
+    # whatever interval the table shows: computed from the same estimate, SE, n and df.
+    nchs = proportion_ci(
+        result["estimate"].to_numpy(float),
+        result["se"].to_numpy(float),
+        result["base_n"].to_numpy(float),
+        result["df"].to_numpy(float),
+        method="kg_nchs",
+        level=estimation.level,
+    )
+    nchs_low, nchs_high, nchs_neff = nchs["ci_low"], nchs["ci_high"], nchs["n_eff"]
     out["flags"] = [
         cell_flags(n, base, p, lo, hi, neff, df, estimation.small_base)
         for n, base, p, lo, hi, neff, df in zip(
