@@ -161,33 +161,21 @@ def load_registry(path: str | Path) -> Registry:
 
 
 def round_decimal(value: Fraction | float, decimals: int, convention: str) -> Decimal:
-    """Round exactly (a Fraction stays exact) under a named convention."""
-    if isinstance(value, Fraction):
-        number = (
-            Decimal(value.numerator) / Decimal(value.denominator)
-            if value.denominator != 1
-            else Decimal(value.numerator)
-        )
-        # Decimal division carries 28 significant digits: enough to decide any tie that matters here.
-        exact = value
-    else:
-        number = Decimal(repr(float(value)))
-        exact = None
+    """Round under a named convention (half_up or half_even). A Fraction (an unweighted k/n) is rounded
+    exactly, so a tie such as 62.5 is recognised as one; a float is rounded from its shortest decimal form."""
     quantum = Decimal(1).scaleb(-decimals)
-    if exact is not None:
-        scaled = exact * 10**decimals
-        floor = math.floor(scaled)
-        remainder = scaled - floor
-        if remainder > Fraction(1, 2):
-            result = floor + 1
-        elif remainder < Fraction(1, 2):
-            result = floor
-        elif convention == "half_up":
-            result = floor + 1
-        else:
-            result = floor if floor % 2 == 0 else floor + 1
-        return (Decimal(result) * quantum).quantize(quantum)
-    return number.quantize(quantum, rounding=ROUNDING[convention])
+    if not isinstance(value, Fraction):
+        return Decimal(repr(float(value))).quantize(quantum, rounding=ROUNDING[convention])
+    scaled = value * 10**decimals
+    floor = math.floor(scaled)
+    remainder = scaled - floor
+    if remainder != Fraction(1, 2):
+        result = floor + (remainder > Fraction(1, 2))
+    elif convention == "half_up":
+        result = floor + 1
+    else:
+        result = floor + (floor % 2)
+    return (Decimal(result) * quantum).quantize(quantum)
 
 
 def rounds_to(value: Fraction | float, printed: float, decimals: int, conventions: tuple[str, ...]) -> bool:
