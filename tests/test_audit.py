@@ -111,13 +111,14 @@ def test_verdicts():
 
 
 def bundled(root):
-    from survey_audit.codebook import load_variables
+    from survey_audit.codebook import carried_by_wave, load_variables
     from survey_audit.configuration import load_yaml
     from survey_audit.tables import load_table_specs
 
     config = load_yaml(root / "config" / "config.yaml").data
     variables = load_variables(root / config["variables"])
-    specs = load_table_specs([root / p for p in config["tables"]], variables, ["wave1", "wave2"])
+    carried = carried_by_wave([root / "config" / "codebooks" / f"{w}.yaml" for w in ("wave1", "wave2")], variables)
+    specs = load_table_specs([root / p for p in config["tables"]], variables, carried)
     return config, variables, specs
 
 
@@ -161,7 +162,12 @@ def test_check_published_flags_an_impossible_percentage(tmp_path, root):
 
     text = (root / "config" / "published" / "thorn-2018.yaml").read_text()
     path = tmp_path / "r.yaml"
-    path.write_text(text.replace('printed: "45%"\n    value: 45\n    base_n: 243', 'printed: "45.1%"\n    value: 45.1\n    decimals: 1\n    base_n: 243'))
+    path.write_text(
+        text.replace(
+            'printed: "45%"\n    value: 45\n    base_n: 243',
+            'printed: "45.1%"\n    value: 45.1\n    decimals: 1\n    base_n: 243',
+        )
+    )
     checks = check_published(load_registry(path)).set_index("entry")
     assert not checks.loc["t18-race-african-american", "ok"]
     assert "no whole number of respondents" in checks.loc["t18-race-african-american", "detail"]

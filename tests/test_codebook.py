@@ -107,3 +107,20 @@ def test_derivation_checked_against_categories(tmp_path):
     var_path = write(tmp_path / "variables.yaml", variables)
     with pytest.raises(ConfigError, match="2 break\\(s\\) make 3 bins but there are 2 categories"):
         load_variables(var_path)
+
+
+def test_a_wave_carries_what_its_codebook_maps_and_what_that_derives(root):
+    variables = load_variables(root / "config" / "variables.yaml")
+    wave1 = load_codebook(root / "config" / "codebooks" / "wave1.yaml", variables)
+    wave2 = load_codebook(root / "config" / "codebooks" / "wave2.yaml", variables)
+    assert "sexual_orientation" in wave2.carried and "sexual_orientation" not in wave1.carried
+    for book in (wave1, wave2):
+        assert {"entry_cohort", "recruitment_period", "years_since_entered", "under_12"} <= set(book.carried)
+        assert "other_specify" in book.carried  # free text is carried (and dropped at ingest)
+
+
+def test_a_variable_may_restrict_its_waves(tmp_path):
+    # VARIABLES lists `waves: [w1]` for every variable; a codebook for another wave cannot map them
+    codebook = CODEBOOK.replace("wave: w1", "wave: w2")
+    error = codebook_error(tmp_path, codebook)
+    assert "'w2' is not among them" in error.message

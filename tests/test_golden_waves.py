@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survey_audit.codebook import load_variables
+from survey_audit.codebook import carried_by_wave, load_variables
 from survey_audit.tables import Estimation, TableSpec, scope_design, table_tests, tabulate
 from survey_audit.weighting import apply_weighting, load_weighting_spec, margin_targets
 
@@ -41,7 +41,8 @@ def waves(variables) -> dict[str, pd.DataFrame]:
 def wave2_designs(waves, variables):
     frame = waves["wave2"]
     unweighted = scope_design(frame, np.ones(len(frame)), "wave2")
-    spec = load_weighting_spec(ROOT / "config" / "weighting" / "wave2.yaml", variables, ["wave1", "wave2"])
+    carried = carried_by_wave([ROOT / "config" / "codebooks" / f"{w}.yaml" for w in ("wave1", "wave2")], variables)
+    spec = load_weighting_spec(ROOT / "config" / "weighting" / "wave2.yaml", variables, carried)
     targets = margin_targets(spec, frame, {"wave1": waves["wave1"]})
     weighted, _ = apply_weighting(frame, unweighted, spec, targets)
     return {"unweighted": unweighted, "weighted": weighted.design}

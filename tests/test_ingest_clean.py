@@ -163,6 +163,6 @@ def test_derive_bins_at_the_break_and_keeps_missing_reason(small_wave):
     frame["year_entered__missing"] = pd.Categorical(
         [None, None, "refused", None], categories=frame["year_entered__missing"].cat.categories
     )
-    out = derive(frame, variables, "w1")
+    out = derive(frame, variables, book.carried)
     assert values(out["entry_cohort"]) == ["before_2004", "from_2004", None, "from_2004"]
     assert out["entry_cohort__missing"].iloc[2] == "refused"

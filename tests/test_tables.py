@@ -118,3 +118,23 @@ def test_domain_and_by_groups(variables):
 )
 def test_nchs_presentation_flags(args, expected):
     assert cell_flags(*args, small_base=30) == expected
+
+
+def test_a_test_with_nothing_to_compare_is_reported_not_computable(variables):
+    from survey_audit.tables import table_tests
+
+    frame = frame_of(ROWS)
+    spec = TableSpec(
+        id="t",
+        title="t",
+        chapter="c",
+        variable="gender",
+        by="entry_cohort",
+        waves=("w1",),
+        domain="advertised__online == True",
+        test_family="exploratory",
+    )
+    rows = table_tests(frame, spec, variables, "w1", scope_design(frame, np.ones(len(frame)), "w1"))
+    f = next(r for r in rows if r["test"] == "F")  # everyone advertised online entered from 2004: one column
+    assert f["method"].startswith("not computable: a test of association needs at least two observed levels")
+    assert "p" not in f or pd.isna(f.get("p"))

@@ -14,7 +14,7 @@ os.environ.update(
 )
 
 from survey_audit.audit import check_registry_cells, load_registry
-from survey_audit.codebook import load_variables
+from survey_audit.codebook import carried_by_wave, load_variables
 from survey_audit.configuration import check_config, load_wave_sheet
 from survey_audit.errors import SurveyAuditError
 from survey_audit.provenance import module_closure
@@ -24,7 +24,8 @@ try:
     check_config(config)
     WAVES = load_wave_sheet(config["waves"])
     VARIABLES = load_variables(config["variables"])
-    TABLE_SPECS = load_table_specs(config["tables"], VARIABLES, list(WAVES.index))
+    CARRIED = carried_by_wave(WAVES["codebook"].tolist(), VARIABLES)
+    TABLE_SPECS = load_table_specs(config["tables"], VARIABLES, CARRIED)
     for registry in config["published"]:
         check_registry_cells(load_registry(registry), TABLE_SPECS, VARIABLES, list(WAVES.index))
 except SurveyAuditError as error:
@@ -93,10 +94,6 @@ def scope_analysed(wildcards):
 
 def scope_weights(wildcards):
     return expand("results/weights/{wave}.parquet", wave=scope_waves(wildcards))
-
-
-def scope_codebooks(wildcards):
-    return [WAVES.loc[wave, "codebook"] for wave in scope_waves(wildcards)]
 
 
 def public_outputs():

@@ -5,7 +5,7 @@ rule tabulate:
     input:
         analysed=scope_analysed,
         weights=scope_weights,
-        codebooks=scope_codebooks,
+        codebooks=WAVES["codebook"].tolist(),
         weighting=scope_weighting,
         tables=config["tables"],
         variables=config["variables"],

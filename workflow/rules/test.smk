@@ -5,6 +5,7 @@ rule test:
     input:
         analysed=expand("results/clean/{wave}.parquet", wave=WAVE_IDS),
         weights=expand("results/weights/{wave}.parquet", wave=WAVE_IDS),
+        codebooks=WAVES["codebook"].tolist(),
         tables=config["tables"],
         variables=config["variables"],
         registries=config["published"],

@@ -8,6 +8,7 @@ rule weight:
         spec=weighting_spec,
         references=weighting_references,
         variables=config["variables"],
+        codebooks=WAVES["codebook"].tolist(),
         code=code("weight"),
     output:
         weights="results/weights/{wave}.parquet",
@@ -16,7 +17,6 @@ rule weight:
     log:
         "results/logs/weight/{wave}.log",
     params:
-        waves=WAVE_IDS,
         reference_waves=weighting_reference_waves,
         lonely_psu=config.get("estimation", {}).get("lonely_psu", "adjust"),
     conda:

@@ -1,16 +1,21 @@
 """Snakemake adapter: the HTML report."""
+
 from survey_audit import adapter, report
 
-adapter.run(snakemake, lambda: report.write_report(
-    tables=list(snakemake.input.tables),
-    specs=list(snakemake.input.specs),
-    variables=snakemake.input.variables,
-    tests=snakemake.input.tests,
-    audit=snakemake.input.audit,
-    flows=list(snakemake.input.flows),
-    logs=list(snakemake.input.logs),
-    diagnostics=list(snakemake.input.diagnostics),
-    margins=list(snakemake.input.margins),
-    synthetic=snakemake.params.synthetic,
-    report_out=snakemake.output.report,
-))
+adapter.run(
+    snakemake,
+    lambda: report.write_report(
+        tables=list(snakemake.input.tables),
+        specs=list(snakemake.input.specs),
+        variables=snakemake.input.variables,
+        tests=snakemake.input.tests,
+        audit=snakemake.input.audit,
+        flows=list(snakemake.input.flows),
+        logs=list(snakemake.input.logs),
+        diagnostics=list(snakemake.input.diagnostics),
+        margins=list(snakemake.input.margins),
+        codebooks=list(snakemake.input.codebooks),
+        synthetic=snakemake.params.synthetic,
+        report_out=snakemake.output.report,
+    ),
+)

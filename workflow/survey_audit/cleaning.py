@@ -105,7 +105,7 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
     """Apply a wave's cleaning rules to its respondent frame."""
     run = _Run(respondents.reset_index(drop=True))
     rules = codebook.cleaning
-    wave_vars = {v.name: v for v in variables.for_wave(codebook.wave)}
+    wave_vars = {v.name: v for v in codebook.variables(variables)}
 
     stray = findings[findings["finding"] == STRAY_TEXT] if len(findings) else findings
     run._log(
@@ -219,7 +219,7 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
     _skip_logic(run, codebook, rules.get("skip_violations", "set_missing"))
 
     analysed = run.frame[run.active].reset_index(drop=True)
-    analysed = derive(analysed, variables, codebook.wave)
+    analysed = derive(analysed, variables, codebook.carried)
     actions = pd.DataFrame(run.actions, columns=ACTION_COLUMNS)
     actions = actions.sort_values(["source_row", "rule", "variable"], kind="stable").reset_index(drop=True)
     quarantine = (
@@ -377,11 +377,12 @@ def _query(
 # --------------------------------------------------------------------------------------------- derived variables
 
 
-def derive(frame: pd.DataFrame, variables: VariableSet, wave: str) -> pd.DataFrame:
-    """Add the derived variables the wave carries, in declaration order, from cleaned values."""
+def derive(frame: pd.DataFrame, variables: VariableSet, carried: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """Add the derived variables among ``carried`` (a wave's variables), in declaration order, from cleaned
+    values."""
     frame = frame.copy()
     reasons = list(variables.missing_reasons)
-    for var in variables.for_wave(wave):
+    for var in (variables[name] for name in carried):
         if not var.derive:
             continue
         method, spec = next(iter(var.derive.items()))

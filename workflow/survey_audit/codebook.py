@@ -45,7 +45,7 @@ class Variable:
     name: str
     label: str
     type: str
-    waves: tuple[str, ...]
+    waves: tuple[str, ...] | None = None  # None: every wave whose codebook maps it (or can derive it)
     role: str = "analysis"
     topic: str | None = None
     categories: dict[str, str] = field(default_factory=dict)
@@ -94,8 +94,20 @@ class VariableSet:
     def __contains__(self, name: str) -> bool:
         return name in self.variables
 
-    def for_wave(self, wave: str) -> list[Variable]:
-        return [v for v in self.variables.values() if wave in v.waves]
+    def carried(self, wave: str, mapped: set[str] | frozenset[str]) -> list[Variable]:
+        """The variables a wave carries, in declaration order: those its codebook maps, and the derived ones
+        whose sources it carries; a variable that lists its waves is carried only by those."""
+        carried: set[str] = set()
+        changed = True
+        while changed:  # derivations may build on derivations
+            changed = False
+            for var in self.variables.values():
+                if var.name in carried or (var.waves is not None and wave not in var.waves):
+                    continue
+                if var.name in mapped or (var.derive and all(s in carried for s in derivation_sources(var))):
+                    carried.add(var.name)
+                    changed = True
+        return [v for v in self.variables.values() if v.name in carried]
 
     @property
     def missing_reasons(self) -> dict[str, str]:
@@ -124,7 +136,7 @@ def load_variables(path: str | Path) -> VariableSet:
             name=name,
             label=spec["label"],
             type=vtype,
-            waves=tuple(spec["waves"]),
+            waves=tuple(spec["waves"]) if "waves" in spec else None,
             role=spec.get("role", "analysis"),
             topic=spec.get("topic"),
             categories=dict(categories),
@@ -179,7 +191,7 @@ def _check_derivation(variables: VariableSet, var: Variable, doc: LoadedYaml) ->
             fail(f"it uses '{source}', which is not a declared variable", "a variable declared in this file")
         if source == var.name:
             fail("it is derived from itself", "other variables")
-        missing_waves = set(var.waves) - set(variables[source].waves)
+        missing_waves = set(var.waves or ()) - set(variables[source].waves or var.waves or ())
         if missing_waves:
             fail(
                 f"'{source}' is not carried by wave(s) {sorted(missing_waves)}",
@@ -284,6 +296,11 @@ class Codebook:
     mappings: dict[str, Mapping]
     drop: dict[str, str]
     cleaning: dict[str, Any]
+    carried: tuple[str, ...] = ()  # the harmonised variables the wave carries, mapped or derived
+
+    def variables(self, variables: VariableSet) -> list[Variable]:
+        """The harmonised variables this wave carries, in declaration order."""
+        return [variables[name] for name in self.carried]
 
     @property
     def expected_columns(self) -> list[str]:
@@ -354,11 +371,11 @@ def load_codebook(
                 f"'{name}' is derived from other variables and cannot be mapped from a raw column",
                 expected="map the variables it is derived from",
             )
-        if wave not in var.waves:
+        if var.waves is not None and wave not in var.waves:
             fail(
                 keys,
-                f"'{name}' does not list wave '{wave}' among its waves in {variables.path}",
-                expected=f"add {wave} to its waves, or remove the mapping",
+                f"'{name}' lists the waves that carry it in {variables.path}, and '{wave}' is not among them",
+                expected=f"add {wave} to its waves (or remove its waves list), or remove the mapping",
             )
         if "columns" in spec and (not var.is_multi or "delimiter" in spec):
             fail(
@@ -443,7 +460,9 @@ def load_codebook(
         if mapping.ask_if:
             _check_ask_if(mapping, mappings, doc, ("variables", name, "ask_if"))
 
-    for var in variables.for_wave(wave):
+    for var in variables.variables.values():
+        if var.waves is None or wave not in var.waves:
+            continue
         if not var.derive and var.name not in mappings:
             raise ConfigError(
                 f"'{var.name}' lists wave '{wave}' in {variables.path} but this codebook does not map it",
@@ -487,6 +506,7 @@ def load_codebook(
         mappings=mappings,
         drop=dict(data["drop"]),
         cleaning=cleaning,
+        carried=tuple(v.name for v in variables.carried(wave, frozenset(mappings))),
     )
     _check_cleaning_names(codebook, variables, doc)
     return codebook
@@ -559,7 +579,7 @@ def expression_names(expression: str) -> set[str]:
 
 
 def _check_cleaning_names(codebook: Codebook, variables: VariableSet, doc: LoadedYaml) -> None:
-    known = {"org", "region"} | {v.name for v in variables.for_wave(codebook.wave)}
+    known = {"org", "region"} | set(codebook.carried)
     rules = [("eligibility", r, "require") for r in codebook.cleaning.get("eligibility", [])]
     rules += [("inconsistent", r, "when") for r in codebook.cleaning.get("inconsistent", [])]
     for section, rule, key in rules:
@@ -599,3 +619,12 @@ def _check_cleaning_names(codebook: Codebook, variables: VariableSet, doc: Loade
                 row=doc.line_of(("cleaning", key)),
                 expected="a variable carried by this wave",
             )
+
+
+def carried_by_wave(codebooks: list[str | Path], variables: VariableSet) -> dict[str, set[str]]:
+    """Each wave's carried variables, from its codebook (waves in the order given)."""
+    out = {}
+    for path in codebooks:
+        book = load_codebook(path, variables)
+        out[book.wave] = set(book.carried)
+    return out

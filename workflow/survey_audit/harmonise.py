@@ -90,7 +90,7 @@ def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harm
     base["org"] = org
     base["region"] = region
     columns: dict[str, pd.Series] = {}
-    for var in variables.for_wave(codebook.wave):
+    for var in codebook.variables(variables):
         mapping = codebook.mappings.get(var.name)
         if mapping is None or var.type == "text":
             continue  # derived later, or free text: dropped here

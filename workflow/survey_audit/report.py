@@ -306,12 +306,13 @@ def write_report(
     logs: list[str],
     diagnostics: list[str],
     margins: list[str],
+    codebooks: list[str],
     synthetic: bool,
     report_out: str,
 ) -> None:
     """Stage function: read the public results and write the HTML report."""
     from . import __version__
-    from .codebook import load_variables
+    from .codebook import carried_by_wave, load_variables
     from .configuration import load_yaml
     from .tables import load_table_specs
 
@@ -328,8 +329,8 @@ def write_report(
         chapters[data["chapter"]] = data["title"]
         for item in data["tables"]:
             titles[item["id"]] = (data["chapter"], item["title"])
-    waves = sorted({w for f in frames.values() for w in f["wave"]} - {"pooled"})
-    load_table_specs(specs, load_variables(variables), waves)  # the specs are valid (and so are the titles)
+    variable_set = load_variables(variables)
+    load_table_specs(specs, variable_set, carried_by_wave(codebooks, variable_set))  # valid specs, valid titles
     flow_frames = {Path(p).name.split(".")[0]: pd.read_csv(p) for p in flows}
     log_frames = {Path(p).name.split(".")[0]: pd.read_csv(p, keep_default_na=False) for p in logs}
     html_text = build_report(

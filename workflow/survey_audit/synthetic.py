@@ -157,7 +157,7 @@ class _Builder:
     def _empty_frame(self) -> pd.DataFrame:
         columns: dict[str, Any] = {}
         reasons = list(self.variables.missing_reasons)
-        for var in self.variables.for_wave(self.codebook.wave):
+        for var in self.codebook.variables(self.variables):
             if var.type == "text":
                 continue
             if var.is_multi:
@@ -265,7 +265,7 @@ class _Builder:
                     self._integer(var, block, group, positions, gkeys)
                 else:
                     self._categorical(var, block, group, positions, gkeys)
-            self.frame = derive(self.frame, self.variables, self.codebook.wave)
+            self.frame = derive(self.frame, self.variables, self.codebook.carried)
 
     def _set(self, var: Variable, positions, value) -> None:
         positions = np.asarray(positions, dtype=int)

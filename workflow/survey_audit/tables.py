@@ -20,10 +20,10 @@ import pandas as pd
 
 from . import formats
 from .audit import load_registry
-from .codebook import Variable, VariableSet, expression_names, load_codebook, load_variables
+from .codebook import Variable, VariableSet, carried_by_wave, expression_names, load_codebook, load_variables
 from .configuration import load_validated
 from .design import Design, svydesign
-from .errors import ConfigError
+from .errors import ConfigError, DesignError
 from .estimates import means, multiselect_proportions, proportion_ci, proportions
 from .significance import (
     adjust,
@@ -62,8 +62,10 @@ class TableSpec:
     source: Path | None = None
 
 
-def load_table_specs(paths: list[str | Path], variables: VariableSet, waves: list[str]) -> list[TableSpec]:
-    """Read every chapter's table specs, checking them against the variables and waves."""
+def load_table_specs(paths: list[str | Path], variables: VariableSet, carried: dict[str, set[str]]) -> list[TableSpec]:
+    """Read every chapter's table specs, checking them against the variables and the waves (``carried``: each
+    wave's carried variables, waves in order)."""
+    waves = list(carried)
     specs: list[TableSpec] = []
     seen: dict[str, Path] = {}
     for path in paths:
@@ -120,22 +122,22 @@ def load_table_specs(paths: list[str | Path], variables: VariableSet, waves: lis
                 if item["by"] not in variables or not variables[item["by"]].is_categorical:
                     fail(f"uses '{item['by']}' as by-variable", "a single-choice or yes/no variable", "by")
                 used.append(variables[item["by"]])
-            carried = [w for w in waves if all(w in v.waves for v in used)]
+            carrying = [w for w in waves if all(v.name in carried[w] for v in used)]
             requested = item.get("waves")
             if requested is None:
-                requested = carried + ([POOLED] if len(carried) > 1 and len(carried) == len(waves) else [])
+                requested = carrying + ([POOLED] if len(carrying) > 1 and len(carrying) == len(waves) else [])
             for wave in requested:
                 if wave == POOLED:
-                    if not all(all(w in v.waves for v in used) for w in waves):
+                    if len(carrying) != len(waves):
                         fail(
                             "asks for a pooled table but not every wave carries its variables",
                             "only waves that carry them",
                             "waves",
                         )
-                elif wave not in carried:
+                elif wave not in carrying:
                     fail(
                         f"asks for wave '{wave}', which does not carry its variables",
-                        "one of " + ", ".join(carried),
+                        "one of " + ", ".join(carrying),
                         "waves",
                     )
             if "domain" in item:
@@ -260,7 +262,7 @@ def scope_designs(
     weighting: tuple[str, str] | None = None,
     *,
     variables: VariableSet | None = None,
-    waves: list[str] | None = None,
+    carried: dict[str, set[str]] | None = None,
 ) -> dict[str, Design]:
     """The unweighted design of a scope and, for a wave with a weighting spec (``weighting`` = the spec and
     the weighting stage's diagnostics), the calibrated design its weights come from. Pooled tables are
@@ -268,7 +270,7 @@ def scope_designs(
     designs = {"unweighted": scope_design(frame, np.ones(len(frame)), scope, settings.lonely_psu)}
     if weighting and scope != POOLED:
         spec_path, diagnostics_path = weighting
-        spec = load_weighting_spec(spec_path, variables, waves or [])
+        spec = load_weighting_spec(spec_path, variables, carried or {})
         diagnostics = json.loads(Path(diagnostics_path).read_text(encoding="utf-8"))
         designs["weighted"] = weighted_design(frame, designs["unweighted"], spec, diagnostics, weights)
     elif scope != POOLED:
@@ -508,18 +510,21 @@ def tabulate_scope(
     synthetic: bool,
     cells_out: str,
 ) -> None:
-    """Analysed respondents of one wave (or all, pooled) → the cells of every declared table."""
+    """Analysed respondents of one wave (or all, pooled) → the cells of every declared table. ``codebooks``
+    are every wave's, in wave order."""
     variable_set = load_variables(variables)
-    specs = load_table_specs(tables, variable_set, waves)
+    books = [load_codebook(path, variable_set) for path in codebooks]
+    carried = {book.wave: set(book.carried) for book in books}
+    specs = load_table_specs(tables, variable_set, carried)
     frame, w = load_scope(scope, analysed, weights)
     states = {}
-    for path in codebooks:
-        book = load_codebook(path, variable_set)
-        for org in book.organisations.values():
-            states[f"{book.wave}:{org.code}" if scope == POOLED else org.code] = org.state
+    for book in books:
+        if scope in (book.wave, POOLED):
+            for org in book.organisations.values():
+                states[f"{book.wave}:{org.code}" if scope == POOLED else org.code] = org.state
     settings = Estimation.from_config(estimation, small_base)
     designs = scope_designs(
-        frame, w, scope, settings, tuple(weighting) if weighting else None, variables=variable_set, waves=waves
+        frame, w, scope, settings, tuple(weighting) if weighting else None, variables=variable_set, carried=carried
     )
     cells = tabulate(frame, specs, variable_set, scope, designs, estimation=settings, states=states)
     cells["synthetic"] = synthetic
@@ -620,7 +625,19 @@ def table_tests(
     rows: list[dict] = []
     for category, outcome in _outcomes(frame, var):
         stem = f"{spec.id}:{scope}" + (f":{category}" if category else "")
-        results = association_tests(design, outcome, by.name, domain=in_domain, df=df)
+        try:
+            results = association_tests(design, outcome, by.name, domain=in_domain, df=df)
+        except DesignError as exc:  # e.g. a by-group nobody in this wave belongs to: nothing to test
+            rows.append(
+                {
+                    **base,
+                    "test_id": stem + suffix,
+                    "category": category,
+                    "test": "F",
+                    "method": f"not computable: {exc.problem}",
+                }
+            )
+            continue
         for record in results.to_dict("records"):
             name = record["test"]
             test_id = stem + ("" if name == "F" else f":{name.lower()}") + suffix
@@ -665,7 +682,19 @@ def table_tests(
         score = pd.Categorical(frame[by.name], categories=list(by.categories)).codes.astype(float) + 1
         score[score == 0] = np.nan
         for category, outcome in _trend_outcomes(frame, var):
-            result = trend_test(design, outcome, score, domain=in_domain, df=df).iloc[0]
+            try:
+                result = trend_test(design, outcome, score, domain=in_domain, df=df).iloc[0]
+            except DesignError as exc:
+                rows.append(
+                    {
+                        **base,
+                        "test_id": f"{spec.id}:{scope}:{category}:trend{suffix}",
+                        "category": category,
+                        "test": "trend",
+                        "method": f"not computable: {exc.problem}",
+                    }
+                )
+                continue
             rows.append(
                 {
                     **base,
@@ -758,6 +787,7 @@ def test_tables(
     analysed: list[str],
     weights: list[str],
     scopes: list[str],
+    codebooks: list[str],
     tables: list[str],
     variables: str,
     waves: list[str],
@@ -769,7 +799,8 @@ def test_tables(
 ) -> None:
     """Stage function: every table's tests (association, trend, wave to wave), adjusted within families."""
     variable_set = load_variables(variables)
-    specs = load_table_specs(tables, variable_set, waves)
+    carried = carried_by_wave(codebooks, variable_set)
+    specs = load_table_specs(tables, variable_set, carried)
     settings = Estimation.from_config(estimation)
     testing = Testing.from_config(significance)
     rows: list[dict] = []
@@ -777,7 +808,9 @@ def test_tables(
     for scope in scopes:
         members = [(a, w) for a, w, wave in zip(analysed, weights, waves) if scope in (wave, POOLED)]
         frame, w = load_scope(scope, [a for a, _ in members], [b for _, b in members])
-        designs = scope_designs(frame, w, scope, settings, weighting.get(scope), variables=variable_set, waves=waves)
+        designs = scope_designs(
+            frame, w, scope, settings, weighting.get(scope), variables=variable_set, carried=carried
+        )
         for spec in specs:
             if scope not in spec.waves or spec.kind != "proportions":
                 continue

@@ -669,8 +669,9 @@ class WeightingSpec:
         return sorted({m["source"]["wave"] for m in self.margins if "wave" in m["source"]})
 
 
-def load_weighting_spec(path, variables, waves: list[str]) -> WeightingSpec:
-    """Read and check a weighting spec against the harmonised variables and the waves."""
+def load_weighting_spec(path, variables, carried: dict[str, set[str]]) -> WeightingSpec:
+    """Read and check a weighting spec against the harmonised variables and the waves (``carried``: each
+    wave's carried variables)."""
     from .configuration import load_validated
     from .errors import ConfigError
 
@@ -686,7 +687,7 @@ def load_weighting_spec(path, variables, waves: list[str]) -> WeightingSpec:
                 row=doc.line_of(keys + ("variable",)),
                 expected="e.g. gender, race, region",
             )
-        if data["wave"] not in variables[name].waves:
+        if name not in carried.get(data["wave"], ()):
             raise ConfigError(
                 f"wave '{data['wave']}' does not carry the weighting variable '{name}'",
                 file=path,
@@ -695,7 +696,7 @@ def load_weighting_spec(path, variables, waves: list[str]) -> WeightingSpec:
             )
         source = margin["source"]
         if "wave" in source:
-            if source["wave"] not in waves or source["wave"] == data["wave"]:
+            if source["wave"] not in carried or source["wave"] == data["wave"]:
                 raise ConfigError(
                     f"targets from wave '{source['wave']}'",
                     file=path,
@@ -821,12 +822,12 @@ def weight_wave(
     spec: str | None = None,
     references: dict[str, str] | None = None,
     variables: str | None = None,
-    waves: list[str] | None = None,
+    codebooks: list[str] | None = None,
     lonely_psu: str = "adjust",
 ) -> None:
     """Analysed respondents → survey weights, their diagnostics and the margins achieved. Without a weighting
     spec every respondent has weight 1 (the reports' percentages are unweighted)."""
-    from .codebook import load_variables
+    from .codebook import carried_by_wave, load_variables
     from .design import svydesign
 
     frame = formats.read_parquet(analysed)
@@ -834,7 +835,8 @@ def weight_wave(
     diagnostics: dict = {"weighting": "none", "description": "unit weights: every respondent counts once"}
     margins = pd.DataFrame(columns=MARGIN_COLUMNS)
     if spec:
-        weighting = load_weighting_spec(spec, load_variables(variables), waves or [])
+        variable_set = load_variables(variables)
+        weighting = load_weighting_spec(spec, variable_set, carried_by_wave(codebooks or [], variable_set))
         refs = {wave: formats.read_parquet(path) for wave, path in (references or {}).items()}
         targets = margin_targets(weighting, frame, refs)
         design = svydesign(frame, weights=np.ones(len(frame)), cluster="org", lonely_psu=lonely_psu)
