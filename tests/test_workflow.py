@@ -276,3 +276,22 @@ def test_a_changed_cleaning_rule_shows_in_verify_and_diff(project, tmp_path_fact
     assert "sample [wave2/unweighted/all/respondents] n: 260 → 259" in diff.stdout
     # and the audit says the published n no longer reproduces
     assert "t15-respondents" in diff.stdout
+
+
+def test_a_new_wave_needs_only_a_codebook_a_raw_file_and_a_sheet_row(tmp_path, request):
+    root = Path(request.config.rootpath)
+    project = copy_project(root, tmp_path)
+    shutil.copy(project / "resources" / "synthetic" / "wave2.csv", project / "resources" / "wave3.csv")
+    codebook = (project / "config" / "codebooks" / "wave2.yaml").read_text().replace("wave: wave2", "wave: wave3")
+    (project / "config" / "codebooks" / "wave3.yaml").write_text(codebook)
+    with open(project / "config" / "waves.tsv", "a") as sheet:
+        sheet.write(
+            "wave3\tWave 3 (a new wave)\tresources/wave3.csv\tconfig/codebooks/wave3.yaml\t2019\t2020\tnone\tno\t\n"
+        )
+    done = snakemake(project, "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    gender = pd.read_csv(project / "results" / "tables" / "gender.csv")
+    assert set(gender["wave"]) == {"wave1", "wave2", "wave3", "pooled"}
+    sample = pd.read_csv(project / "results" / "tables" / "sample.csv").set_index(["wave", "category"])["n"]
+    assert sample[("wave3", "respondents")] == 260 and sample[("pooled", "respondents")] == 115 + 260 + 260
+    assert (project / "results" / "clean" / "wave3.quarantine.csv").is_file()
