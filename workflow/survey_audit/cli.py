@@ -209,6 +209,9 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 }
 
 
+PROJECT_COMMANDS = {"run", "synthesize", "release", "verify", "diff"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="survey-audit",
@@ -266,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     handler = COMMANDS[args.command][0]
     try:
+        if args.command in PROJECT_COMMANDS:
+            # These work on the project's own files (config/, resources/, results/): run them from its root,
+            # wherever the command was typed.
+            os.chdir(project_root())
         return handler(args)
     except SurveyAuditError as exc:
         print(exc.message, file=sys.stderr)
