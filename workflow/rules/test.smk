@@ -10,6 +10,7 @@ rule test:
         variables=config["variables"],
         registries=config["published"],
         weighting=[f for wave in WAVE_IDS for f in weighting_files(wave)],
+        cells=expand("results/internal/cells/{wave}.parquet", wave=WAVE_IDS),
         code=code("test"),
     output:
         tests="results/tests.csv",

@@ -18,6 +18,7 @@ adapter.run(
         weighting=dict(
             zip(snakemake.params.weighted_waves, zip(snakemake.input.weighting[::2], snakemake.input.weighting[1::2]))
         ),
+        wave_cells=list(snakemake.input.cells),
         tests_out=snakemake.output.tests,
     ),
 )

@@ -795,6 +795,7 @@ def test_tables(
     significance: dict,
     registries: list[str],
     weighting: dict[str, tuple[str, str]],
+    wave_cells: list[str],
     tests_out: str,
 ) -> None:
     """Stage function: every table's tests (association, trend, wave to wave), adjusted within families."""
@@ -804,7 +805,6 @@ def test_tables(
     settings = Estimation.from_config(estimation)
     testing = Testing.from_config(significance)
     rows: list[dict] = []
-    wave_cells: dict[str, dict[str, pd.DataFrame]] = {}
     for scope in scopes:
         members = [(a, w) for a, w, wave in zip(analysed, weights, waves) if scope in (wave, POOLED)]
         frame, w = load_scope(scope, [a for a, _ in members], [b for _, b in members])
@@ -819,18 +819,17 @@ def test_tables(
                     rows += table_tests(
                         frame, spec, variable_set, scope, designs[weighted], weighting=weighted, df=settings.domain_df
                     )
-            if scope != POOLED and testing.wave_family and len([x for x in spec.waves if x != POOLED]) > 1:
-                var = variable_set[spec.variable]
-                by = variable_set[spec.by] if spec.by else None
-                for weighted in (x for x in spec.weighting if x in designs):
-                    cells = _proportion_cells(
-                        spec, var, by, frame, designs[weighted], domain_mask(frame, spec.domain), settings.ci, settings
-                    ).rename(columns={"pct": "estimate"})
-                    wave_cells.setdefault((spec.id, weighted), {})[scope] = cells[cells["base_n"] > 0]
-    for (table_id, weighted), cells in wave_cells.items():
-        if len(cells) > 1:
-            spec = next(s for s in specs if s.id == table_id)
-            rows += wave_comparisons(cells, spec, testing, weighting=weighted)
+    # Wave-to-wave comparisons use the cells the tabulate stage already estimated (unrounded).
+    if testing.wave_family:
+        cells = pd.concat([formats.read_parquet(path) for path in wave_cells], ignore_index=True)
+        cells = cells[(cells["base_n"] > 0) & cells["pct"].notna()].rename(columns={"pct": "estimate"})
+        for spec in specs:
+            if spec.kind != "proportions" or len([x for x in spec.waves if x != POOLED]) < 2:
+                continue
+            for weighted, part in cells[cells["table_id"] == spec.id].groupby("weighting", sort=False):
+                by_wave = {wave: rows_ for wave, rows_ in part.groupby("wave", sort=False) if wave != POOLED}
+                if len(by_wave) > 1:
+                    rows += wave_comparisons(by_wave, spec, testing, weighting=weighted)
     tests = pd.DataFrame(rows).reindex(columns=TEST_OUTPUT_COLUMNS)
     # The tests a published claim rests on form the claims family, adjusted together; the rest keep their
     # table's family.
