@@ -169,6 +169,10 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def _change(part: str, table: str, cell: str, column: str, old: str, new: str, points: float | None = None) -> dict:
+    return dict(part=part, table=table, cell=cell, column=column, old=old, new=new, change_points=points)
+
+
 def _compare_frames(part: str, table: str, old: pd.DataFrame, new: pd.DataFrame, key: list[str]) -> list[dict]:
     rows: list[dict] = []
     key = [k for k in key if k in old.columns and k in new.columns]
@@ -177,16 +181,10 @@ def _compare_frames(part: str, table: str, old: pd.DataFrame, new: pd.DataFrame,
     for cell in sorted(set(old_index.index) | set(new_index.index), key=str):
         label = "/".join(cell) if isinstance(cell, tuple) else str(cell)
         if cell not in new_index.index:
-            rows.append(
-                dict(
-                    part=part, table=table, cell=label, column="(row)", old="present", new="removed", change_points=None
-                )
-            )
+            rows.append(_change(part, table, label, "(row)", "present", "removed"))
             continue
         if cell not in old_index.index:
-            rows.append(
-                dict(part=part, table=table, cell=label, column="(row)", old="absent", new="added", change_points=None)
-            )
+            rows.append(_change(part, table, label, "(row)", "absent", "added"))
             continue
         before, after = old_index.loc[cell], new_index.loc[cell]
         for column in sorted(set(before.index) | set(after.index)):
@@ -198,7 +196,7 @@ def _compare_frames(part: str, table: str, old: pd.DataFrame, new: pd.DataFrame,
                         points = float(b) - float(a)
                     except ValueError:
                         points = None
-                rows.append(dict(part=part, table=table, cell=label, column=column, old=a, new=b, change_points=points))
+                rows.append(_change(part, table, label, column, a, b, points))
     return rows
 
 
@@ -208,29 +206,9 @@ def compare(old: Version, new: Version) -> pd.DataFrame:
     old_tables, new_tables = old.table_paths(), new.table_paths()
     for table in sorted(set(old_tables) | set(new_tables)):
         if table not in new_tables:
-            rows.append(
-                dict(
-                    part="table",
-                    table=table,
-                    cell="(table)",
-                    column="(file)",
-                    old="present",
-                    new="removed",
-                    change_points=None,
-                )
-            )
+            rows.append(_change("table", table, "(table)", "(file)", "present", "removed"))
         elif table not in old_tables:
-            rows.append(
-                dict(
-                    part="table",
-                    table=table,
-                    cell="(table)",
-                    column="(file)",
-                    old="absent",
-                    new="added",
-                    change_points=None,
-                )
-            )
+            rows.append(_change("table", table, "(table)", "(file)", "absent", "added"))
         else:
             rows += _compare_frames("table", table, _read(old_tables[table]), _read(new_tables[table]), CELL_KEY)
     for part, relative, key in (("test", "tests.csv", TEST_KEY), ("audit", "audit/published.csv", AUDIT_KEY)):
