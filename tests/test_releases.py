@@ -83,3 +83,19 @@ def test_releases_are_never_overwritten_and_names_are_checked(tmp_path):
     shutil.rmtree(results / "tables")
     with pytest.raises(SurveyAuditError, match="holds no tables"):
         resolve(CURRENT, results)
+
+
+def test_last_digit_rounding_of_another_machine_is_not_a_difference(tmp_path):
+    results = fake_results(tmp_path)
+    freeze("v1", results=results)
+    tests = results / "tests.csv"
+    tests.write_text(tests.read_text().replace("0.01", "0.0100000000001"))  # 1e-11 relative: BLAS/CPU rounding
+    assert verify("v1", results).empty is False  # it is listed in the comparison ...
+    changes = compare(resolve("v1", results), resolve(CURRENT, results))
+    assert changes["noise"].tolist() == [True]  # ... as noise
+    text = diff_text(changes, resolve("v1", results), resolve(CURRENT, results))
+    assert text.startswith("No differences between v1 and current.")
+    assert "1 further value(s) differ only in their last digits" in text
+    tests.write_text(tests.read_text().replace("0.0100000000001", "0.0100001"))  # 1e-5 relative: a real change
+    with pytest.raises(VerificationError, match="in 1 value"):
+        verify("v1", results)

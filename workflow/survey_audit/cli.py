@@ -159,8 +159,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1
     release, current = resolve(args.name, args.results), resolve(CURRENT, args.results)
     changes = compare(release, current)
-    if changes.empty:
-        print(f"verified: every table, test and audit value equals release {args.name}")
+    if args.exact:
+        changes = changes.assign(noise=False)  # every difference counts
+    if changes["noise"].all():
+        noise = int(changes["noise"].sum())
+        print(
+            f"verified: every table, test and audit value equals release {args.name}"
+            + (f" ({noise} only in their last digits: another machine's floating-point rounding)" if noise else "")
+        )
         return 0
     print(diff_text(changes, release, current), end="")
     print(f"NOT verified: the rerun differs from release {args.name}", file=sys.stderr)
@@ -242,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help=COMMANDS["verify"][1], description=COMMANDS["verify"][1])
     verify.add_argument("name", help="the release to verify against")
     verify.add_argument("--no-run", action="store_true", help="compare the results as they are, without rerunning")
+    verify.add_argument(
+        "--exact", action="store_true", help="fail on any difference, last-digit floating-point rounding included"
+    )
     verify.add_argument("--results", default="results", help=argparse.SUPPRESS)
     diff = commands.add_parser("diff", help=COMMANDS["diff"][1], description=COMMANDS["diff"][1])
     diff.add_argument("old", help="a release name, or 'current'")

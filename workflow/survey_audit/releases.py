@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import shutil
 from dataclasses import dataclass
@@ -28,7 +29,10 @@ CELL_KEY = ["wave", "weighting", "by_value", "category"]  # a cell within its ta
 TEST_KEY = ["test_id"]
 AUDIT_KEY = ["entry_id"]
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-DIFF_COLUMNS = ["part", "table", "cell", "column", "old", "new", "change_points"]
+DIFF_COLUMNS = ["part", "table", "cell", "column", "old", "new", "change_points", "noise"]
+# Two numbers that differ by no more than this, relative to the larger, are the same value computed on another
+# machine: linear algebra libraries (BLAS) and CPUs round the last of the 12 printed digits differently.
+NOISE_RELATIVE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ def _changelog(results: Path, release: Version, previous: Version | None, metada
         lines.append(f"- {metadata['note']}")
     if previous is not None:
         changes = compare(previous, release)
+        changes = changes[~changes["noise"]]
         cells = changes[changes["part"] == "table"]
         touched = sorted(set(cells["table"]))
         lines.append(
@@ -170,7 +175,20 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _change(part: str, table: str, cell: str, column: str, old: str, new: str, points: float | None = None) -> dict:
-    return dict(part=part, table=table, cell=cell, column=column, old=old, new=new, change_points=points)
+    return dict(
+        part=part, table=table, cell=cell, column=column, old=old, new=new, change_points=points, noise=_noise(old, new)
+    )
+
+
+def _noise(old: str, new: str) -> bool:
+    """Whether two printed values are the same number up to last-digit rounding (:data:`NOISE_RELATIVE`)."""
+    try:
+        a, b = float(old), float(new)
+    except (TypeError, ValueError):
+        return False
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    return abs(a - b) <= NOISE_RELATIVE * max(abs(a), abs(b))
 
 
 def _compare_frames(part: str, table: str, old: pd.DataFrame, new: pd.DataFrame, key: list[str]) -> list[dict]:
@@ -219,18 +237,27 @@ def compare(old: Version, new: Version) -> pd.DataFrame:
 
 
 def diff_text(changes: pd.DataFrame, old: Version, new: Version) -> str:
-    """The changed values, one per line: table, cell, old → new, change in percentage points."""
-    if changes.empty:
-        return f"No differences between {old.name} and {new.name}.\n"
-    lines = [f"{len(changes)} value(s) differ between {old.name} and {new.name}:"]
-    for row in changes.itertuples(index=False):
+    """The changed values, one per line: table, cell, old → new, change in percentage points. Values that differ
+    only in their last digits (:data:`NOISE_RELATIVE`) are counted, not listed."""
+    noise = int(changes["noise"].sum()) if len(changes) else 0
+    real = changes[~changes["noise"]] if len(changes) else changes
+    tail = (
+        f"{noise} further value(s) differ only in their last digits (relative difference at most "
+        f"{NOISE_RELATIVE:g}: another machine's floating-point rounding), not listed.\n"
+        if noise
+        else ""
+    )
+    if real.empty:
+        return f"No differences between {old.name} and {new.name}.\n" + tail
+    lines = [f"{len(real)} value(s) differ between {old.name} and {new.name}:"]
+    for row in real.itertuples(index=False):
         change = (
             "" if row.change_points is None or pd.isna(row.change_points) else f" ({row.change_points:+.4f} points)"
         )
         lines.append(
             f"  {row.table} [{row.cell}] {row.column}: {row.old or '(empty)'} → {row.new or '(empty)'}{change}"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + tail
 
 
 def verify(name: str, results: str | Path = "results") -> pd.DataFrame:
@@ -238,9 +265,10 @@ def verify(name: str, results: str | Path = "results") -> pd.DataFrame:
     release = resolve(name, results)
     current = resolve(CURRENT, results)
     changes = compare(release, current)
-    if not changes.empty:
+    real = changes[~changes["noise"]]
+    if not real.empty:
         raise VerificationError(
-            f"the current results differ from release '{name}' in {len(changes)} value(s)",
+            f"the current results differ from release '{name}' in {len(real)} value(s)",
             file=release.root,
             hint="see the list above; 'survey-audit diff' shows it again",
         )
