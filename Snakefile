@@ -1,5 +1,5 @@
 # survey-audit: reproduce and audit the statistics of Thorn's survivor surveys.
-# Stages: ingest → clean → weight → tabulate → test → publish → audit (see README.md).
+# Stages: ingest → clean → weight → tabulate → associations → publish → audit (see README.md).
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -13,7 +13,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/clean.smk"
 include: "workflow/rules/weight.smk"
 include: "workflow/rules/tabulate.smk"
-include: "workflow/rules/test.smk"
+include: "workflow/rules/associations.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"

@@ -32,8 +32,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "workflow"))
 
-from survey_audit import estimates, significance, weighting  # noqa: E402
-from survey_audit.design import svydesign  # noqa: E402
+from survey_audit.stats import estimates, significance, weighting  # noqa: E402
+from survey_audit.stats.design import svydesign  # noqa: E402
 
 KERNELS = [
     ("design", "svydesign / design setup"),
@@ -103,7 +103,7 @@ def python_times(path: Path, repeats: int) -> tuple[dict, dict]:
     t["prop_se"], (labels, est, se) = timed(lambda: estimates.proportion_se(design, "online"), repeats)
     t["ciprop_kg"], kg = timed(lambda: estimates.proportions(design, "online", ci="kg"), repeats)
     t["svyby_logit"], _ = timed(lambda: estimates.proportions(design, "online", by="cohort", ci="logit"), repeats)
-    t["svytable"], _ = timed(lambda: estimates.crosstab(design, "method", "cohort"), repeats)
+    t["svytable"], _ = timed(lambda: estimates.svytable(design, "method", "cohort"), repeats)
     t["svychisq_F"], chisq = timed(lambda: significance.svychisq(design, "method", "cohort"), repeats)
     t["rao_scott_kernel"], _ = timed(
         lambda: significance.association_statistics(design, "method", "cohort", statistics=("F",)), repeats

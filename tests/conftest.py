@@ -17,6 +17,25 @@ def root() -> Path:
     return ROOT
 
 
+def default_config() -> dict:
+    """A configuration whose every analysis choice takes its schema default (the one place defaults are set)."""
+    from survey_audit.config.loading import validate
+
+    config = {"waves": "waves.tsv", "variables": "variables.yaml", "tables": ["tables.yaml"], "published": []}
+    validate(config, "config")
+    return config
+
+
+def estimation(**changes):
+    """The default estimation settings, with ``changes``."""
+    import dataclasses
+
+    from survey_audit.stages.conventions import Estimation
+
+    config = default_config()
+    return dataclasses.replace(Estimation.from_config(config["estimation"], config["tabulation"]), **changes)
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
@@ -169,3 +188,43 @@ def small_wave(tmp_path: Path):
         return var_path, book_path, raw_path
 
     return make
+
+
+@pytest.fixture
+def variables(tmp_path):
+    """The hand-written harmonised variables of :data:`VARIABLES`."""
+    from survey_audit.config.variables import load_variables
+
+    return load_variables(write(tmp_path / "variables.yaml", VARIABLES))
+
+
+def frame_of(rows: list[tuple]):
+    """Respondents (org, gender, online, street, entry_cohort) as the respondent frame holds them."""
+    import pandas as pd
+
+    org, gender, online, street, cohort = zip(*rows)
+    return pd.DataFrame(
+        {
+            "org": pd.Categorical(org),
+            "region": pd.Categorical(["west"] * len(rows)),
+            "wave": "w1",
+            "gender": pd.Categorical(gender, categories=["female", "male", "other"]),
+            "advertised__online": pd.array(online, dtype="boolean"),
+            "advertised__street": pd.array(street, dtype="boolean"),
+            "entry_cohort": pd.Categorical(cohort, categories=["before_2004", "from_2004"]),
+        }
+    )
+
+
+ROWS = [  # 4 organisations; gender missing once; the multi-select unanswered once
+    ("A", "female", True, False, "from_2004"),
+    ("A", "female", True, True, "from_2004"),
+    ("A", "male", False, True, "before_2004"),
+    ("B", "female", False, True, "before_2004"),
+    ("B", "female", True, False, "from_2004"),
+    ("C", "female", True, True, "from_2004"),
+    ("C", None, None, None, "from_2004"),
+    ("C", "female", False, True, "before_2004"),
+    ("D", "male", True, False, "from_2004"),
+    ("D", "female", False, False, "before_2004"),
+]

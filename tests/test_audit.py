@@ -7,7 +7,9 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
-from survey_audit.audit import Registry, audit, grim_percentage, rounds_to, statcheck, sum_check
+from survey_audit.config.registry import Registry
+from survey_audit.stages.audit import audit
+from survey_audit.stats.consistency import grim_percentage, rounds_to, statcheck, sum_check
 
 BOTH = ("half_up", "half_even")
 
@@ -111,9 +113,10 @@ def test_verdicts():
 
 
 def bundled(root):
-    from survey_audit.codebook import carried_by_wave, load_variables
-    from survey_audit.configuration import load_yaml
-    from survey_audit.tables import load_table_specs
+    from survey_audit.config.codebook import carried_by_wave
+    from survey_audit.config.loading import load_yaml
+    from survey_audit.config.tables import load_table_specs
+    from survey_audit.config.variables import load_variables
 
     config = load_yaml(root / "config" / "config.yaml").data
     variables = load_variables(root / config["variables"])
@@ -123,17 +126,17 @@ def bundled(root):
 
 
 def test_bundled_registries_name_existing_cells(root):
-    from survey_audit.audit import check_registry_cells, load_registry
+    from survey_audit.config.registry import check_registry_cells, load_registry
 
     config, variables, specs = bundled(root)
     for path in config["published"]:
         registry = load_registry(root / path)
-        check_registry_cells(registry, specs, variables, ["wave1", "wave2"])
+        check_registry_cells(registry, specs, variables)
         assert all(e["id"].startswith("t15-" if registry.report == "thorn-2015" else "t18-") for e in registry.entries)
 
 
 def test_a_misspelt_category_is_reported_with_its_row(root, tmp_path):
-    from survey_audit.audit import check_registry_cells, load_registry
+    from survey_audit.config.registry import check_registry_cells, load_registry
     from survey_audit.errors import ConfigError
 
     config, variables, specs = bundled(root)
@@ -141,13 +144,14 @@ def test_a_misspelt_category_is_reported_with_its_row(root, tmp_path):
     broken = tmp_path / "registry.yaml"
     broken.write_text(text.replace("wave: wave1, category: backpage}", "wave: wave1, category: backpages}", 1))
     with pytest.raises(ConfigError) as info:
-        check_registry_cells(load_registry(broken), specs, variables, ["wave1", "wave2"])
+        check_registry_cells(load_registry(broken), specs, variables)
     line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if "category: backpages" in text)
     assert info.value.row == line and "backpage, craigslist" in info.value.expected
 
 
 def test_check_published_on_the_bundled_registries(root):
-    from survey_audit.audit import check_published, load_registry
+    from survey_audit.config.registry import load_registry
+    from survey_audit.stages.audit import check_published
 
     checks = check_published(load_registry(root / "config" / "published" / "thorn-2018.yaml"))
     assert checks["ok"].all()
@@ -158,7 +162,8 @@ def test_check_published_on_the_bundled_registries(root):
 
 
 def test_check_published_flags_an_impossible_percentage(tmp_path, root):
-    from survey_audit.audit import check_published, load_registry
+    from survey_audit.config.registry import load_registry
+    from survey_audit.stages.audit import check_published
 
     text = (root / "config" / "published" / "thorn-2018.yaml").read_text()
     path = tmp_path / "r.yaml"

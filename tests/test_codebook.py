@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import CODEBOOK, VARIABLES, write
-from survey_audit.codebook import load_codebook, load_variables
-from survey_audit.configuration import load_yaml
+from survey_audit.config.codebook import load_codebook
+from survey_audit.config.loading import load_yaml
+from survey_audit.config.variables import load_variables
 from survey_audit.errors import ConfigError
 
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey_audit.design import (
+from survey_audit.errors import DesignError
+from survey_audit.stats.design import (
     degf,
     domain_mask,
     kish_deff,
@@ -18,7 +19,6 @@ from survey_audit.design import (
     vcov,
     vcov_psu,
 )
-from survey_audit.errors import DesignError
 
 # Two strata: A holds PSUs p1, p2, p3; B holds p4, p5. Row values are chosen so the PSU totals of z = w * y are
 # A: 1, 2, 6 and B: 4, 0.
@@ -199,8 +199,8 @@ def test_variance_does_not_depend_on_row_order(order):
 
 
 def test_aggregated_calibration_correction_equals_the_row_by_row_residual():
-    from survey_audit import weighting
-    from survey_audit.design import calibration_residual, coded_correction
+    from survey_audit.stats import weighting
+    from survey_audit.stats.design import calibration_residual, coded_correction
 
     rng = np.random.default_rng(7)
     n = 400
@@ -228,7 +228,7 @@ def test_aggregated_calibration_correction_equals_the_row_by_row_residual():
 
 
 def test_factor_codes_for_each_kind_of_column():
-    from survey_audit.design import factor_codes
+    from survey_audit.stats.design import factor_codes
 
     ints = factor_codes(pd.Series([3, 7, 3, 9]))
     assert ints.labels == [3, 7, 9] and ints.codes.tolist() == [0, 1, 0, 2] and ints.complete

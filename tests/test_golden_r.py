@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survey_audit import estimates as E
-from survey_audit import significance as S
-from survey_audit import weighting as W
-from survey_audit.design import svydesign
 from survey_audit.errors import DesignError
+from survey_audit.stats import estimates as E
+from survey_audit.stats import significance as S
+from survey_audit.stats import weighting as W
+from survey_audit.stats.design import svydesign
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CLOSED = 1e-9
@@ -89,18 +89,18 @@ def test_degrees_of_freedom_of_designs_and_domains():
 
 def test_mean_total_ratio_and_design_effects_on_the_cluster_design():
     g = R["dclus1"]
-    m = E.means(DCLUS1, "api00").iloc[0]
+    m = E.svymean(DCLUS1, "api00").iloc[0]
     close(
         [m["estimate"], m["se"], m["deff"]],
         [g["mean_api00"]["estimate"], g["mean_api00"]["se"], g["mean_api00"]["deff"]],
     )
     close([m["ci_low"], m["ci_high"]], g["mean_api00"]["ci_t"])
-    z = E.means(DCLUS1, "api00", ci_df=False).iloc[0]
+    z = E.svymean(DCLUS1, "api00", ci_df=False).iloc[0]
     close([z["ci_low"], z["ci_high"]], g["mean_api00"]["ci_z"])
-    close(E.means(DCLUS1, "api00", deff="wr")["deff"], g["mean_api00_deff_replace"]["deff"])
-    t = E.totals(DCLUS1, "enroll").iloc[0]
+    close(E.svymean(DCLUS1, "api00", deff="wr")["deff"], g["mean_api00_deff_replace"]["deff"])
+    t = E.svytotal(DCLUS1, "enroll").iloc[0]
     close([t["estimate"], t["se"], t["deff"]], [g["total_enroll"][k] for k in ("estimate", "se", "deff")])
-    r = E.ratio(DCLUS1, "api00", "api99").iloc[0]
+    r = E.svyratio(DCLUS1, "api00", "api99").iloc[0]
     close([r["estimate"], r["se"]], [g["ratio_api00_api99"]["estimate"], g["ratio_api00_api99"]["se"]])
     p = E.proportions(DCLUS1, "sch.wide")
     close(p["estimate"], g["mean_sch_wide"]["estimate"])
@@ -111,16 +111,16 @@ def test_mean_total_ratio_and_design_effects_on_the_cluster_design():
 def test_with_replacement_cluster_design():
     g = R["dclus1"]
     wr = svydesign(CLUS1, weights="pw", cluster="dnum")
-    m = E.means(wr, "api00").iloc[0]
+    m = E.svymean(wr, "api00").iloc[0]
     close([m["estimate"], m["se"], m["deff"]], [g["wr_mean_api00"][k] for k in ("estimate", "se", "deff")])
     close(E.proportions(wr, "sch.wide")["se"], g["wr_mean_sch_wide"]["se"])
 
 
 def test_stratified_design():
     g = R["dstrat"]
-    m = E.means(DSTRAT, "api00").iloc[0]
+    m = E.svymean(DSTRAT, "api00").iloc[0]
     close([m["estimate"], m["se"], m["deff"]], [g["mean_api00"][k] for k in ("estimate", "se", "deff")])
-    t = E.totals(DSTRAT, "enroll").iloc[0]
+    t = E.svytotal(DSTRAT, "enroll").iloc[0]
     close([t["estimate"], t["se"], t["deff"]], [g["total_enroll"][k] for k in ("estimate", "se", "deff")])
     p = E.proportions(DSTRAT, "sch.wide")
     close(p["estimate"], g["mean_sch_wide"]["estimate"])
@@ -225,16 +225,16 @@ def test_domain_means_totals_and_proportions_with_deff():
     p = E.proportions(DCLUS1, "sch.wide", by="stype")
     for key in ("estimate", "se", "deff"):
         close(p[key].to_numpy().reshape(3, 2), g["mean_sch_wide"][key])
-    m = E.means(DCLUS1, "api00", by="stype")
-    t = E.totals(DCLUS1, "enroll", by="stype")
+    m = E.svymean(DCLUS1, "api00", by="stype")
+    t = E.svytotal(DCLUS1, "enroll", by="stype")
     for key in ("estimate", "se", "deff"):
         close(m[key], np.ravel(g["mean_api00"][key]))
         close(t[key], np.ravel(g["total_enroll"][key]))
-    s = E.means(DSTRAT, "api00", by="awards")
+    s = E.svymean(DSTRAT, "api00", by="awards")
     for key in ("estimate", "se", "deff"):
         close(s[key], np.ravel(g["dstrat_mean_api00_by_awards"][key]))
     # A domain given as an expression equals the by-group.
-    h = E.means(DCLUS1, "api00", domain="stype == 'H'").iloc[0]
+    h = E.svymean(DCLUS1, "api00", domain="stype == 'H'").iloc[0]
     close([h["estimate"], h["se"]], [g["mean_api00"]["estimate"][1][0], g["mean_api00"]["se"][1][0]])
 
 
@@ -287,7 +287,7 @@ def test_svychisq_on_jk1_replicates():
 
 def test_svytable_counts_and_percentages():
     g = R["svytable"]
-    t = E.crosstab(DCLUS1, "sch.wide", "stype")
+    t = E.svytable(DCLUS1, "sch.wide", "stype")
     assert t["row"].unique().tolist() == g["rows"] and t["col"].unique().tolist() == g["cols"]
     for key, column in (
         ("weighted", "weighted_n"),
@@ -309,7 +309,7 @@ def test_unweighted_sensitivity_tests_and_p_adjust():
         assert "exact" in result["method"]
     a = R["p_adjust"]
     for method in ("holm", "bh", "by"):
-        adjusted = S.adjust(np.array(a["p"]), method)
+        adjusted = S.p_adjust(np.array(a["p"]), method)
         np.testing.assert_allclose(adjusted, a[method], rtol=CLOSED)
 
 
@@ -348,10 +348,10 @@ def test_lonely_psu_policies(policy):
         return
     design = svydesign(CLUS1, weights="pw", cluster="dnum", strata="cname", lonely_psu=policy)
     assert design.degf == golden["degf"]
-    m = E.means(design, "api00").iloc[0]
+    m = E.svymean(design, "api00").iloc[0]
     close([m["estimate"], m["se"]], [golden["mean_api00"]["estimate"], golden["mean_api00"]["se"]])
     close(E.proportions(design, "sch.wide")["se"], golden["mean_sch_wide"]["se"])
-    by = E.means(design, "api00", by="stype")
+    by = E.svymean(design, "api00", by="stype")
     close(by["se"], np.ravel(golden["by_stype_api00"]["se"]))
 
 
@@ -366,9 +366,9 @@ def _check_after(design, golden, rtol):
         [golden["weights"][k] for k in ("sum", "min", "max", "kish_deff", "kish_neff")],
         rtol=rtol,
     )
-    m = E.means(design, "api00").iloc[0]
+    m = E.svymean(design, "api00").iloc[0]
     close([m["estimate"], m["se"], m["deff"]], [golden["mean_api00"][k] for k in ("estimate", "se", "deff")], rtol=rtol)
-    t = E.totals(design, "enroll").iloc[0]
+    t = E.svytotal(design, "enroll").iloc[0]
     close([t["estimate"], t["se"]], [golden["total_enroll"]["estimate"], golden["total_enroll"]["se"]], rtol=rtol)
     a = E.proportions(design, "awards")
     close(a["estimate"], golden["mean_awards"]["estimate"], rtol=rtol)
@@ -454,7 +454,7 @@ def test_rake_and_calibrate_with_unequal_design_weights_differ_as_in_r():
     pop_aw = dict(zip(g["margins"]["apipop_awards"]["levels"], g["margins"]["apipop_awards"]["totals"]))
     raked = W.rake(DSTRAT, {"sch.wide": pop_sw, "awards": pop_aw}).design
     close(raked.weights, g["dstrat_rake"]["weights"]["weights"], rtol=ITERATIVE)
-    m = E.means(raked, "api00").iloc[0]
+    m = E.svymean(raked, "api00").iloc[0]
     close(
         [m["estimate"], m["se"]],
         [g["dstrat_rake"]["mean_api00"]["estimate"], g["dstrat_rake"]["mean_api00"]["se"]],
@@ -463,7 +463,7 @@ def test_rake_and_calibrate_with_unequal_design_weights_differ_as_in_r():
     totals = {"(Intercept)": sum(pop_sw.values()), "sch.wideYes": pop_sw["Yes"], "awardsYes": pop_aw["Yes"]}
     cal = W.calibrate(DSTRAT, ["sch.wide", "awards"], totals, calfun="raking", epsilon=1e-12, maxit=100).design
     close(cal.weights, g["dstrat_calibrate_raking"]["weights"]["weights"], rtol=ITERATIVE)
-    c = E.means(cal, "api00").iloc[0]
+    c = E.svymean(cal, "api00").iloc[0]
     close(c["se"], g["dstrat_calibrate_raking"]["mean_api00"]["se"], rtol=ITERATIVE)
     assert abs(c["se"] - m["se"]) > 1e-3  # rake(): unweighted backfit; calibrate(): weighted projection
 
@@ -475,9 +475,9 @@ def test_jk1_replicates_and_re_raking():
     g = R["jk1"]
     rep = W.jk1_replicates(DCLUS1)
     assert rep.replicates.scale == pytest.approx(g["scale"], rel=1e-15) and rep.degf == g["degf"]
-    m = E.means(rep, "api00").iloc[0]
+    m = E.svymean(rep, "api00").iloc[0]
     close([m["estimate"], m["se"]], [g["mean_api00"]["estimate"], g["mean_api00"]["se"]])
-    t = E.totals(rep, "enroll").iloc[0]
+    t = E.svytotal(rep, "enroll").iloc[0]
     close([t["estimate"], t["se"]], [g["total_enroll"]["estimate"], g["total_enroll"]["se"]])
     y = yes(CLUS1, "sch.wide")
     for ci, key, rtol in (("logit", "ciprop_sch_wide_logit", ITERATIVE), ("kg", "ciprop_sch_wide_beta", CLOSED)):
@@ -492,13 +492,13 @@ def test_jk1_replicates_and_re_raking():
     close(by[["ci_low", "ci_high"]].to_numpy(), g["by_stype_sch_wide_beta"]["ci"])
     raked = W.rake(rep, MARGINS).design
     close(raked.replicates.weights[:, :3], g["rake_weights"], rtol=ITERATIVE)
-    m = E.means(raked, "api00").iloc[0]
+    m = E.svymean(raked, "api00").iloc[0]
     close([m["estimate"], m["se"]], [g["rake_mean_api00"]["estimate"], g["rake_mean_api00"]["se"]], rtol=ITERATIVE)
     close(E.proportions(raked, "awards")["se"], g["rake_mean_awards"]["se"], rtol=ITERATIVE)
     ps = W.poststratify(rep, "stype", MARGINS["stype"]).design
-    m = E.means(ps, "api00").iloc[0]
+    m = E.svymean(ps, "api00").iloc[0]
     close([m["estimate"], m["se"]], [g["poststratify_mean_api00"]["estimate"], g["poststratify_mean_api00"]["se"]])
-    t = E.totals(ps, "enroll").iloc[0]
+    t = E.svytotal(ps, "enroll").iloc[0]
     close([t["estimate"], t["se"]], [g["poststratify_total_enroll"]["estimate"], g["poststratify_total_enroll"]["se"]])
 
 

@@ -12,9 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survey_audit.codebook import carried_by_wave, load_variables
-from survey_audit.tables import Estimation, TableSpec, scope_design, table_tests, tabulate
-from survey_audit.weighting import apply_weighting, load_weighting_spec, margin_targets
+from conftest import estimation
+from survey_audit.config.codebook import carried_by_wave
+from survey_audit.config.tables import TableSpec
+from survey_audit.config.variables import load_variables
+from survey_audit.config.weighting import load_weighting_spec
+from survey_audit.stages.associations import table_tests
+from survey_audit.stages.conventions import scope_design
+from survey_audit.stages.tabulate import tabulate
+from survey_audit.stages.weight import apply_weighting, margin_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
@@ -40,7 +46,7 @@ def waves(variables) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def wave2_designs(waves, variables):
     frame = waves["wave2"]
-    unweighted = scope_design(frame, np.ones(len(frame)), "wave2")
+    unweighted = scope_design(frame, np.ones(len(frame)), "wave2", "adjust")
     carried = carried_by_wave([ROOT / "config" / "codebooks" / f"{w}.yaml" for w in ("wave1", "wave2")], variables)
     spec = load_weighting_spec(ROOT / "config" / "weighting" / "wave2.yaml", variables, carried)
     targets = margin_targets(spec, frame, {"wave1": waves["wave1"]})
@@ -76,19 +82,21 @@ def test_a_clustered_table_unweighted_and_raked_equals_r(weighting, waves, varia
         waves=("wave2",),
         weighting=(weighting,),
     )
-    cells = tabulate(frame, [spec], variables, "wave2", wave2_designs, estimation=Estimation(ci="kg"))
+    cells = tabulate(frame, [spec], variables, "wave2", wave2_designs, estimation=estimation(ci="kg"))
     tol = CLOSED if weighting == "unweighted" else ITERATIVE
     for cohort, expected in R[f"wave2_{weighting}_online_by_cohort"].items():
         cell = cells[(cells["by_value"] == cohort) & (cells["category"] == "yes")].iloc[0]
         np.testing.assert_allclose(cell["pct"] / 100, expected["estimate"], rtol=tol)
-        np.testing.assert_allclose(cell["se"] / 100, expected["se"], rtol=tol)
+        np.testing.assert_allclose(cell["pct_se"] / 100, expected["se"], rtol=tol)
         # Korn-Graubard needs the sample size n: the domain's respondents here. R's svyciprop uses nrow(design),
         # which a calibrated design's subset keeps at the whole sample; with a plain design the two agree.
         assert cell["base_n"] == expected["n_domain"]
-        np.testing.assert_allclose([cell["ci_low"] / 100, cell["ci_high"] / 100], expected["ci_domain_n"], rtol=tol)
+        np.testing.assert_allclose(
+            [cell["pct_ci_low"] / 100, cell["pct_ci_high"] / 100], expected["ci_domain_n"], rtol=tol
+        )
         np.testing.assert_allclose(expected["ci"], expected["ci_nrow"], rtol=1e-12)
         if weighting == "unweighted":
-            np.testing.assert_allclose([cell["ci_low"] / 100, cell["ci_high"] / 100], expected["ci"], rtol=tol)
+            np.testing.assert_allclose([cell["pct_ci_low"] / 100, cell["pct_ci_high"] / 100], expected["ci"], rtol=tol)
         assert cell["df"] == expected["df"]
 
 
@@ -103,7 +111,7 @@ def test_its_rao_scott_test_equals_r(weighting, waves, variables, wave2_designs)
         waves=("wave2",),
         test_family="claims",
     )
-    rows = table_tests(waves["wave2"], spec, variables, "wave2", wave2_designs[weighting], weighting=weighting)
+    rows = table_tests(wave2_designs[weighting], spec, variables, "wave2", weighting=weighting, df="domain")
     f = next(r for r in rows if r["test"] == "F")
     expected = R[f"wave2_{weighting}_chisq"]
     tol = CLOSED if weighting == "unweighted" else ITERATIVE
@@ -126,8 +134,9 @@ def test_the_trend_test_behind_a_claim_equals_r(waves, variables):
         test_family="claims",
         trend=True,
     )
-    design = scope_design(frame, np.ones(len(frame)), "wave1")
-    trend = next(r for r in table_tests(frame, spec, variables, "wave1", design) if r["test"] == "trend")
+    design = scope_design(frame, np.ones(len(frame)), "wave1", "adjust")
+    rows = table_tests(design, spec, variables, "wave1", weighting="unweighted", df="domain")
+    trend = next(r for r in rows if r["test"] == "trend")
     expected = R["wave1_phone_trend"]
     np.testing.assert_allclose(
         [trend["estimate"], trend["statistic"], trend["p"]],

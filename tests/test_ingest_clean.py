@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 
 from conftest import CLEANING_DEFAULTS
-from survey_audit.cleaning import clean, derive
-from survey_audit.codebook import load_codebook, load_variables
+from survey_audit.config.codebook import load_codebook
+from survey_audit.config.variables import load_variables
 from survey_audit.errors import InputError
-from survey_audit.harmonise import harmonise
-from survey_audit.readers import read_raw
+from survey_audit.intake.cleaning import clean, derive
+from survey_audit.intake.harmonise import harmonise
+from survey_audit.intake.readers import read_raw
 
 GOOD = [
     # pid, org, status, consent, recorded, gender, age, age_entered, year_entered, phone, monitored, online, street, sites, comments, ip

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import write
-from survey_audit.codebook import load_codebook, load_variables, normalise_text
+from survey_audit.config.codebook import load_codebook
+from survey_audit.config.variables import load_variables, normalise_text
 from survey_audit.errors import InputError
-from survey_audit.harmonise import harmonise
-from survey_audit.readers import RawTable
+from survey_audit.intake.harmonise import harmonise
+from survey_audit.intake.readers import RawTable
 
 VARIABLES = """
 missing_codes:

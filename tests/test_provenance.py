@@ -11,8 +11,8 @@ def names(script):
 
 def test_closure_follows_imports_transitively(root):
     ingest = names(root / "workflow" / "scripts" / "ingest.py")
-    assert {"harmonise.py", "readers.py", "codebook.py", "configuration.py", "errors.py", "__init__.py"} <= ingest
-    assert "audit.py" not in ingest and "tables.py" not in ingest
+    assert {"harmonise.py", "readers.py", "codebook.py", "loading.py", "errors.py", "__init__.py"} <= ingest
+    assert "audit.py" not in ingest and "tabulate.py" not in ingest and "design.py" not in ingest
 
 
 def test_weight_stage_does_not_depend_on_ingest_code(root):

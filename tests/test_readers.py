@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from survey_audit.errors import ConfigError, InputError
-from survey_audit.readers import decode, read_raw, sniff_delimiter
+from survey_audit.intake.readers import decode, read_raw, sniff_delimiter
 
 
 def read(tmp_path: Path, data: bytes | str, name: str = "raw.csv", **options):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from survey_audit.errors import SurveyAuditError, VerificationError
-from survey_audit.releases import CURRENT, compare, diff_text, freeze, resolve, verify
+from survey_audit.tools.releases import CURRENT, compare, diff_text, freeze, resolve, verify
 
 
 def fake_results(root: Path) -> Path:

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from survey_audit import significance as S
-from survey_audit.design import svydesign
 from survey_audit.errors import DesignError
+from survey_audit.stats import significance as S
+from survey_audit.stats.design import svydesign
 
 
 def test_two_wave_difference_by_hand():
@@ -40,16 +40,13 @@ def test_two_wave_comparison_of_tidy_frames_matches_categories():
 
 def test_holm_bh_and_by_by_hand():
     p = np.array([0.01, 0.04, 0.03, np.nan])
-    np.testing.assert_allclose(S.adjust(p, "holm")[:3], [0.03, 0.06, 0.06])
-    np.testing.assert_allclose(S.adjust(p, "bh")[:3], [0.03, 0.04, 0.04])
+    np.testing.assert_allclose(S.p_adjust(p, "holm")[:3], [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(S.p_adjust(p, "bh")[:3], [0.03, 0.04, 0.04])
     c = 1 + 1 / 2 + 1 / 3
-    np.testing.assert_allclose(S.adjust(p, "by")[:3], [0.03 * c, 0.04 * c, 0.04 * c])
-    assert np.isnan(S.adjust(p, "holm")[3])
-    frame = pd.DataFrame({"family": ["a", "a", "b"], "p": [0.01, 0.04, 0.2]})
-    out = S.adjust_families(frame, method="holm")
-    assert out["p_adjusted"].tolist() == pytest.approx([0.02, 0.04, 0.2]) and set(out["adjustment"]) == {"holm"}
+    np.testing.assert_allclose(S.p_adjust(p, "by")[:3], [0.03 * c, 0.04 * c, 0.04 * c])
+    assert np.isnan(S.p_adjust(p, "holm")[3])
     with pytest.raises(DesignError, match="unknown p-value adjustment"):
-        S.adjust_families(frame, method="bonferroni")
+        S.p_adjust(p, "bonferroni")
 
 
 def test_pearson_unweighted_keeps_its_contract():

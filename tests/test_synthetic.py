@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from survey_audit.cleaning import clean
-from survey_audit.codebook import load_codebook, load_variables
-from survey_audit.configuration import load_yaml
+from survey_audit.config.codebook import load_codebook
+from survey_audit.config.loading import load_yaml
+from survey_audit.config.variables import load_variables
 from survey_audit.formats import csv_text
-from survey_audit.harmonise import harmonise
-from survey_audit.readers import read_raw
-from survey_audit.synthetic import generate, largest_remainder
+from survey_audit.intake.cleaning import clean
+from survey_audit.intake.harmonise import harmonise
+from survey_audit.intake.readers import read_raw
+from survey_audit.tools.synthetic import generate, largest_remainder
 
 PUBLISHED_N = {"wave1": 115, "wave2": 260}
 

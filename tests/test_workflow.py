@@ -86,12 +86,21 @@ def test_rows_are_conserved_through_cleaning(project):
 
 
 def test_table_percentages_are_their_counts_over_their_bases(project):
+    kinds = set()
     for path in (project / "results" / "tables").glob("*.csv"):
         table = pd.read_csv(path)
-        assert {"wave", "domain", "variable", "category", "n", "base_n", "pct"} <= set(table.columns)
+        assert {"wave", "domain", "variable", "category", "n", "base_n"} <= set(table.columns)
+        if "pct" not in table:  # a mean or sample table, with no percentages
+            kinds.add("mean" if "mean" in table else "sample")
+            assert not {"pct_se", "pct_ci_low", "pct_ci_high"} & set(table.columns), path.name
+            continue
+        kinds.add("proportions")
+        assert {"pct_se", "pct_ci_low", "pct_ci_high", "deff", "n_eff", "df", "flags"} <= set(table.columns)
+        assert "mean" not in table, path.name
         unweighted = table[(table["weighting"] == "unweighted") & (table["base_n"] > 0) & table["pct"].notna()]
         assert ((unweighted["pct"] - 100 * unweighted["n"] / unweighted["base_n"]).abs() < 1e-5).all(), path.name
         assert (table["synthetic"]).all()
+    assert kinds == {"proportions", "mean", "sample"}
 
 
 def test_weights_line_up_with_analysed_respondents(project):
@@ -153,7 +162,7 @@ def test_manifest_hashes_every_output_and_traces_it_to_data_config_and_code(proj
     # a public table leads back, job by job, to the raw export, its codebook and the cleaning configuration
     outputs = manifest["outputs"]
     table = outputs["results/tables/gender.csv"]
-    assert table["rule"] == "publish" and "workflow/survey_audit/tables.py" in table["modules"]
+    assert table["rule"] == "publish" and "workflow/survey_audit/stages/publish.py" in table["modules"]
     cells = outputs["results/internal/cells/wave2.parquet"]
     assert cells["inputs"]["analysed"] == {
         "results/clean/wave2.parquet": outputs["results/clean/wave2.parquet"]["sha256"]
@@ -171,7 +180,7 @@ def sensitive_values(project: Path) -> set[str]:
     exports, as their codebooks name them."""
     import yaml
 
-    from survey_audit.readers import read_raw
+    from survey_audit.intake.readers import read_raw
 
     values: set[str] = set()
     for record in waves(project).to_dict("records"):
@@ -208,7 +217,7 @@ def test_no_identifier_or_free_text_reaches_results(project):
 
 def test_a_library_change_reruns_only_the_stages_that_import_it(project):
     assert planned_jobs(snakemake(project, "-n")) == {}
-    module = project / "workflow" / "survey_audit" / "weighting.py"
+    module = project / "workflow" / "survey_audit" / "stats" / "weighting.py"
     module.write_text(module.read_text() + "\n# touched by the test\n")
     planned = planned_jobs(snakemake(project, "-n"))
     assert planned.get("weight") == len(waves(project)) and "ingest" not in planned and "clean" not in planned
@@ -249,7 +258,7 @@ def survey_audit(project: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_verify_passes_against_the_latest_committed_release(project, request):
-    from survey_audit.releases import latest_release
+    from survey_audit.tools.releases import latest_release
 
     root = Path(request.config.rootpath)
     release = latest_release(root / "results")

@@ -17,11 +17,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from survey_audit.cleaning import clean  # noqa: E402
-from survey_audit.codebook import load_codebook, load_variables  # noqa: E402
-from survey_audit.configuration import load_yaml  # noqa: E402
-from survey_audit.harmonise import harmonise  # noqa: E402
-from survey_audit.readers import read_raw  # noqa: E402
+from survey_audit.config.codebook import load_codebook  # noqa: E402
+from survey_audit.config.loading import load_yaml  # noqa: E402
+from survey_audit.config.variables import load_variables  # noqa: E402
+from survey_audit.intake.cleaning import clean  # noqa: E402
+from survey_audit.intake.harmonise import harmonise  # noqa: E402
+from survey_audit.intake.readers import read_raw  # noqa: E402
 
 COLUMNS = ["wave", "org", "gender", "race", "entry_cohort", "recruitment_period", "had_cell_phone", "advertised_online"]
 

@@ -14,7 +14,7 @@ rule audit:
         "results/logs/audit.log",
     params:
         synthetic=SYNTHETIC,
-        rounding=config.get("audit", {}).get("rounding", ["half_up", "half_even"]),
+        rounding=config["audit"]["rounding"],
     conda:
         "../envs/survey-audit.yaml"
     script:

@@ -17,7 +17,7 @@ rule clean:
     log:
         "results/logs/clean/{wave}.log",
     params:
-        cleaning=config.get("cleaning", {}),
+        cleaning=config["cleaning"],
     conda:
         "../envs/survey-audit.yaml"
     script:

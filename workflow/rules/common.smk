@@ -1,8 +1,8 @@
-# Configuration, the wave sheet and helpers shared by every stage.
+# Configuration, the wave sheet and helpers shared by every stage. Parsing reads and checks every declared
+# file (config, wave sheet, variables, codebooks, table specs, registries, weighting specs) with the light
+# configuration layer of the library only, so a broken file fails before any job and a dry run stays fast.
 import os
 import sys
-
-import yaml
 from pathlib import Path
 
 PROJECT = Path(workflow.basedir)
@@ -13,28 +13,37 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (str(LIBRARY), os.environ.get("PYTHONPATH", "")) if p)
 )
 
-from survey_audit.audit import check_registry_cells, load_registry
-from survey_audit.codebook import carried_by_wave, load_variables
-from survey_audit.configuration import check_config, load_wave_sheet
+from survey_audit.config.codebook import carried_by_wave
+from survey_audit.config.registry import check_registry_cells, load_registry
+from survey_audit.config.settings import check_config
+from survey_audit.config.tables import POOLED, load_table_specs
+from survey_audit.config.variables import load_variables
+from survey_audit.config.waves import load_wave_sheet
+from survey_audit.config.weighting import load_weighting_spec
 from survey_audit.errors import SurveyAuditError
 from survey_audit.provenance import module_closure
-from survey_audit.tables import POOLED, load_table_specs
 
 try:
-    check_config(config)
+    check_config(config)  # fills in the schema's defaults
     WAVES = load_wave_sheet(config["waves"])
     VARIABLES = load_variables(config["variables"])
-    CARRIED = carried_by_wave(WAVES["codebook"].tolist(), VARIABLES)
+    CARRIED = carried_by_wave([w.codebook for w in WAVES.values()], VARIABLES)
     TABLE_SPECS = load_table_specs(config["tables"], VARIABLES, CARRIED)
-    for registry in config["published"]:
-        check_registry_cells(load_registry(registry), TABLE_SPECS, VARIABLES, list(WAVES.index))
+    REGISTRIES = [load_registry(path) for path in config["published"]]
+    for registry in REGISTRIES:
+        check_registry_cells(registry, TABLE_SPECS, VARIABLES)
+    WEIGHTING = {
+        wave: load_weighting_spec(w.weighting, VARIABLES, CARRIED) for wave, w in WAVES.items() if w.weighting
+    }
 except SurveyAuditError as error:
     sys.exit(str(error))
 
-WAVE_IDS = list(WAVES.index)
+WAVE_IDS = list(WAVES)
 TABLE_IDS = sorted(spec.id for spec in TABLE_SPECS)
 SCOPES = WAVE_IDS + ([POOLED] if any(POOLED in spec.waves for spec in TABLE_SPECS) else [])
-SYNTHETIC = bool((WAVES["synthetic"] == "yes").any())
+SYNTHETIC = any(w.synthetic for w in WAVES.values())
+# The tests registry claims cite: they form the claims family of the association stage.
+CLAIMS = sorted({e["claim"]["test"] for r in REGISTRIES for e in r.entries if e["claim"].get("test")})
 
 
 wildcard_constraints:
@@ -49,51 +58,41 @@ def code(script):
 
 
 def raw_file(wildcards):
-    return WAVES.loc[wildcards.wave, "raw"]
+    return WAVES[wildcards.wave].raw
 
 
 def codebook_file(wildcards):
-    return WAVES.loc[wildcards.wave, "codebook"]
+    return WAVES[wildcards.wave].codebook
 
 
 def weighting_spec(wildcards):
     """The wave's weighting spec, or nothing (unit weights)."""
-    return weighting_files(wildcards.wave)[:1]
+    return [WAVES[wildcards.wave].weighting] if wildcards.wave in WEIGHTING else []
 
 
-def weighting_reference_waves(wildcards):
+def reference_waves(wildcards):
     """The waves whose composition the wave's weighting targets."""
-    spec = weighting_spec(wildcards)
-    if not spec:
-        return []
-    margins = yaml.safe_load(Path(spec[0]).read_text(encoding="utf-8"))["margins"]
-    return sorted({m["source"]["wave"] for m in margins if "wave" in m.get("source", {})})
+    spec = WEIGHTING.get(wildcards.wave)
+    return spec.reference_waves if spec else []
 
 
-def weighting_references(wildcards):
-    return expand("results/clean/{wave}.parquet", wave=weighting_reference_waves(wildcards))
-
-
-def weighting_files(wave):
-    """A wave's weighting spec and the diagnostics its weighted tables are rebuilt from (none: unit weights)."""
-    spec = WAVES.loc[wave, "weighting"]
-    return [spec, f"results/weights/{wave}.diagnostics.json"] if spec else []
-
-
-def scope_weighting(wildcards):
-    return [] if wildcards.scope == POOLED else weighting_files(wildcards.scope)
+def weighting_codebooks(wildcards):
+    """The codebooks a wave's weighting is checked against: its own and its reference waves'."""
+    return [WAVES[w].codebook for w in [wildcards.wave, *reference_waves(wildcards)]]
 
 
 def scope_waves(wildcards):
     return WAVE_IDS if wildcards.scope == POOLED else [wildcards.scope]
 
 
-def scope_analysed(wildcards):
-    return expand("results/clean/{wave}.parquet", wave=scope_waves(wildcards))
+def scope_files(pattern):
+    """An input function: ``pattern`` (with ``{wave}``) for every wave of the scope."""
+    return lambda wildcards: expand(pattern, wave=scope_waves(wildcards))
 
 
-def scope_weights(wildcards):
-    return expand("results/weights/{wave}.parquet", wave=scope_waves(wildcards))
+def scope_calibration(wildcards):
+    """A wave's calibration record (none for the pooled scope: pooled tables are unweighted)."""
+    return [] if wildcards.scope == POOLED else [f"results/weights/{wildcards.scope}.calibration.parquet"]
 
 
 def public_outputs():

@@ -15,7 +15,7 @@ rule ingest:
     log:
         "results/logs/ingest/{wave}.log",
     params:
-        cleaning=config.get("cleaning", {}),
+        cleaning=config["cleaning"],
     conda:
         "../envs/survey-audit.yaml"
     script:

@@ -11,7 +11,7 @@ rule publish:
         "results/logs/publish.log",
     params:
         table_ids=TABLE_IDS,
-        decimals=config.get("tabulation", {}).get("decimals", 6),
+        decimals=config["tabulation"]["decimals"],
     conda:
         "../envs/survey-audit.yaml"
     script:
@@ -20,8 +20,8 @@ rule publish:
 
 rule manifest:
     input:
-        data=WAVES["raw"].tolist(),
-        codebooks=WAVES["codebook"].tolist(),
+        data=[w.raw for w in WAVES.values()],
+        codebooks=[w.codebook for w in WAVES.values()],
         config_files=["config/config.yaml", config["waves"], config["variables"], *config["tables"]],
         registries=config["published"],
         outputs=[
@@ -31,7 +31,11 @@ rule manifest:
                 wave=WAVE_IDS,
                 part=["parquet", "log.csv", "quarantine.csv", "flow.csv", "actions.csv"],
             ),
-            *expand("results/weights/{wave}.{part}", wave=WAVE_IDS, part=["parquet", "diagnostics.json", "margins.csv"]),
+            *expand(
+                "results/weights/{wave}.{part}",
+                wave=WAVE_IDS,
+                part=["parquet", "calibration.parquet", "diagnostics.json", "margins.csv"],
+            ),
         ],
         code=code("manifest"),
     output:
@@ -44,7 +48,7 @@ rule manifest:
         modules=sorted(
             {
                 m
-                for s in ["ingest", "clean", "weight", "tabulate", "test", "publish", "audit", "report"]
+                for s in ["ingest", "clean", "weight", "tabulate", "associations", "publish", "audit", "report"]
                 for m in code(s)
             }
         ),

@@ -6,7 +6,7 @@ rule report:
         tables=expand("results/tables/{table_id}.csv", table_id=TABLE_IDS),
         specs=config["tables"],
         variables=config["variables"],
-        codebooks=WAVES["codebook"].tolist(),
+        codebooks=[w.codebook for w in WAVES.values()],
         tests="results/tests.csv",
         audit="results/audit/published.csv",
         flows=expand("results/clean/{wave}.flow.csv", wave=WAVE_IDS),

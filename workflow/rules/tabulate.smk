@@ -3,10 +3,10 @@
 
 rule tabulate:
     input:
-        analysed=scope_analysed,
-        weights=scope_weights,
-        codebooks=WAVES["codebook"].tolist(),
-        weighting=scope_weighting,
+        analysed=scope_files("results/clean/{wave}.parquet"),
+        weights=scope_files("results/weights/{wave}.parquet"),
+        calibration=scope_calibration,
+        codebooks=[w.codebook for w in WAVES.values()],
         tables=config["tables"],
         variables=config["variables"],
         code=code("tabulate"),
@@ -15,9 +15,8 @@ rule tabulate:
     log:
         "results/logs/tabulate/{scope}.log",
     params:
-        waves=WAVE_IDS,
-        estimation=config.get("estimation", {}),
-        small_base=config.get("tabulation", {}).get("small_base", 30),
+        estimation=config["estimation"],
+        tabulation=config["tabulation"],
         synthetic=SYNTHETIC,
     conda:
         "../envs/survey-audit.yaml"

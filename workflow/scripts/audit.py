@@ -1,10 +1,11 @@
 """Snakemake adapter: audit the published numbers."""
 
-from survey_audit import adapter, audit
+from survey_audit import adapter
+from survey_audit.stages.audit import audit_tables
 
 adapter.run(
     snakemake,
-    lambda: audit.audit_tables(
+    lambda: audit_tables(
         tables=list(snakemake.input.tables),
         tests=snakemake.input.tests,
         registries=list(snakemake.input.registries),

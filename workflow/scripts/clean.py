@@ -1,10 +1,11 @@
 """Snakemake adapter: clean one wave."""
 
-from survey_audit import adapter, cleaning
+from survey_audit import adapter
+from survey_audit.stages.clean import clean_wave
 
 adapter.run(
     snakemake,
-    lambda: cleaning.clean_wave(
+    lambda: clean_wave(
         respondents=snakemake.input.respondents,
         findings=snakemake.input.findings,
         codebook=snakemake.input.codebook,

@@ -1,10 +1,11 @@
 """Snakemake adapter: ingest one wave."""
 
-from survey_audit import adapter, harmonise
+from survey_audit import adapter
+from survey_audit.stages.ingest import ingest_wave
 
 adapter.run(
     snakemake,
-    lambda: harmonise.ingest_wave(
+    lambda: ingest_wave(
         raw=snakemake.input.raw,
         codebook=snakemake.input.codebook,
         variables=snakemake.input.variables,

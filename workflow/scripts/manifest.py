@@ -1,10 +1,11 @@
 """Snakemake adapter: the run manifest."""
 
-from survey_audit import adapter, manifest
+from survey_audit import adapter
+from survey_audit.stages.manifest import write_manifest
 
 adapter.run(
     snakemake,
-    lambda: manifest.write_manifest(
+    lambda: write_manifest(
         config=snakemake.params.config,
         inputs=[
             *snakemake.input.data,

@@ -1,10 +1,11 @@
 """Snakemake adapter: the HTML report."""
 
-from survey_audit import adapter, report
+from survey_audit import adapter
+from survey_audit.stages.report import write_report
 
 adapter.run(
     snakemake,
-    lambda: report.write_report(
+    lambda: write_report(
         tables=list(snakemake.input.tables),
         specs=list(snakemake.input.specs),
         variables=snakemake.input.variables,

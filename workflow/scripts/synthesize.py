@@ -1,10 +1,11 @@
 """Snakemake adapter: generate one synthetic wave."""
 
-from survey_audit import adapter, synthetic
+from survey_audit import adapter
+from survey_audit.tools.synthetic import synthesize_wave
 
 adapter.run(
     snakemake,
-    lambda: synthetic.synthesize_wave(
+    lambda: synthesize_wave(
         spec=snakemake.input.spec,
         codebook=snakemake.input.codebook,
         variables=snakemake.input.variables,

@@ -1,20 +1,20 @@
 """Snakemake adapter: the cells of every table for one wave, or pooled."""
 
-from survey_audit import adapter, tables
+from survey_audit import adapter
+from survey_audit.stages.tabulate import tabulate_scope
 
 adapter.run(
     snakemake,
-    lambda: tables.tabulate_scope(
+    lambda: tabulate_scope(
         scope=snakemake.wildcards.scope,
         analysed=list(snakemake.input.analysed),
         weights=list(snakemake.input.weights),
+        calibration=snakemake.input.calibration[0] if snakemake.input.calibration else None,
         codebooks=list(snakemake.input.codebooks),
-        weighting=list(snakemake.input.weighting),
         tables=list(snakemake.input.tables),
         variables=snakemake.input.variables,
-        waves=snakemake.params.waves,
         estimation=snakemake.params.estimation,
-        small_base=snakemake.params.small_base,
+        tabulation=snakemake.params.tabulation,
         synthetic=snakemake.params.synthetic,
         cells_out=snakemake.output.cells,
     ),

@@ -15,9 +15,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__, tabulate_cli
+from . import __version__
 from .errors import SurveyAuditError
-from .formats import atomic_path, csv_text
+from .tools import tab
 
 PROFILE = Path("workflow") / "profiles" / "default"
 
@@ -54,13 +54,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from .cleaning import clean_wave
-    from .codebook import load_codebook, load_variables
-    from .configuration import load_validated
-    from .harmonise import ingest_wave
+    from .config.codebook import load_codebook
+    from .config.settings import load_config
+    from .config.variables import load_variables
+    from .stages.clean import clean_wave
+    from .stages.ingest import ingest_wave
 
     config_path = args.config or ("config/config.yaml" if Path("config/config.yaml").is_file() else None)
-    config = load_validated(config_path, "config").data if config_path else {}
+    config = load_config(config_path) if config_path else {}
     cleaning = config.get("cleaning", {})
     variables = args.variables or config.get("variables", "config/variables.yaml")
     wave = args.wave or load_codebook(args.codebook, load_variables(variables)).wave
@@ -105,16 +106,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_synthesize(args: argparse.Namespace) -> int:
-    from .configuration import load_validated, load_wave_sheet
-    from .synthetic import generate
+    from .config.settings import load_config
+    from .config.waves import load_wave_sheet
+    from .formats import atomic_path, csv_text
+    from .tools.synthetic import generate
 
-    config = load_validated(args.config, "config").data
+    config = load_config(args.config)
     sheet = load_wave_sheet(config["waves"])
-    waves = args.wave or [w for w in sheet.index if Path(f"config/synthetic/{w}.yaml").is_file()]
+    waves = args.wave or [w for w in sheet if Path(f"config/synthetic/{w}.yaml").is_file()]
     differs = []
     for wave in waves:
         spec = Path("config/synthetic") / f"{wave}.yaml"
-        generated = generate(spec, sheet.loc[wave, "codebook"], config["variables"])
+        generated = generate(spec, sheet[wave].codebook, config["variables"])
         raw_path = Path("resources/synthetic") / f"{wave}.csv"
         defects_path = Path("resources/synthetic") / f"{wave}.defects.csv"
         outputs = {raw_path: generated.raw_bytes(), defects_path: csv_text(generated.defects).encode("utf-8")}
@@ -143,7 +146,7 @@ def _run_workflow(quiet: bool = True) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from .releases import freeze
+    from .tools.releases import freeze
 
     if not args.no_run and _run_workflow() != 0:
         return 1
@@ -153,7 +156,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .releases import CURRENT, compare, diff_text, resolve
+    from .tools.releases import CURRENT, compare, diff_text, resolve
 
     if not args.no_run and _run_workflow() != 0:
         return 1
@@ -174,7 +177,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .releases import compare, diff_text, resolve
+    from .formats import csv_text
+    from .tools.releases import compare, diff_text, resolve
 
     old, new = resolve(args.old, args.results), resolve(args.new, args.results)
     changes = compare(old, new)
@@ -186,7 +190,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_check_published(args: argparse.Namespace) -> int:
-    from .audit import check_published, load_registry
+    from .config.registry import load_registry
+    from .stages.audit import check_published
 
     failures = 0
     for path in args.files:
@@ -207,7 +212,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
         cmd_synthesize,
         "regenerate the synthetic stand-in waves in resources/synthetic/ (--check compares)",
     ),
-    "tab": (tabulate_cli.run, tabulate_cli.HELP),
+    "tab": (tab.run, tab.HELP),
     "release": (cmd_release, "freeze the public tables, tests, audit and manifest as results/releases/NAME"),
     "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
     "diff": (cmd_diff, "list the values that changed between two releases (or a release and the current results)"),
@@ -261,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check-published", help=COMMANDS["check-published"][1], description=COMMANDS["check-published"][1]
     )
     check.add_argument("files", nargs="+", help="registry files, e.g. config/published/thorn-2018.yaml")
-    tabulate_cli.add_parser(commands)
+    tab.add_parser(commands)
     return parser
 
 

@@ -2,7 +2,9 @@
 Snakemake reruns exactly the jobs whose code changed.
 
 Snakemake tracks a script's own modification time but not the modules it imports; the rules therefore list
-:func:`module_closure` of their script as inputs.
+:func:`module_closure` of their script as inputs. The closure follows absolute and relative imports through
+the package's layers, and counts the ``__init__`` of every package on the way (Python runs them on import).
+Each module is parsed once per process, however many scripts share it.
 """
 
 from __future__ import annotations
@@ -16,39 +18,60 @@ PACKAGE = "survey_audit"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def _module_file(name: str, package_dir: Path) -> Path | None:
+def _module_parts(path: Path, package_dir: Path) -> tuple[list[str], bool]:
+    """The dotted name of a module file of the package, as parts, and whether it is a package ``__init__``."""
+    relative = path.relative_to(package_dir).with_suffix("")
+    parts = [PACKAGE, *relative.parts]
+    if parts[-1] == "__init__":
+        return parts[:-1], True
+    return parts, False
+
+
+def _module_files(name: str, package_dir: Path) -> list[Path]:
+    """The files Python runs to import a dotted module name of the package: the ``__init__`` of each package on
+    the way, then the module itself (nothing for a name that is not a module, such as a function)."""
     parts = name.split(".")
     if parts[0] != PACKAGE:
-        return None
-    rest = parts[1:]
-    if not rest:
-        return package_dir / "__init__.py"
-    candidate = package_dir.joinpath(*rest).with_suffix(".py")
-    if candidate.is_file():
-        return candidate
-    init = package_dir.joinpath(*rest, "__init__.py")
-    return init if init.is_file() else None
+        return []
+    files = []
+    for depth in range(1, len(parts) + 1):
+        rest = parts[1:depth]
+        init = package_dir.joinpath(*rest, "__init__.py")
+        module = package_dir.joinpath(*rest).with_suffix(".py") if rest else None
+        if init.is_file():
+            files.append(init)
+        elif module is not None and module.is_file():
+            files.append(module)
+            break
+        else:
+            break
+    return files
 
 
-def _imports(path: Path, package_dir: Path) -> set[Path]:
+@functools.cache
+def _imports(path: Path, package_dir: Path) -> frozenset[Path]:
+    """The package modules one file imports directly (parsed once per process)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    inside = package_dir in path.resolve().parents
+    inside = package_dir in path.parents
+    package: list[str] = []
+    if inside:
+        parts, is_package = _module_parts(path, package_dir)
+        package = parts if is_package else parts[:-1]
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level and inside:
-                base = PACKAGE  # the package is flat: relative imports resolve to it
-                module = f"{base}.{node.module}" if node.module else base
-            elif node.level:
-                continue
+            if node.level:
+                if not inside:
+                    continue
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
             names.add(module)
             names.update(f"{module}.{alias.name}" for alias in node.names)
-    files = {_module_file(name, package_dir) for name in names}
-    return {f.resolve() for f in files if f is not None}
+    return frozenset(f.resolve() for name in names for f in _module_files(name, package_dir))
 
 
 @functools.cache
@@ -56,9 +79,7 @@ def module_closure(script: str | Path, package_dir: str | Path = PACKAGE_DIR) ->
     """The library modules a script imports, directly or through other modules, sorted by path."""
     package_dir = Path(package_dir).resolve()
     seen: set[Path] = set()
-    todo = list(_imports(Path(script), package_dir))
-    if todo:
-        todo.append((package_dir / "__init__.py").resolve())
+    todo = list(_imports(Path(script).resolve(), package_dir))
     while todo:
         current = todo.pop()
         if current in seen:

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .formats import write_text
+from .. import __version__
+from ..config.codebook import carried_by_wave
+from ..config.loading import load_yaml
+from ..config.tables import load_table_specs
+from ..config.variables import load_variables
+from ..formats import write_text
+from .tabulate import MEAN_COLUMNS, PROPORTION_COLUMNS
 
 VERDICT_CLASS = {
     "reproduced": "good",
@@ -86,16 +92,17 @@ def _cell_view(cells: pd.DataFrame) -> pd.DataFrame:
     if (cells["by_value"] != "all").any():
         view[cells["by"].iloc[0] or "by"] = cells["by_value"]
     view["category"] = cells["category"]
-    if "mean" in cells and cells["mean"].notna().any():
+    estimate = "mean" if "mean" in cells else "pct" if "pct" in cells else None
+    if estimate == "mean":
         view["mean"] = cells["mean"].map(lambda v: "" if pd.isna(v) else f"{float(v):.2f}")
-    if cells["pct"].notna().any():
+    elif estimate == "pct":
         view["percent"] = cells["pct"].map(_fmt_pct)
-    if "ci_low" in cells and cells["ci_low"].notna().any():
+    if estimate:
         view["95% CI"] = [
             "" if pd.isna(lo) else f"{float(lo):.1f}–{float(hi):.1f}"
-            for lo, hi in zip(cells["ci_low"], cells["ci_high"])
+            for lo, hi in zip(cells[f"{estimate}_ci_low"], cells[f"{estimate}_ci_high"])
         ]
-        view["CI method"] = cells.get("ci_method", "")
+        view["CI method"] = cells["ci_method"]
     view["n"] = cells["n"]
     view["base"] = cells["base_n"]
     if (cells["weighting"] != "unweighted").any():
@@ -229,7 +236,7 @@ def build_report(
                 continue
             cells = tables[table_id]
             parts.append(f'<h3 id="table-{table_id}">{_e(title)} <span class="small">({table_id})</span></h3>')
-            if table_id in FIGURE_TABLES and cells["pct"].notna().any():
+            if table_id in FIGURE_TABLES and "pct" in cells and cells["pct"].notna().any():
                 parts.append(
                     f"<figure>{figure_svg(cells, FIGURE_TABLES[table_id] + ': ' + title)}"
                     f"<figcaption>{_e(FIGURE_TABLES[table_id])}, recomputed.</figcaption></figure>"
@@ -311,15 +318,10 @@ def write_report(
     report_out: str,
 ) -> None:
     """Stage function: read the public results and write the HTML report."""
-    from . import __version__
-    from .codebook import carried_by_wave, load_variables
-    from .configuration import load_yaml
-    from .tables import load_table_specs
-
     read = {
         "dtype": {"by_value": str, "category": str, "by": str, "flags": str},
         "keep_default_na": False,
-        "na_values": {c: [""] for c in ("pct", "mean", "se", "ci_low", "ci_high")},
+        "na_values": {c: [""] for c in (*PROPORTION_COLUMNS, *MEAN_COLUMNS)},
     }
     frames = {Path(p).stem: pd.read_csv(p, **read) for p in tables}
     chapters = {}

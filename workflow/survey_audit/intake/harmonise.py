@@ -15,25 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import formats
-from .codebook import (
-    NO_ANSWER,
-    STRAY_TEXT,
-    Codebook,
-    Mapping,
-    Variable,
-    VariableSet,
-    load_codebook,
-    load_variables,
-    normalise_text,
-)
-from .errors import InputError
-from .readers import RawTable, read_raw
+from ..config.codebook import Codebook, Mapping
+from ..config.variables import NO_ANSWER, STRAY_TEXT, Variable, VariableSet, normalise_text
+from ..errors import InputError
+from .readers import RawTable
 
 FINDING_COLUMNS = ["respondent_id", "source_row", "variable", "column", "finding"]
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
@@ -351,36 +340,3 @@ def _multi(ctx: _Context) -> tuple[dict[str, pd.Series], list]:
         series[~answered] = pd.NA
         values[var.option_column(option)] = series
     return values, missing
-
-
-def ingest_wave(
-    *,
-    raw: str,
-    codebook: str,
-    variables: str,
-    wave: str,
-    cleaning_defaults: dict,
-    respondents_out: str,
-    findings_out: str,
-    summary_out: str,
-) -> None:
-    """Raw export → harmonised respondent frame (identifiers and free text removed) and ingest findings."""
-    variable_set = load_variables(variables)
-    book = load_codebook(codebook, variable_set, wave=wave, cleaning_defaults=cleaning_defaults)
-    table = read_raw(raw, layout=book.layout, encoding=book.encoding, delimiter=book.delimiter, sheet=book.sheet)
-    result = harmonise(table, book, variable_set)
-    summary = {
-        "wave": wave,
-        "raw_file": Path(raw).as_posix(),
-        "layout": table.layout,
-        "encoding": table.encoding,
-        "delimiter": table.delimiter,
-        "raw_rows": len(table),
-        "blank_rows_skipped": list(table.blank_rows),
-        "columns_mapped": sum(len(m.raw_columns) for m in book.mappings.values()) + 2,
-        "columns_dropped": dict(sorted(book.drop.items())),
-        "findings": {str(k): int(v) for k, v in result.findings["finding"].value_counts().sort_index().items()},
-    }
-    formats.write_parquet(result.respondents, respondents_out)
-    formats.write_csv(result.findings, findings_out)
-    formats.write_json(summary, summary_out)

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, InputError
+from ..errors import ConfigError, InputError
 
 DELIMITERS = ",;\t|"
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}

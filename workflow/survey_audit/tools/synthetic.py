@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import formats
-from .cleaning import derive
-from .codebook import NO_ANSWER, NOT_ASKED, Codebook, Mapping, Variable, VariableSet, load_codebook, load_variables
-from .configuration import load_validated, load_yaml
-from .errors import ConfigError
+from .. import formats
+from ..config.codebook import Codebook, Mapping, load_codebook
+from ..config.loading import load_validated, load_yaml
+from ..config.variables import NO_ANSWER, NOT_ASKED, Variable, VariableSet, load_variables
+from ..errors import ConfigError
+from ..intake.cleaning import derive
 
 # Qualtrics-style metadata columns, in the order the platform writes them.
 PLATFORM_COLUMNS = [

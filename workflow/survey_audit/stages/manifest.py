@@ -15,10 +15,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import __version__, formats
-from .audit import load_registry
-from .configuration import canonical_hash
-from .provenance import sha256_file
+from .. import __version__, formats
+from ..config.loading import canonical_hash
+from ..config.registry import load_registry
+from ..provenance import sha256_file
 
 PACKAGES = [
     "snakemake",

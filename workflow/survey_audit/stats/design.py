@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DesignError
+from ..errors import DesignError
 
 LONELY_PSU_POLICIES = ("fail", "remove", "certainty", "adjust", "average")
 DF_CONVENTIONS = ("domain", "design")
@@ -810,6 +810,69 @@ def poststratification_step(
         psu_weights=psu_weights,
         denominators=np.bincount(codes, weights=old_weights, minlength=n_cells),
     )
+
+
+def calibration_record(design: Design) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """What restores a design's calibration steps without fitting them again: per-row arrays (named
+    ``s{step}_{part}``, one value per row of the design) and, per step, its kind and its small per-cell parts.
+    See :func:`restore_calibration`."""
+    columns: dict[str, np.ndarray] = {}
+    steps: list[dict] = []
+    for i, step in enumerate(design.calibration):
+        prefix = f"s{i}_"
+        if isinstance(step, Raking):
+            columns.update({prefix + "cell": step.cell, prefix + "weight": step.weights})
+            steps.append(
+                {
+                    "kind": "rake",
+                    "n_cells": step.n_cells,
+                    "levels": list(step.levels),
+                    "cell_margins": [m.tolist() for m in step.cell_margins],
+                }
+            )
+        elif isinstance(step, PostStratification):
+            columns.update(
+                {prefix + "cell": step.codes, prefix + "old_weight": step.old_weights, prefix + "weight": step.weights}
+            )
+            steps.append({"kind": "poststratify", "n_cells": step.n_cells})
+        else:
+            columns[prefix + "scale"] = step.scale
+            columns.update({f"{prefix}basis{j}": step.basis[:, j] for j in range(step.basis.shape[1])})
+            steps.append({"kind": "calibrate", "rank": int(step.basis.shape[1])})
+    return columns, steps
+
+
+def restore_calibration(design: Design, columns, steps: list[dict], weights: np.ndarray) -> Design:
+    """``design`` (uncalibrated, on the same rows) with the calibration steps of a :func:`calibration_record` and
+    the final analysis ``weights`` (which differ from the last step's after trimming, as in R)."""
+    out = design
+    for i, step in enumerate(steps):
+        prefix = f"s{i}_"
+        if step["kind"] == "rake":
+            record = raking_step(
+                design,
+                np.asarray(columns[prefix + "cell"], dtype=np.int64),
+                step["n_cells"],
+                [np.asarray(m, dtype=np.int64) for m in step["cell_margins"]],
+                np.ascontiguousarray(columns[prefix + "weight"], dtype=np.float64),
+                step["levels"],
+            )
+        elif step["kind"] == "poststratify":
+            record = poststratification_step(
+                design,
+                np.asarray(columns[prefix + "cell"], dtype=np.int64),
+                step["n_cells"],
+                np.ascontiguousarray(columns[prefix + "old_weight"], dtype=np.float64),
+                np.ascontiguousarray(columns[prefix + "weight"], dtype=np.float64),
+            )
+        else:
+            basis = np.column_stack(
+                [np.asarray(columns[f"{prefix}basis{j}"], dtype=float) for j in range(step["rank"])]
+            )
+            record = GregCalibration(basis=basis, scale=np.asarray(columns[prefix + "scale"], dtype=float))
+        out = out.with_weights(getattr(record, "weights", out.weights), step=record)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    return out if np.array_equal(weights, out.weights) else out.with_weights(weights)
 
 
 def vcov(design: Design, z: np.ndarray, domain: np.ndarray | None = None) -> np.ndarray:

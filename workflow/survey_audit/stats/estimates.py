@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ..errors import DesignError
 from .design import (
     DF_CONVENTIONS,
     Design,
@@ -57,10 +58,10 @@ from .design import (
     factor_codes,
     psu_totals,
     replicate_vcov,
+    strata_present,
     vcov_psu,
 )
 from .design import degf as design_degf
-from .errors import DesignError
 
 CI_METHODS = ("kg", "kg_nchs", "logit", "xlogit", "wilson", "wald")
 DEFF_TYPES = ("wor", "wr")
@@ -255,12 +256,8 @@ def _cell_stats(
     if binary and not full and design.replicates is None and not design.calibration:
         # The commonest case, a yes/no proportion of the whole sample: one weighted bincount.
         ones = int(np.count_nonzero(cell))
-        yes = np.bincount(design.psu, weights=w * cell, minlength=G)
-        totals = design.psu_weight_totals
-        W = totals.sum()
-        t1 = yes.sum()
+        t1, W, v = _binary_mean(design, cell)
         p1 = t1 / W
-        v = vcov_psu(design, ((yes - p1 * totals) / W)[:, None], None, diagonal=True)[0]
         out.est, out.tot, out.W = np.array([[1 - p1, p1]]), np.array([[W - t1, t1]]), np.array([W])
         out.var = np.array([[v, v]])
         out.counts = np.array([[design.n - ones, ones]], dtype=float)
@@ -382,6 +379,18 @@ def _cell_stats(
         if out.se_logit is not None:
             out.se_logit[g] = _replicate_logit_se(design, thetas, e)
     return out
+
+
+def _binary_mean(design: Design, cell: np.ndarray) -> tuple[float, float, float]:
+    """The weighted total of a 0/1 code over the whole sample, the total weight, and the variance of their ratio,
+    from one weighted ``bincount`` (the PSU totals of ``w`` are cached on the design). Multiplying by the 0/1
+    codes themselves (int8 for a 0/1 variable) is faster than by a boolean view."""
+    yes = np.bincount(design.psu, weights=design.weights * cell, minlength=design.n_psus)
+    totals = design.psu_weight_totals
+    W = float(totals.sum())
+    t1 = float(yes.sum())
+    v = vcov_psu(design, ((yes - t1 / W * totals) / W)[:, None], None, diagonal=True)[0]
+    return t1, W, float(v)
 
 
 def _ratio_rows(
@@ -514,15 +523,8 @@ def proportion_se(design: Design, variable, *, domain=None, categories: Sequence
     K = len(codes.labels)
     cell, complete, _, _ = _cells(design, codes, K, None, domain)
     if complete and K == 2 and design.replicates is None and not design.calibration:
-        # One weighted bincount: the PSU totals of w*y; those of w are cached on the design.
-        G = design.n_psus
-        # Multiplying by the 0/1 codes themselves (int8 for a 0/1 variable) is faster than by a boolean view.
-        ones = np.bincount(design.psu, weights=design.weights * cell, minlength=G)
-        totals = design.psu_weight_totals
-        W = totals.sum()
-        p = ones.sum() / W
-        T = ((ones - p * totals) / W)[:, None]
-        se = float(np.sqrt(max(vcov_psu(design, T, None, diagonal=True)[0], 0.0)))
+        t1, W, v = _binary_mean(design, cell)
+        p, se = t1 / W, float(np.sqrt(max(v, 0.0)))
         return codes.labels, np.array([1 - p, p]), np.array([se, se])
     st = _cell_stats(design, cell, 1, K, complete=complete)
     return codes.labels, st.est[0], np.sqrt(np.maximum(st.var[0], 0.0))
@@ -666,7 +668,7 @@ MEAN_COLUMNS = [
 ]
 
 
-def means(
+def svymean(
     design: Design,
     variables,
     *,
@@ -683,7 +685,7 @@ def means(
     return _linear_stats(design, variables, "mean", domain=domain, by=by, level=level, df=df, deff=deff, ci_df=ci_df)
 
 
-def totals(
+def svytotal(
     design: Design,
     variables,
     *,
@@ -698,7 +700,7 @@ def totals(
     return _linear_stats(design, variables, "total", domain=domain, by=by, level=level, df=df, deff=deff, ci_df=ci_df)
 
 
-def ratio(
+def svyratio(
     design: Design,
     numerator,
     denominator,
@@ -757,7 +759,7 @@ def _linear_stats(design, variables, kind, *, denominator=None, domain, by, leve
         for g, label in enumerate(group_labels):
             base = ok & (groups == g)
             whole = mask is None and gcodes is None and bool(base.all())
-            present = None if whole else strata_present_of(design, base)
+            present = None if whole else strata_present(design, base)
             dfs = float(design.degf if whole else design_degf(design, base, convention=df))
             wb = np.where(base, design.weights, 0.0)
             N = float(wb.sum())
@@ -795,26 +797,6 @@ def _linear_stats(design, variables, kind, *, denominator=None, domain, by, leve
     return pd.DataFrame(out, columns=MEAN_COLUMNS)
 
 
-def strata_present_of(design: Design, base: np.ndarray) -> np.ndarray:
-    """Strata with rows in ``base`` (the "average" lonely-PSU policy counts only these)."""
-    return np.bincount(design.stratum[base], minlength=design.n_strata) > 0
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Covariance of cell estimates (used by the tests of association).
-# --------------------------------------------------------------------------------------------------------------
-
-
-def cell_stats(
-    design: Design, cell: np.ndarray, n_cells: int, *, kind: str = "mean", complete: bool = False
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Estimates and full covariance of the cells of one categorical code (``cell`` in 0..n_cells-1, -1 outside):
-    cell proportions among the rows with a cell (``kind="mean"``, R ``svymean(mm)``) or weighted cell totals
-    (``kind="total"``, R ``svytotal(mm)``). Returns (estimates, covariance, rows used)."""
-    st = _cell_stats(design, cell, 1, n_cells, complete=complete, full=True, kind=kind)
-    return st.est.ravel() if kind == "mean" else st.tot.ravel(), st.var, int(st.base_n[0])
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Tables.
 # --------------------------------------------------------------------------------------------------------------
@@ -822,7 +804,7 @@ def cell_stats(
 TABLE_COLUMNS = ["row", "col", "n", "weighted_n", "cell_pct", "row_pct", "col_pct"]
 
 
-def crosstab(design: Design, row, col=None, *, domain=None, row_categories=None, col_categories=None) -> pd.DataFrame:
+def svytable(design: Design, row, col=None, *, domain=None, row_categories=None, col_categories=None) -> pd.DataFrame:
     """Weighted and unweighted counts with cell, row and column percentages (R ``svytable``), one tidy row per
     cell; ``col=None`` gives a one-way table (``row_pct`` 100, ``col_pct`` = ``cell_pct``). Rows with a missing
     value in either variable are left out, as ``xtabs`` does."""
@@ -865,13 +847,3 @@ def crosstab(design: Design, row, col=None, *, domain=None, row_categories=None,
         },
         columns=TABLE_COLUMNS,
     )
-
-
-def multiselect_table(design: Design, indicators, *, valid=None, options=None, by=None, domain=None) -> pd.DataFrame:
-    """Multi-select item as a table: for each option (and group of ``by``), the unweighted and weighted number
-    choosing it, the base, and the percentage of respondents answering the item who chose it."""
-    frame = multiselect_proportions(design, indicators, valid=valid, options=options, by=by, domain=domain, ci="wald")
-    out = frame[["by", "by_value", "category", "n", "base_n", "weighted_n", "weighted_base"]].copy()
-    out["pct"] = 100 * frame["estimate"]
-    out["unweighted_pct"] = 100 * frame["n"] / frame["base_n"].where(frame["base_n"] > 0)
-    return out.rename(columns={"category": "option"})

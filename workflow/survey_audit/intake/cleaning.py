@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import formats
-from .codebook import NO_ANSWER, NOT_ASKED, STRAY_TEXT, Codebook, Variable, VariableSet, load_codebook, load_variables
-from .errors import ConfigError
+from ..config.codebook import Codebook
+from ..config.variables import NO_ANSWER, NOT_ASKED, STRAY_TEXT, Variable, VariableSet, expression_names
+from ..errors import ConfigError
 
 ACTION_COLUMNS = ["source_row", "respondent_id", "rule", "variable", "action", "reason"]
 LOG_COLUMNS = ["order", "rule", "rows_affected", "action", "description"]
@@ -350,7 +350,6 @@ def _query(
 ) -> np.ndarray:
     """Evaluate a rule's expression per row: 1.0 true, 0.0 false; where a variable it uses is missing, NaN
     (or ``missing_as``)."""
-    from .codebook import expression_names
 
     names = expression_names(expression)
     try:
@@ -436,30 +435,3 @@ def derive(frame: pd.DataFrame, variables: VariableSet, carried: tuple[str, ...]
         missing = np.where(has_value, None, source_missing.fillna(NO_ANSWER).to_numpy())
         frame[var.missing_column] = pd.Categorical(missing, categories=reasons)
     return frame
-
-
-def clean_wave(
-    *,
-    respondents: str,
-    findings: str,
-    codebook: str,
-    variables: str,
-    wave: str,
-    cleaning_defaults: dict,
-    analysed_out: str,
-    log_out: str,
-    quarantine_out: str,
-    flow_out: str,
-    actions_out: str,
-) -> None:
-    """Harmonised respondents → analysed respondents, with the cleaning log, quarantine and exclusion flow."""
-    variable_set = load_variables(variables)
-    book = load_codebook(codebook, variable_set, wave=wave, cleaning_defaults=cleaning_defaults)
-    frame = formats.read_parquet(respondents)
-    found = pd.read_csv(findings, dtype={"respondent_id": str, "variable": str, "column": str, "finding": str})
-    result = clean(frame, found, book, variable_set)
-    formats.write_parquet(result.analysed, analysed_out)
-    formats.write_csv(result.log, log_out)
-    formats.write_csv(result.quarantine, quarantine_out)
-    formats.write_csv(result.flow, flow_out)
-    formats.write_csv(result.actions, actions_out)

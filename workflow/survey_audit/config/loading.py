@@ -1,31 +1,30 @@
-"""Strict loading of the project's YAML and TSV configuration files.
+"""Strict loading of the project's YAML configuration files, validated against their JSON Schemas.
 
 YAML is read with duplicate keys rejected (PyYAML keeps the last one silently) and with the line of every
 node remembered, so that a schema violation can be reported as "file, row N: what is wrong". Every file is
-validated against a JSON Schema (2020-12) under ``workflow/schemas/``.
+validated against a JSON Schema (2020-12) under ``workflow/schemas/``, and validation fills in the schema's
+``default`` of every key left out: the schemas are the one place a default is written down.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,9 @@ class LoadedYaml:
         return self.lines.get(keys)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys and, as YAML 1.2 does, reads only true/false as booleans
-    (so that categories such as ``yes``, ``no`` or ``on`` stay words)."""
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader (libyaml's, where PyYAML has it) that refuses duplicate mapping keys and, as YAML 1.2 does, reads
+    only true/false as booleans (so that categories such as ``yes``, ``no`` or ``on`` stay words)."""
 
 
 _StrictLoader.yaml_implicit_resolvers = {
@@ -129,7 +128,7 @@ def load_yaml(path: str | Path) -> LoadedYaml:
 @functools.cache
 def schema(name: str) -> dict:
     """The JSON Schema ``workflow/schemas/{name}.schema.yaml``."""
-    return yaml.safe_load((SCHEMA_DIR / f"{name}.schema.yaml").read_text(encoding="utf-8"))
+    return yaml.load((SCHEMA_DIR / f"{name}.schema.yaml").read_text(encoding="utf-8"), Loader=_StrictLoader)
 
 
 @functools.cache
@@ -142,18 +141,33 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
-def validator(schema_name: str, pointer: str = "") -> Draft202012Validator:
-    """A validator for a project schema, or for the sub-schema at a JSON pointer within it."""
+def _fill_defaults(validator, properties, instance, schema):
+    """The ``properties`` keyword, setting the ``default`` of each absent property before descending into it
+    (so a nested object that defaults to ``{}`` then receives its own keys' defaults)."""
+    if isinstance(instance, dict):
+        for name, subschema in properties.items():
+            if isinstance(subschema, dict) and "default" in subschema and name not in instance:
+                instance[name] = copy.deepcopy(subschema["default"])
+    yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
+
+
+_FillingValidator = validators.extend(Draft202012Validator, {"properties": _fill_defaults})
+
+
+def validator(schema_name: str, pointer: str = "", *, fill: bool = False) -> Draft202012Validator:
+    """A validator for a project schema, or for the sub-schema at a JSON pointer within it; with ``fill`` it
+    writes the schema's defaults into the document it validates."""
     root = schema(schema_name)
     target = {"$ref": f"{root['$id']}#{pointer}"} if pointer else root
-    return Draft202012Validator(target, registry=_registry())
+    return (_FillingValidator if fill else Draft202012Validator)(target, registry=_registry())
 
 
 def validate(
     doc: LoadedYaml | Any, schema_name: str, *, path: str | Path | None = None, pointer: str = "", keys: tuple = ()
 ) -> None:
     """Validate a document (or the part of it at ``keys``) against a project schema (or the sub-schema at
-    ``pointer``), reporting the first problem by file and row."""
+    ``pointer``), reporting the first problem by file and row. A valid document gets the schema's defaults
+    filled in (a copy is validated first, so an invalid one is reported as it was written)."""
     data = doc.data if isinstance(doc, LoadedYaml) else doc
     for key in keys:
         data = data[key]
@@ -163,6 +177,8 @@ def validate(
         key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
     )
     if not errors:
+        for _ in validator(schema_name, pointer, fill=True).iter_errors(data):
+            pass  # defaults never make a valid document invalid
         return
     error = min(errors, key=_error_rank)
     keys = tuple(keys) + tuple(error.absolute_path)
@@ -212,91 +228,3 @@ def canonical_hash(obj: Any) -> str:
     """sha256 of an object's canonical JSON (sorted keys), for hashing configuration."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-WAVE_COLUMNS = ["wave", "label", "raw", "codebook", "fielded_from", "fielded_to", "report", "synthetic", "weighting"]
-
-
-def check_config(config: dict, path: str | Path = "config/config.yaml") -> None:
-    """Validate the workflow configuration (as Snakemake loaded it) against its schema."""
-    try:
-        doc = load_yaml(path)
-    except ConfigError:
-        doc = None
-    # Report rows from the file when the loaded config is the file's (no --config overrides touch the error).
-    validate(doc if doc is not None and doc.data == config else config, "config", path=path)
-
-
-def load_wave_sheet(path: str | Path) -> pd.DataFrame:
-    """Read and check the wave sheet (config/waves.tsv): one row per wave, indexed by wave id."""
-    import pandas as pd
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("the wave sheet does not exist", file=path, hint="check 'waves' in config/config.yaml")
-    sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    unknown = [c for c in sheet.columns if c not in WAVE_COLUMNS]
-    if unknown:
-        raise ConfigError(
-            f"unknown column(s) {', '.join(unknown)}",
-            file=path,
-            row=1,
-            column=unknown[0],
-            expected="the columns " + ", ".join(WAVE_COLUMNS),
-        )
-    if sheet.empty:
-        raise ConfigError("the wave sheet lists no waves", file=path, expected="one row per wave")
-    for position, record in enumerate(sheet.to_dict("records")):
-        row = position + 2
-        values = {k: v for k, v in record.items() if v != ""}
-        for key in ("fielded_from", "fielded_to"):
-            if key in values:
-                try:
-                    values[key] = int(values[key])
-                except ValueError:
-                    raise ConfigError(
-                        "the year is not a whole number",
-                        file=path,
-                        row=row,
-                        column=key,
-                        value=values[key],
-                        expected="a four-digit year",
-                    ) from None
-        try:
-            validate(values, "waves", path=path)
-        except ConfigError as exc:
-            raise ConfigError(exc.problem, file=path, row=row, expected=exc.expected) from None
-        if values["fielded_from"] > values["fielded_to"]:
-            raise ConfigError(
-                "fielding ends before it starts",
-                file=path,
-                row=row,
-                column="fielded_to",
-                value=values["fielded_to"],
-                expected=f"a year from {values['fielded_from']}",
-            )
-        for key in ("raw", "codebook") + (("weighting",) if "weighting" in values else ()):
-            if not Path(values[key]).is_file():
-                raise ConfigError(
-                    f"the {key} file does not exist",
-                    file=path,
-                    row=row,
-                    column=key,
-                    value=values[key],
-                    expected="the path of an existing file, relative to the project",
-                )
-    duplicated = sheet["wave"][sheet["wave"].duplicated()]
-    if len(duplicated):
-        raise ConfigError(
-            "a wave id is listed twice",
-            file=path,
-            row=int(duplicated.index[0]) + 2,
-            column="wave",
-            value=duplicated.iloc[0],
-            expected="one row per wave",
-        )
-    sheet["fielded_from"] = sheet["fielded_from"].astype(int)
-    sheet["fielded_to"] = sheet["fielded_to"].astype(int)
-    if "weighting" not in sheet:
-        sheet["weighting"] = ""
-    return sheet.set_index("wave", drop=False).sort_index()

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import SurveyAuditError, VerificationError
-from .formats import write_json, write_text
-from .provenance import sha256_file
+from ..errors import SurveyAuditError, VerificationError
+from ..formats import write_json, write_text
+from ..provenance import sha256_file
 
 CURRENT = "current"
 CELL_KEY = ["wave", "weighting", "by_value", "category"]  # a cell within its table

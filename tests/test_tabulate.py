@@ -1,52 +1,18 @@
-"""Table cells on hand-computable cases: counts, percentages, design-based SE with organisations as clusters,
-the NCHS presentation flags, multi-select bases, domains and by-groups."""
+"""The tabulate stage on hand-computable cases: counts, percentages, design-based SE with organisations as
+clusters, the NCHS presentation flags, multi-select bases, domains and by-groups. Oracle: the textbook formulas
+written out by hand."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from conftest import VARIABLES, write
-from survey_audit.codebook import load_variables
-from survey_audit.tables import ALL, Estimation, TableSpec, cell_flags, scope_design, tabulate
-
-
-@pytest.fixture
-def variables(tmp_path):
-    return load_variables(write(tmp_path / "variables.yaml", VARIABLES))
-
-
-def frame_of(rows: list[tuple]) -> pd.DataFrame:
-    """Respondents (org, gender, online, street, entry_cohort) as the respondent frame holds them."""
-    org, gender, online, street, cohort = zip(*rows)
-    return pd.DataFrame(
-        {
-            "org": pd.Categorical(org),
-            "region": pd.Categorical(["west"] * len(rows)),
-            "wave": "w1",
-            "gender": pd.Categorical(gender, categories=["female", "male", "other"]),
-            "advertised__online": pd.array(online, dtype="boolean"),
-            "advertised__street": pd.array(street, dtype="boolean"),
-            "entry_cohort": pd.Categorical(cohort, categories=["before_2004", "from_2004"]),
-        }
-    )
-
-
-ROWS = [  # 4 organisations; gender missing once; the multi-select unanswered once
-    ("A", "female", True, False, "from_2004"),
-    ("A", "female", True, True, "from_2004"),
-    ("A", "male", False, True, "before_2004"),
-    ("B", "female", False, True, "before_2004"),
-    ("B", "female", True, False, "from_2004"),
-    ("C", "female", True, True, "from_2004"),
-    ("C", None, None, None, "from_2004"),
-    ("C", "female", False, True, "before_2004"),
-    ("D", "male", True, False, "from_2004"),
-    ("D", "female", False, False, "before_2004"),
-]
+from conftest import ROWS, estimation, frame_of
+from survey_audit.config.tables import ALL, TableSpec
+from survey_audit.stages.conventions import cell_flags, scope_design
+from survey_audit.stages.tabulate import tabulate
 
 
 def cluster_se(y: np.ndarray, org: np.ndarray) -> float:
@@ -60,8 +26,8 @@ def cluster_se(y: np.ndarray, org: np.ndarray) -> float:
 
 def run(frame, variables, **spec):
     table = TableSpec(id="t", title="t", chapter="c", variable=spec.pop("variable"), waves=("w1",), **spec)
-    design = scope_design(frame, np.ones(len(frame)), "w1")
-    return tabulate(frame, [table], variables, "w1", {"unweighted": design}, estimation=Estimation(small_base=5))
+    design = scope_design(frame, np.ones(len(frame)), "w1", "adjust")
+    return tabulate(frame, [table], variables, "w1", {"unweighted": design}, estimation=estimation(small_base=5))
 
 
 def test_single_choice_cells(variables):
@@ -72,10 +38,12 @@ def test_single_choice_cells(variables):
     assert cells.loc["female", "pct"] == pytest.approx(100 * 7 / 9, rel=1e-12)
     valid = frame["gender"].notna().to_numpy()
     y = (frame["gender"] == "female").to_numpy()[valid].astype(float)
-    assert cells.loc["female", "se"] == pytest.approx(100 * cluster_se(y, frame["org"].to_numpy()[valid]), rel=1e-10)
+    assert cells.loc["female", "pct_se"] == pytest.approx(
+        100 * cluster_se(y, frame["org"].to_numpy()[valid]), rel=1e-10
+    )
     assert cells.loc["female", "df"] == 3  # four organisations, one stratum
     assert cells.loc["other", "pct"] == 0 and "zero_or_full" in cells.loc["other", "flags"]
-    assert cells.loc["other", "ci_low"] == 0 and cells.loc["other", "ci_high"] > 0  # never NaN
+    assert cells.loc["other", "pct_ci_low"] == 0 and cells.loc["other", "pct_ci_high"] > 0  # never NaN
     assert (cells["by_value"] == ALL).all()
     assert cells["ci_method"].tolist() == ["kg", "kg", "exact_boundary"]  # the documented rule for 0% and 100%
 
@@ -118,23 +86,3 @@ def test_domain_and_by_groups(variables):
 )
 def test_nchs_presentation_flags(args, expected):
     assert cell_flags(*args, small_base=30) == expected
-
-
-def test_a_test_with_nothing_to_compare_is_reported_not_computable(variables):
-    from survey_audit.tables import table_tests
-
-    frame = frame_of(ROWS)
-    spec = TableSpec(
-        id="t",
-        title="t",
-        chapter="c",
-        variable="gender",
-        by="entry_cohort",
-        waves=("w1",),
-        domain="advertised__online == True",
-        test_family="exploratory",
-    )
-    rows = table_tests(frame, spec, variables, "w1", scope_design(frame, np.ones(len(frame)), "w1"))
-    f = next(r for r in rows if r["test"] == "F")  # everyone advertised online entered from 2004: one column
-    assert f["method"].startswith("not computable: a test of association needs at least two observed levels")
-    assert "p" not in f or pd.isna(f.get("p"))

@@ -28,8 +28,8 @@ Design-based tests (R's survey package semantics), each returning a tidy frame w
   smaller df, or the normal distribution).
 * Unweighted sensitivity checks: :func:`pearson_unweighted` and :func:`fisher_exact_unweighted` (exact for 2 x 2
   and 2 x k tables by enumeration, as R ``fisher.test``; Monte Carlo with a fixed seed beyond that).
-* :func:`adjust` / :func:`adjust_families`: Holm, Benjamini–Hochberg and Benjamini–Yekutieli adjusted p-values
-  within declared families (R ``p.adjust``).
+* :func:`p_adjust`: Holm, Benjamini–Hochberg and Benjamini–Yekutieli adjusted p-values within one family (R
+  ``p.adjust``).
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ import pandas as pd
 from scipy import special, stats
 from statsmodels.stats.multitest import multipletests
 
+from ..errors import DesignError
 from .design import DF_CONVENTIONS, Design, calibration_residual, factor_codes, psu_totals, replicate_vcov, vcov_psu
 from .design import degf as design_degf
 from .design import domain_mask as design_domain_mask
-from .errors import DesignError
 from .estimates import _cell_stats, _values
 
 TEST_COLUMNS = [
@@ -530,24 +530,15 @@ def _fisher_2xk(t: np.ndarray) -> tuple[float, float]:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def adjust(p_values: np.ndarray, method: str) -> np.ndarray:
-    """Adjusted p-values (holm, bh or by) over one family; NaN p-values are left out and stay NaN."""
+def p_adjust(p_values: np.ndarray, method: str) -> np.ndarray:
+    """Adjusted p-values (holm, bh or by) over one family, R ``p.adjust(p, "holm" | "BH" | "BY")``; NaN p-values
+    are left out and stay NaN."""
+    if method not in ADJUST_METHODS:
+        raise DesignError("unknown p-value adjustment", value=method, expected="one of " + ", ".join(ADJUST_METHODS))
     p_values = np.asarray(p_values, dtype=float)
     out = np.full_like(p_values, np.nan)
     ok = ~np.isnan(p_values)
     if ok.any():
         name = {"holm": "holm", "bh": "fdr_bh", "by": "fdr_by"}[method]
         out[ok] = multipletests(p_values[ok], method=name)[1]
-    return out
-
-
-def adjust_families(frame: pd.DataFrame, *, p: str = "p", family: str = "family", method: str = "holm") -> pd.DataFrame:
-    """A copy of ``frame`` with ``adjustment`` and ``p_adjusted`` (``method`` applied within each ``family``)."""
-    if method not in ADJUST_METHODS:
-        raise DesignError("unknown p-value adjustment", value=method, expected="one of " + ", ".join(ADJUST_METHODS))
-    out = frame.copy()
-    out["adjustment"] = method
-    out["p_adjusted"] = np.nan
-    for _, part in out.groupby(family, sort=True, dropna=False):
-        out.loc[part.index, "p_adjusted"] = adjust(part[p].to_numpy(), method)
     return out

@@ -1,8 +1,5 @@
 """Survey weights: raking, post-stratification, calibration, trimming and jackknife replicates, with R's
-semantics, convergence records and diagnostics; and the workflow's weighting stage.
-
-Without weighting targets every respondent carries weight 1: the reports' published percentages are
-unweighted shares of respondents.
+semantics, convergence records and diagnostics.
 
 Every weighting function takes a :class:`~survey_audit.design.Design` and returns a :class:`Weighted` pair: the
 new design (its weights, plus the calibration record the variance needs) and a :class:`Convergence` record.
@@ -28,13 +25,11 @@ new design (its weights, plus the calibration record the variance needs) and a :
   replicate mean. Calibrate *after* creating replicates (R: "create replicates first, then calibrate"): every
   weighting function re-weights each replicate too (raking and post-stratification in lockstep with the full
   sample, R's ``postStratify.svyrep.design``).
-* :func:`weight_diagnostics` and :func:`margin_check`: Kish design effect and effective n, weight range, and
-  targets against achieved totals.
+* :func:`weight_diagnostics`: Kish design effect and effective n, and the range of the weights.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -42,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import formats
+from ..errors import DesignError
 from .design import (
     Design,
     GregCalibration,
@@ -53,7 +48,6 @@ from .design import (
     poststratification_step,
     raking_step,
 )
-from .errors import DesignError
 
 CALFUNS = ("linear", "raking", "logit")
 
@@ -609,262 +603,3 @@ def weight_diagnostics(design_or_weights) -> dict:
         "kish_deff": kish_deff(w),
         "kish_neff": kish_neff(w),
     }
-
-
-def margin_check(design: Design, margins: Mapping[str, object]) -> pd.DataFrame:
-    """Targets against achieved weighted totals, one row per margin category (unweighted n beside them)."""
-    rows = []
-    for variable, population in margins.items():
-        codes, pop, labels, name = _margin_codes(design, variable, population, "weighting")
-        achieved = np.bincount(codes, weights=design.weights, minlength=pop.shape[0])
-        n = np.bincount(codes, minlength=pop.shape[0])
-        for label, target, got, count in zip(labels, pop, achieved, n):
-            rows.append(
-                {
-                    "variable": name,
-                    "category": "/".join(label) if isinstance(label, tuple) else label,
-                    "n": int(count),
-                    "target": target,
-                    "achieved": got,
-                    "difference": got - target,
-                    "relative_difference": (got - target) / target if target else np.nan,
-                }
-            )
-    return pd.DataFrame(
-        rows, columns=["variable", "category", "n", "target", "achieved", "difference", "relative_difference"]
-    )
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Workflow stage.
-# --------------------------------------------------------------------------------------------------------------
-
-WEIGHT_COLUMNS = ["respondent_id", "org", "region", "weight"]
-MISSING_CATEGORY = "missing"  # respondents without an answer to a weighting variable form their own category
-MARGIN_COLUMNS = ["variable", "category", "n", "target_share", "target", "achieved", "difference", "unweighted_share"]
-
-
-def unit_weights(frame: pd.DataFrame) -> pd.DataFrame:
-    """One weight of 1 per analysed respondent, with the design variables beside it."""
-    out = frame[["respondent_id", "org", "region"]].copy()
-    out["weight"] = np.ones(len(frame))
-    return out.reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class WeightingSpec:
-    """A wave's weighting targets (``config/weighting/{wave}.yaml``)."""
-
-    path: str
-    wave: str
-    description: str
-    method: str
-    margins: tuple[dict, ...]
-    trim: dict | None = None
-    tolerance: float = 1e-10
-    max_iterations: int = 1000
-
-    @property
-    def reference_waves(self) -> list[str]:
-        return sorted({m["source"]["wave"] for m in self.margins if "wave" in m["source"]})
-
-
-def load_weighting_spec(path, variables, carried: dict[str, set[str]]) -> WeightingSpec:
-    """Read and check a weighting spec against the harmonised variables and the waves (``carried``: each
-    wave's carried variables)."""
-    from .configuration import load_validated
-    from .errors import ConfigError
-
-    doc = load_validated(path, "weighting")
-    data = doc.data
-    for index, margin in enumerate(data["margins"]):
-        keys = ("margins", index)
-        name = margin["variable"]
-        if name not in variables or not variables[name].is_categorical:
-            raise ConfigError(
-                f"the weighting variable '{name}' is not a single-choice or yes/no variable",
-                file=path,
-                row=doc.line_of(keys + ("variable",)),
-                expected="e.g. gender, race, region",
-            )
-        if name not in carried.get(data["wave"], ()):
-            raise ConfigError(
-                f"wave '{data['wave']}' does not carry the weighting variable '{name}'",
-                file=path,
-                row=doc.line_of(keys + ("variable",)),
-                expected="a variable the wave carries",
-            )
-        source = margin["source"]
-        if "wave" in source:
-            if source["wave"] not in carried or source["wave"] == data["wave"]:
-                raise ConfigError(
-                    f"targets from wave '{source['wave']}'",
-                    file=path,
-                    row=doc.line_of(keys + ("source",)),
-                    expected="another wave of config/waves.tsv",
-                )
-            if "targets" in margin:
-                raise ConfigError(
-                    "a margin has both targets and a source wave",
-                    file=path,
-                    row=doc.line_of(keys),
-                    expected="targets with a citation, or a source wave",
-                )
-        elif "targets" not in margin:
-            raise ConfigError(
-                "an external source without targets",
-                file=path,
-                row=doc.line_of(keys),
-                expected="targets: {category: share}",
-            )
-        else:
-            allowed = set(variables[name].categories) | {MISSING_CATEGORY}
-            unknown = set(margin["targets"]) - allowed
-            if unknown:
-                raise ConfigError(
-                    f"targets for categories {sorted(unknown)} of '{name}'",
-                    file=path,
-                    row=doc.line_of(keys + ("targets",)),
-                    expected="one of " + ", ".join(sorted(allowed)),
-                )
-    return WeightingSpec(
-        str(path),
-        data["wave"],
-        data["description"],
-        data["method"],
-        tuple(data["margins"]),
-        data.get("trim"),
-        data.get("tolerance", 1e-10),
-        data.get("max_iterations", 1000),
-    )
-
-
-def margin_values(frame: pd.DataFrame, variable: str) -> pd.Series:
-    """A weighting variable's categories as text, a missing answer as 'missing'."""
-    return frame[variable].astype(object).where(frame[variable].notna(), MISSING_CATEGORY).astype(str)
-
-
-def margin_targets(spec: WeightingSpec, frame: pd.DataFrame, references: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Each margin's target shares: another wave's composition, or the external shares rescaled to sum to 1."""
-    rows = []
-    for margin in spec.margins:
-        name = margin["variable"]
-        if "wave" in margin["source"]:
-            shares = margin_values(references[margin["source"]["wave"]], name).value_counts(normalize=True)
-            shares = shares.sort_index()
-        else:
-            shares = pd.Series(margin["targets"], dtype=float)
-            shares = shares / shares.sum()
-        rows += [{"variable": name, "category": str(c), "target_share": float(v)} for c, v in shares.items()]
-    return pd.DataFrame(rows, columns=["variable", "category", "target_share"])
-
-
-def apply_weighting(
-    frame: pd.DataFrame, design: Design, spec: WeightingSpec, targets: pd.DataFrame
-) -> tuple[Weighted, list]:
-    """Rake (or post-stratify) a unit-weight design to the target shares, then trim if the spec says so.
-    Returns the weighted design with its convergence record, and the records of every step."""
-    data = frame.assign(**{f"_margin_{m['variable']}": margin_values(frame, m["variable"]) for m in spec.margins})
-    design = dataclasses.replace(design, data=data)
-    total = float(design.weights.sum())
-    margins = {
-        f"_margin_{name}": {row.category: row.target_share * total for row in part.itertuples(index=False)}
-        for name, part in targets.groupby("variable", sort=False)
-    }
-    if spec.method == "rake":
-        result = rake(design, margins, maxit=spec.max_iterations, epsilon=spec.tolerance)
-    else:
-        ((variable, population),) = margins.items()
-        result = poststratify(design, variable, population)
-    records = [result.convergence]
-    if spec.trim:
-        mean = float(result.design.weights.mean())
-        result = trim_weights(
-            result.design,
-            lower=spec.trim["lower"] * mean,
-            upper=spec.trim["upper"] * mean,
-            strict=spec.trim.get("strict", False),
-        )
-        records.append(result.convergence)
-    return result, records
-
-
-def margin_report(frame: pd.DataFrame, weights: np.ndarray, targets: pd.DataFrame) -> pd.DataFrame:
-    """Targets against achieved shares of every margin category, with the unweighted share beside them."""
-    rows = []
-    total = float(weights.sum())
-    for name, part in targets.groupby("variable", sort=False):
-        values = margin_values(frame, name).to_numpy()
-        for row in part.itertuples(index=False):
-            inside = values == row.category
-            achieved = float(weights[inside].sum()) / total
-            rows.append(
-                {
-                    "variable": name,
-                    "category": row.category,
-                    "n": int(inside.sum()),
-                    "target_share": row.target_share,
-                    "target": row.target_share * total,
-                    "achieved": achieved,
-                    "difference": achieved - row.target_share,
-                    "unweighted_share": float(inside.mean()),
-                }
-            )
-    return pd.DataFrame(rows, columns=MARGIN_COLUMNS)
-
-
-def weight_wave(
-    *,
-    analysed: str,
-    weights_out: str,
-    diagnostics_out: str,
-    margins_out: str,
-    spec: str | None = None,
-    references: dict[str, str] | None = None,
-    variables: str | None = None,
-    codebooks: list[str] | None = None,
-    lonely_psu: str = "adjust",
-) -> None:
-    """Analysed respondents → survey weights, their diagnostics and the margins achieved. Without a weighting
-    spec every respondent has weight 1 (the reports' percentages are unweighted)."""
-    from .codebook import carried_by_wave, load_variables
-    from .design import svydesign
-
-    frame = formats.read_parquet(analysed)
-    out = unit_weights(frame)
-    diagnostics: dict = {"weighting": "none", "description": "unit weights: every respondent counts once"}
-    margins = pd.DataFrame(columns=MARGIN_COLUMNS)
-    if spec:
-        variable_set = load_variables(variables)
-        weighting = load_weighting_spec(spec, variable_set, carried_by_wave(codebooks or [], variable_set))
-        refs = {wave: formats.read_parquet(path) for wave, path in (references or {}).items()}
-        targets = margin_targets(weighting, frame, refs)
-        design = svydesign(frame, weights=np.ones(len(frame)), cluster="org", lonely_psu=lonely_psu)
-        result, records = apply_weighting(frame, design, weighting, targets)
-        out["weight"] = result.design.weights
-        margins = margin_report(frame, result.design.weights, targets)
-        diagnostics = {
-            "weighting": weighting.method,
-            "description": weighting.description,
-            "spec": weighting.path,
-            "steps": [r.as_dict() for r in records],
-            "trim": weighting.trim,
-            "targets": targets.to_dict("records"),  # full precision: the tables rebuild the design from these
-        }
-    diagnostics["weights"] = weight_diagnostics(out["weight"].to_numpy())
-    formats.write_parquet(out, weights_out)
-    formats.write_json(diagnostics, diagnostics_out)
-    formats.write_csv(margins, margins_out)
-
-
-def weighted_design(
-    frame: pd.DataFrame, design: Design, spec: WeightingSpec, diagnostics: dict, stored: np.ndarray
-) -> Design:
-    """The calibrated design behind a wave's stored weights, rebuilt from the spec and the targets the weighting
-    stage recorded (``diagnostics``), so that variances account for the calibration as R's do; the rebuilt
-    weights must equal the stored ones."""
-    targets = pd.DataFrame(diagnostics["targets"], columns=["variable", "category", "target_share"])
-    result, _ = apply_weighting(frame, design, spec, targets)
-    if not np.allclose(result.design.weights, stored, rtol=1e-12, atol=0):
-        raise AssertionError("the rebuilt weights differ from the weighting stage's; rerun the weight stage")
-    return result.design

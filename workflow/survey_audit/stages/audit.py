@@ -1,5 +1,4 @@
-"""The audit of published numbers: the registry of what the reports printed, verdicts against the recomputed
-tables, and the checks a reviewer can run without any data.
+"""The audit stage: a verdict for every number the reports printed, against the recomputed tables and tests.
 
 Verdicts: ``reproduced`` (the recomputed value, rounded as printed, equals the printed value), ``differs``,
 ``holds`` / ``fails`` (a qualitative claim in its checkable form), ``not computable`` (no table cell can
@@ -14,23 +13,14 @@ printed p-value and degrees of freedom).
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from scipy import stats
 
-from . import formats
-from .configuration import load_validated
-from .errors import ConfigError
-
-ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
-VALUE_CLAIMS = {"percentage", "one_in", "count", "mean"}
-QUALITATIVE_CLAIMS = {"majority", "range", "largest", "top", "association", "trend"}
+from .. import formats
+from ..config.registry import VALUE_CLAIMS, Registry, load_registry
+from ..stats.consistency import grim_percentage, round_decimal, rounds_to, statcheck, sum_check
 
 REPRODUCED = "reproduced"
 DIFFERS = "differs"
@@ -62,198 +52,6 @@ AUDIT_COLUMNS = [
     "checks",
     "note",
 ]
-
-
-@dataclass(frozen=True)
-class Registry:
-    """One report's registry of printed numbers."""
-
-    path: Path
-    report: str
-    title: str
-    wave: str
-    version: int
-    entries: tuple[dict, ...]
-    meta: dict = field(default_factory=dict)
-    lines: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def row_of(self, index: int, key: str | None = None) -> int | None:
-        """Line of an entry (or of one of its keys) in the registry file."""
-        keys = ("entries", index) + ((key,) if key else ())
-        while keys not in self.lines and len(keys) > 2:
-            keys = keys[:-1]
-        return self.lines.get(keys)
-
-
-def load_registry(path: str | Path) -> Registry:
-    """Read and check one registry file."""
-    doc = load_validated(path, "registry")
-    data = doc.data
-    seen: set[str] = set()
-    for index, entry in enumerate(data["entries"]):
-        keys = ("entries", index)
-
-        def fail(problem: str, expected: str, key: str | None = None, entry: dict = entry, keys: tuple = keys) -> None:
-            raise ConfigError(
-                f"entry '{entry['id']}' {problem}",
-                file=path,
-                row=doc.line_of(keys + ((key,) if key else ())),
-                expected=expected,
-            )
-
-        if entry["id"] in seen:
-            fail("is listed twice", "unique entry ids", "id")
-        seen.add(entry["id"])
-        claim = entry["claim"]
-        kind = claim["type"]
-        if kind in VALUE_CLAIMS | QUALITATIVE_CLAIMS - {"association", "trend"} and "cell" not in entry:
-            fail(
-                f"claims '{kind}' but names no table cell to check it against",
-                "a 'cell' with table, wave and category",
-                "claim",
-            )
-        if (
-            kind in ("percentage", "largest", "top", "majority", "range", "count", "mean", "one_in")
-            and "cell" in entry
-            and kind not in ("top", "mean")
-            and "category" not in entry["cell"]
-        ):
-            fail("names a cell without a category", "cell: {table, wave, category}", "cell")
-        if kind == "range" and ("low" not in claim or "high" not in claim):
-            fail("claims a range without its bounds", "low and high (percent)", "claim")
-        if kind == "top" and not claim.get("categories"):
-            fail("claims the top categories without listing them", "categories: [...]", "claim")
-        if kind in ("association", "trend") and "test" not in claim:
-            fail(f"claims an {kind} without naming its test", "test: a test id of results/tests.csv", "claim")
-        if kind == "association" and ("higher" not in claim or "lower" not in claim or "cell" not in entry):
-            fail("claims an association without the direction to check", "higher, lower and a cell", "claim")
-        if kind == "statistic":
-            missing = [k for k in ("distribution", "df1", "statistic_printed", "p_printed") if k not in claim]
-            if missing:
-                fail(
-                    f"claims a test statistic without {', '.join(missing)}",
-                    "distribution, df1, statistic_printed, p_printed",
-                    "claim",
-                )
-    for index, entry in enumerate(data["entries"]):
-        for other in entry.get("conflicts_with", []):
-            if other not in seen:
-                raise ConfigError(
-                    f"entry '{entry['id']}' conflicts with '{other}', which is not in this registry",
-                    file=path,
-                    row=doc.line_of(("entries", index, "conflicts_with")),
-                    expected="ids of entries in the same registry",
-                )
-    meta = {k: v for k, v in data.items() if k != "entries"}
-    return Registry(
-        Path(path),
-        data["report"],
-        data["title"],
-        data["wave"],
-        data["registry_version"],
-        tuple(data["entries"]),
-        meta,
-        lines=doc.lines,
-    )
-
-
-# --------------------------------------------------------------------------------------------- rounding
-
-
-def round_decimal(value: Fraction | float, decimals: int, convention: str) -> Decimal:
-    """Round under a named convention (half_up or half_even). A Fraction (an unweighted k/n) is rounded
-    exactly, so a tie such as 62.5 is recognised as one; a float is rounded from its shortest decimal form."""
-    quantum = Decimal(1).scaleb(-decimals)
-    if not isinstance(value, Fraction):
-        return Decimal(repr(float(value))).quantize(quantum, rounding=ROUNDING[convention])
-    scaled = value * 10**decimals
-    floor = math.floor(scaled)
-    remainder = scaled - floor
-    if remainder != Fraction(1, 2):
-        result = floor + (remainder > Fraction(1, 2))
-    elif convention == "half_up":
-        result = floor + 1
-    else:
-        result = floor + (floor % 2)
-    return (Decimal(result) * quantum).quantize(quantum)
-
-
-def rounds_to(value: Fraction | float, printed: float, decimals: int, conventions: tuple[str, ...]) -> bool:
-    """Whether ``value`` rounds to ``printed`` at ``decimals`` under any of the conventions."""
-    target = Decimal(repr(float(printed))).quantize(Decimal(1).scaleb(-decimals))
-    return any(round_decimal(value, decimals, c) == target for c in conventions)
-
-
-# --------------------------------------------------------------------------------------------- data-free checks
-
-
-def grim_percentage(
-    printed: float, decimals: int, n: int, conventions: tuple[str, ...] = ("half_up", "half_even")
-) -> list[int]:
-    """Every k in 0..n for which 100·k/n rounds to the printed percentage (empty: inconsistent with n)."""
-    if n <= 0:
-        return []
-    centre = printed * n / 100
-    candidates = range(max(0, math.floor(centre) - 2), min(n, math.ceil(centre) + 2) + 1)
-    return [k for k in candidates if rounds_to(Fraction(100 * k, n), printed, decimals, conventions)]
-
-
-def sum_check(values: list[float], decimals: int, complete: bool) -> tuple[bool, str]:
-    """Printed shares of one question must sum to 100 within the rounding of k cells (k·0.5 units of the last
-    printed digit); an incomplete set must not exceed that upper bound."""
-    total = sum(values)
-    tolerance = len(values) * 0.5 * 10 ** (-decimals)
-    if complete:
-        ok = abs(total - 100) <= tolerance + 1e-9
-        return ok, f"sum {total:g} (100 ± {tolerance:g})"
-    ok = total <= 100 + tolerance + 1e-9
-    return ok, f"sum {total:g} (at most 100 + {tolerance:g}, not every category printed)"
-
-
-_P_PRINTED = re.compile(r"^\s*(p\s*)?(?P<op>[<>=≤]?)\s*(?P<num>0?\.\d+|\d+(\.\d+)?(e-?\d+)?)\s*$", re.IGNORECASE)
-
-
-def statcheck(
-    distribution: str, statistic_printed: str, df1: float, df2: float | None, p_printed: str
-) -> tuple[bool, str]:
-    """Whether a printed p-value is consistent with its printed statistic and df, allowing for the rounding
-    of the statistic (the statcheck rule). Returns (consistent, explanation)."""
-    text = statistic_printed.strip()
-    value = float(text)
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    half = 0.5 * 10 ** (-decimals)
-    low_stat, high_stat = max(value - half, 0.0), value + half
-
-    def sf(x: float) -> float:
-        if distribution == "F":
-            return float(stats.f.sf(x, df1, df2))
-        if distribution == "chisq":
-            return float(stats.chi2.sf(x, df1))
-        if distribution == "t":
-            return float(2 * stats.t.sf(abs(x), df1))
-        return float(2 * stats.norm.sf(abs(x)))
-
-    p_high, p_low = sf(low_stat), sf(high_stat)
-    match = _P_PRINTED.match(p_printed)
-    if not match:
-        raise ConfigError(
-            "the printed p-value cannot be read", value=p_printed, expected="e.g. '= .022', '< .05' or '.13'"
-        )
-    op = match.group("op") or "="
-    number = match.group("num")
-    p = float(number)
-    if op in ("<", "≤"):
-        ok = p_low < p
-    elif op == ">":
-        ok = p_high > p
-    else:
-        p_decimals = len(number.split(".")[1]) if "." in number else 0
-        p_half = 0.5 * 10 ** (-p_decimals)
-        ok = p_low <= p + p_half and p_high >= p - p_half
-    return ok, f"p from the statistic's rounding interval: {p_low:.4g}–{p_high:.4g}; printed {op} {number}"
-
-
-# --------------------------------------------------------------------------------------------- verdicts
 
 
 def _cell_rows(cells: pd.DataFrame, cell: dict) -> pd.DataFrame:
@@ -594,56 +392,6 @@ def audit_tables(
     frame = frame.sort_values(["report", "entry_id"], kind="stable").reset_index(drop=True)
     formats.write_csv(frame, audit_out)
     formats.write_text(summary_text(frame, synthetic), summary_out)
-
-
-def check_registry_cells(registry: Registry, specs: list, variables, waves: list[str]) -> None:
-    """Every cell and test a registry entry names must exist among the declared tables, so that a typo is
-    reported when the workflow starts rather than as a 'not computable' verdict."""
-    by_id = {spec.id: spec for spec in specs}
-    for index, entry in enumerate(registry.entries):
-        cell = entry.get("cell")
-        claim = entry["claim"]
-
-        def fail(problem: str, expected: str, entry: dict = entry, index: int = index) -> None:
-            raise ConfigError(
-                f"entry '{entry['id']}' {problem}",
-                file=registry.path,
-                row=registry.row_of(index, "cell"),
-                expected=expected,
-            )
-
-        if claim.get("test"):
-            table = claim["test"].split(":")[0]
-            if table not in by_id:
-                fail(
-                    f"names the test '{claim['test']}' of an undeclared table '{table}'",
-                    "a test id '{table}:{wave}[...]'",
-                )
-        if not cell:
-            continue
-        spec = by_id.get(cell["table"])
-        if spec is None:
-            fail(f"names the undeclared table '{cell['table']}'", "a table id of config/tables/")
-        if cell["wave"] not in spec.waves:
-            fail(f"names wave '{cell['wave']}' of table '{spec.id}'", "one of " + ", ".join(spec.waves))
-        if spec.kind == "sample":
-            categories = ["respondents", "organisations", "states", "regions"]
-        elif spec.kind == "mean":
-            categories = ["mean"]
-        else:
-            categories = list(variables[spec.variable].categories)
-        if "category" in cell and cell["category"] not in categories:
-            fail(f"names category '{cell['category']}' of table '{spec.id}'", "one of " + ", ".join(categories))
-        by_value = cell.get("by_value", "all")
-        by_values = list(variables[spec.by].categories) if spec.by else ["all"]
-        for side in ("higher", "lower"):
-            if side in claim and claim[side] not in by_values:
-                fail(f"compares by-value '{claim[side]}' of table '{spec.id}'", "one of " + ", ".join(by_values))
-        if claim["type"] != "association" and by_value not in by_values:
-            fail(f"names by-value '{by_value}' of table '{spec.id}'", "one of " + ", ".join(by_values))
-        for category in claim.get("categories", []):
-            if category not in categories:
-                fail(f"lists category '{category}' of table '{spec.id}'", "one of " + ", ".join(categories))
 
 
 def check_published(registry: Registry, conventions: tuple[str, ...] = ("half_up", "half_even")) -> pd.DataFrame:

@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from . import estimates, significance
-    from .design import svydesign
-    from .errors import DesignError, InputError
+    from ..errors import DesignError, InputError
+    from ..stats import estimates, significance
+    from ..stats.design import svydesign
 
     frame = _read(args.data)
     for role, name in (("--row", args.row), ("--col", args.col)):
@@ -133,7 +133,7 @@ def _read(path: str):
 
     import pandas as pd
 
-    from .errors import InputError
+    from ..errors import InputError
 
     file = Path(path)
     if not file.is_file():

@@ -1,0 +1,158 @@
+"""Registries of published numbers (``config/published/{report}.yaml``): every number a report printed, with
+where it was printed, its base, the claim it makes and the table cell (or test) that checks it.
+
+A registry is checked against its JSON Schema, then entry by entry (a claim that needs a cell names one, a
+range has its bounds...), and, once the tables are declared, against them: every cell and test an entry names
+must exist, so a typo is reported when the workflow starts rather than as a "not computable" verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from .loading import load_validated
+from .tables import TableSpec
+from .variables import VariableSet
+
+VALUE_CLAIMS = {"percentage", "one_in", "count", "mean"}
+QUALITATIVE_CLAIMS = {"majority", "range", "largest", "top", "association", "trend"}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """One report's registry of printed numbers."""
+
+    path: Path
+    report: str
+    title: str
+    wave: str
+    version: int
+    entries: tuple[dict, ...]
+    meta: dict = field(default_factory=dict)
+    lines: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def row_of(self, index: int, key: str | None = None) -> int | None:
+        """Line of an entry (or of one of its keys) in the registry file."""
+        keys = ("entries", index) + ((key,) if key else ())
+        while keys not in self.lines and len(keys) > 2:
+            keys = keys[:-1]
+        return self.lines.get(keys)
+
+
+def load_registry(path: str | Path) -> Registry:
+    """Read and check one registry file."""
+    doc = load_validated(path, "registry")
+    data = doc.data
+    seen: set[str] = set()
+    for index, entry in enumerate(data["entries"]):
+        keys = ("entries", index)
+
+        def fail(problem: str, expected: str, key: str | None = None, entry: dict = entry, keys: tuple = keys) -> None:
+            raise ConfigError(
+                f"entry '{entry['id']}' {problem}",
+                file=path,
+                row=doc.line_of(keys + ((key,) if key else ())),
+                expected=expected,
+            )
+
+        if entry["id"] in seen:
+            fail("is listed twice", "unique entry ids", "id")
+        seen.add(entry["id"])
+        claim = entry["claim"]
+        kind = claim["type"]
+        if kind in VALUE_CLAIMS | QUALITATIVE_CLAIMS - {"association", "trend"} and "cell" not in entry:
+            fail(
+                f"claims '{kind}' but names no table cell to check it against",
+                "a 'cell' with table, wave and category",
+                "claim",
+            )
+        if (
+            kind in ("percentage", "largest", "top", "majority", "range", "count", "mean", "one_in")
+            and "cell" in entry
+            and kind not in ("top", "mean")
+            and "category" not in entry["cell"]
+        ):
+            fail("names a cell without a category", "cell: {table, wave, category}", "cell")
+        if kind == "range" and ("low" not in claim or "high" not in claim):
+            fail("claims a range without its bounds", "low and high (percent)", "claim")
+        if kind == "top" and not claim.get("categories"):
+            fail("claims the top categories without listing them", "categories: [...]", "claim")
+        if kind in ("association", "trend") and "test" not in claim:
+            fail(f"claims an {kind} without naming its test", "test: a test id of results/tests.csv", "claim")
+        if kind == "association" and ("higher" not in claim or "lower" not in claim or "cell" not in entry):
+            fail("claims an association without the direction to check", "higher, lower and a cell", "claim")
+        if kind == "statistic":
+            missing = [k for k in ("distribution", "df1", "statistic_printed", "p_printed") if k not in claim]
+            if missing:
+                fail(
+                    f"claims a test statistic without {', '.join(missing)}",
+                    "distribution, df1, statistic_printed, p_printed",
+                    "claim",
+                )
+    for index, entry in enumerate(data["entries"]):
+        for other in entry.get("conflicts_with", []):
+            if other not in seen:
+                raise ConfigError(
+                    f"entry '{entry['id']}' conflicts with '{other}', which is not in this registry",
+                    file=path,
+                    row=doc.line_of(("entries", index, "conflicts_with")),
+                    expected="ids of entries in the same registry",
+                )
+    meta = {k: v for k, v in data.items() if k != "entries"}
+    return Registry(
+        Path(path),
+        data["report"],
+        data["title"],
+        data["wave"],
+        data["registry_version"],
+        tuple(data["entries"]),
+        meta,
+        lines=doc.lines,
+    )
+
+
+def check_registry_cells(registry: Registry, specs: list[TableSpec], variables: VariableSet) -> None:
+    """Every cell and test a registry entry names must exist among the declared tables, so that a typo is
+    reported when the workflow starts rather than as a 'not computable' verdict."""
+    by_id = {spec.id: spec for spec in specs}
+    for index, entry in enumerate(registry.entries):
+        cell = entry.get("cell")
+        claim = entry["claim"]
+
+        def fail(problem: str, expected: str, entry: dict = entry, index: int = index) -> None:
+            raise ConfigError(
+                f"entry '{entry['id']}' {problem}",
+                file=registry.path,
+                row=registry.row_of(index, "cell"),
+                expected=expected,
+            )
+
+        if claim.get("test"):
+            table = claim["test"].split(":")[0]
+            if table not in by_id:
+                fail(
+                    f"names the test '{claim['test']}' of an undeclared table '{table}'",
+                    "a test id '{table}:{wave}[...]'",
+                )
+        if not cell:
+            continue
+        spec = by_id.get(cell["table"])
+        if spec is None:
+            fail(f"names the undeclared table '{cell['table']}'", "a table id of config/tables/")
+        if cell["wave"] not in spec.waves:
+            fail(f"names wave '{cell['wave']}' of table '{spec.id}'", "one of " + ", ".join(spec.waves))
+        categories = spec.categories(variables)
+        if "category" in cell and cell["category"] not in categories:
+            fail(f"names category '{cell['category']}' of table '{spec.id}'", "one of " + ", ".join(categories))
+        by_value = cell["by_value"]
+        by_values = spec.by_values(variables)
+        for side in ("higher", "lower"):
+            if side in claim and claim[side] not in by_values:
+                fail(f"compares by-value '{claim[side]}' of table '{spec.id}'", "one of " + ", ".join(by_values))
+        if claim["type"] != "association" and by_value not in by_values:
+            fail(f"names by-value '{by_value}' of table '{spec.id}'", "one of " + ", ".join(by_values))
+        for category in claim.get("categories", []):
+            if category not in categories:
+                fail(f"lists category '{category}' of table '{spec.id}'", "one of " + ", ".join(categories))

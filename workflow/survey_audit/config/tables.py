@@ -1,0 +1,188 @@
+"""Table specifications (``config/tables/{chapter}.yaml``): what the report's chapters tabulate.
+
+A table names a variable (or, for the sample table, none), optionally a domain (a subpopulation, as a pandas
+query) and a by-variable, the waves to tabulate (each wave, or ``pooled``: every wave together), the
+weightings, an interval method and the family of its test of association. Specs are checked against the
+harmonised variables and against the variables each wave carries, and every problem is reported by file and
+row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+from .loading import LoadedYaml, load_validated
+from .variables import Variable, VariableSet, expression_names
+
+POOLED = "pooled"  # the scope of every wave together (each wave a stratum)
+ALL = "all"  # the by-value of a table without a by-variable
+KINDS = ("proportions", "mean", "sample")
+SAMPLE_CATEGORIES = ("respondents", "organisations", "states", "regions")  # the cells of a sample table
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One declared table."""
+
+    id: str
+    title: str
+    chapter: str
+    variable: str
+    waves: tuple[str, ...]
+    kind: str = "proportions"
+    backs: tuple[str, ...] = ()
+    domain: str | None = None
+    domain_label: str = ALL
+    by: str | None = None
+    weighting: tuple[str, ...] = ("unweighted",)
+    ci: str | None = None
+    test_family: str | None = None
+    trend: bool = False
+    source: Path | None = None
+
+    def categories(self, variables: VariableSet) -> list[str]:
+        """The categories of the table's cells."""
+        if self.kind == "sample":
+            return list(SAMPLE_CATEGORIES)
+        if self.kind == "mean":
+            return ["mean"]
+        return list(variables[self.variable].categories)
+
+    def by_values(self, variables: VariableSet) -> list[str]:
+        """The by-values of the table's cells (``all`` without a by-variable)."""
+        return list(variables[self.by].categories) if self.by else [ALL]
+
+
+def load_table_specs(paths: list[str | Path], variables: VariableSet, carried: dict[str, set[str]]) -> list[TableSpec]:
+    """Read every chapter's table specs, checking them against the variables and the waves (``carried``: each
+    wave's carried variables, waves in order)."""
+    specs: list[TableSpec] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        doc = load_validated(path, "tables")
+        for index, item in enumerate(doc.data["tables"]):
+            check = _Check(doc, item, ("tables", index))
+            if item["id"] in seen:
+                check.fail(f"is declared twice (also in {seen[item['id']]})", "unique table ids", "id")
+            seen[item["id"]] = Path(path)
+            used = _check_variables(check, item, variables)
+            waves = _check_waves(check, item, used, carried)
+            if "domain" in item:
+                _check_domain(check, item["domain"], variables)
+            test = item.get("test")
+            if test and "by" not in item:
+                check.fail("declares a test but no by-variable to test against", "a 'by' variable", "test")
+            if test and test["trend"] and len(variables[item["by"]].categories) < 3:
+                check.fail(
+                    f"asks for a trend over '{item['by']}', which has two categories: over two levels a trend "
+                    "test is the test of association again",
+                    "trend: false, or a by-variable with three or more ordered categories",
+                    "test",
+                )
+            specs.append(
+                TableSpec(
+                    id=item["id"],
+                    title=item["title"],
+                    chapter=doc.data["chapter"],
+                    variable=item.get("variable", "sample"),
+                    kind=item["kind"],
+                    waves=waves,
+                    backs=tuple(item.get("backs", [])),
+                    domain=item.get("domain"),
+                    domain_label=item.get("domain_label", item.get("domain", ALL)),
+                    by=item.get("by"),
+                    weighting=tuple(item["weighting"]),
+                    ci=item.get("ci"),
+                    test_family=test["family"] if test else None,
+                    trend=bool(test and test["trend"]),
+                    source=Path(path),
+                )
+            )
+    return specs
+
+
+class _Check:
+    """One table entry under check."""
+
+    def __init__(self, doc: LoadedYaml, item: dict, keys: tuple):
+        self.doc, self.item, self.keys = doc, item, keys
+
+    def fail(self, problem: str, expected: str, key: str | None = None) -> None:
+        raise ConfigError(
+            f"table '{self.item['id']}' {problem}",
+            file=self.doc.path,
+            row=self.doc.line_of(self.keys + ((key,) if key else ())),
+            expected=expected,
+        )
+
+
+def _check_variables(check: _Check, item: dict, variables: VariableSet) -> list[Variable]:
+    """The variable and by-variable suit the table's kind; returns them."""
+    kind = item["kind"]
+    used = []
+    if kind == "sample":
+        if "variable" in item or "by" in item or "test" in item:
+            check.fail(
+                "is a sample table, which takes no variable, by-variable or test", "only id, title, waves", "kind"
+            )
+    else:
+        if "variable" not in item:
+            check.fail("names no variable", "variable: a harmonised variable")
+        if item["variable"] not in variables:
+            check.fail(f"uses the unknown variable '{item['variable']}'", f"a variable of {variables.path}", "variable")
+        var = variables[item["variable"]]
+        if kind == "proportions" and var.type in ("integer", "text"):
+            check.fail(
+                f"tabulates '{var.name}', a {var.type} variable, as proportions",
+                "a single, yes/no or multi-select variable (or kind: mean for an integer)",
+                "variable",
+            )
+        if kind == "mean" and var.type != "integer":
+            check.fail(f"asks for the mean of '{var.name}', a {var.type} variable", "an integer variable", "variable")
+        used.append(var)
+    if "by" in item:
+        if item["by"] not in variables or not variables[item["by"]].is_categorical:
+            check.fail(f"uses '{item['by']}' as by-variable", "a single-choice or yes/no variable", "by")
+        used.append(variables[item["by"]])
+    return used
+
+
+def _check_waves(check: _Check, item: dict, used: list[Variable], carried: dict[str, set[str]]) -> tuple[str, ...]:
+    """The waves the table asks for (by default every wave that carries its variables, and pooled when every
+    wave does), each of which must carry them."""
+    waves = list(carried)
+    carrying = [w for w in waves if all(v.name in carried[w] for v in used)]
+    requested = item.get("waves")
+    if requested is None:
+        requested = carrying + ([POOLED] if len(carrying) > 1 and len(carrying) == len(waves) else [])
+    for wave in requested:
+        if wave == POOLED:
+            if len(carrying) != len(waves):
+                check.fail(
+                    "asks for a pooled table but not every wave carries its variables",
+                    "only waves that carry them",
+                    "waves",
+                )
+        elif wave not in carrying:
+            check.fail(
+                f"asks for wave '{wave}', which does not carry its variables", "one of " + ", ".join(carrying), "waves"
+            )
+    return tuple(requested)
+
+
+def _check_domain(check: _Check, domain: str, variables: VariableSet) -> None:
+    """A domain is a valid expression over known variables (multi-select options as ``variable__option``)."""
+    try:
+        names = expression_names(domain)
+    except ValueError as exc:
+        check.fail(f"has a domain that is not a valid expression ({exc})", "a pandas query", "domain")
+    known = {"org", "region", "wave"} | {c for v in variables.variables.values() for c in (v.name, *v.value_columns)}
+    unknown = names - known - {"True", "False"}
+    if unknown:
+        check.fail(
+            f"has a domain using unknown names {sorted(unknown)}",
+            "variable names (multi-select options as variable__option)",
+            "domain",
+        )

@@ -1,0 +1,314 @@
+"""The associations stage: the tests behind the reports' comparisons, adjusted within declared families.
+
+For every table with a by-variable and a declared test family, in each scope and weighting it has: the
+Rao–Scott second-order F of the variable against the by-variable (each option of a multi-select item as its
+own 0/1 outcome), with the first-order chi-square, Wald and adjusted Wald beside it and, unweighted, Pearson's
+chi-square and Fisher's exact test as sensitivity checks; for an ordered by-variable of three or more levels,
+a design-based trend test of each outcome. Every table two or more waves carry is compared wave to wave, cell
+by cell, on the cells the tabulate stage estimated. The primary tests are adjusted within their family; the
+tests that registry claims cite (resolved when the workflow starts) form the claims family. What is tested and
+how families are formed is set out in :mod:`survey_audit.stages.conventions`; the columns are described in
+``docs/columns.md``.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from .. import formats
+from ..config.codebook import load_codebook
+from ..config.tables import ALL, POOLED, TableSpec, load_table_specs
+from ..config.variables import Variable, VariableSet, load_variables
+from ..errors import ConfigError, DesignError
+from ..stats.design import Design, domain_mask
+from ..stats.significance import (
+    association_tests,
+    compare_waves,
+    fisher_exact_unweighted,
+    p_adjust,
+    pearson_unweighted,
+    trend_test,
+)
+from .conventions import PRIMARY_TESTS, Estimation, Significance, indicators, is_hypothesis
+from .tabulate import load_scope, scope_designs
+
+TEST_COLUMNS = [
+    "test_id", "table_id", "wave", "weighting", "variable", "by", "category", "test", "method",
+    "statistic", "ndf", "ddf", "p", "family", "adjustment", "p_adjusted", "direction", "estimate",
+    "chisq", "trace_delta", "d0", "n", "flags",
+]  # fmt: skip
+BOUNDARY = "boundary_estimate"  # a wave's estimate is 0% or 100%: its design SE is 0, the test is not precise
+
+
+def _outcomes(frame: pd.DataFrame, var: Variable) -> list[tuple[str, np.ndarray | str]]:
+    """What is tested against the by-variable: the variable itself (single choice), or each option of a
+    multi-select item as a 0/1 outcome (missing where the item was not answered)."""
+    if not var.is_multi:
+        return [("", var.name)]
+    categories, matrix, valid = indicators(frame, var)
+    return [(c, np.where(valid, matrix[:, k], np.nan)) for k, c in enumerate(categories)]
+
+
+def _trend_outcomes(frame: pd.DataFrame, var: Variable) -> list[tuple[str, np.ndarray]]:
+    """0/1 outcomes whose trend over an ordered by-variable is tested: 'yes' of a yes/no variable, each other
+    category of a single-choice variable, each option of a multi-select item."""
+    categories, matrix, valid = indicators(frame, var)
+    chosen = ["yes"] if var.type == "yesno" else categories
+    return [(c, np.where(valid, matrix[:, categories.index(c)], np.nan)) for c in chosen]
+
+
+def table_tests(
+    design: Design, spec: TableSpec, variables: VariableSet, scope: str, *, weighting: str, df: str
+) -> list[dict]:
+    """The tests behind one table with a by-variable in one scope and weighting (see the module docstring)."""
+    var, by = variables[spec.variable], variables[spec.by]
+    mask = domain_mask(design, spec.domain)
+    in_domain = np.ones(design.n, dtype=bool) if mask is None else mask
+    base = {
+        "table_id": spec.id,
+        "wave": scope,
+        "weighting": weighting,
+        "variable": var.name,
+        "by": by.name,
+        "family": spec.test_family,
+    }
+    suffix = "" if weighting == "unweighted" else ":weighted"
+    rows: list[dict] = []
+    for category, outcome in _outcomes(design.data, var):
+        stem = f"{spec.id}:{scope}" + (f":{category}" if category else "")
+        rows += _association_rows(design, outcome, by, in_domain, df, {**base, "category": category}, stem, suffix)
+        if weighting == "unweighted":
+            rows += _sensitivity_rows(design.data, outcome, by, in_domain, {**base, "category": category}, stem)
+    if spec.trend:
+        rows += _trend_rows(design, var, by, in_domain, df, base, f"{spec.id}:{scope}", suffix)
+    return rows
+
+
+def _association_rows(design, outcome, by: Variable, in_domain, df, base: dict, stem: str, suffix: str) -> list[dict]:
+    """Rao–Scott F (the primary test), first-order chi-square, Wald and adjusted Wald of one outcome."""
+    try:
+        results = association_tests(design, outcome, by.name, domain=in_domain, df=df)
+    except DesignError as exc:  # e.g. a by-group nobody in this scope belongs to: nothing to test
+        return [{**base, "test_id": stem + suffix, "test": "F", "method": f"not computable: {exc.problem}"}]
+    rows = []
+    for record in results.to_dict("records"):
+        name = record["test"]
+        rows.append(
+            {
+                **base,
+                **{k: record[k] for k in ("statistic", "ndf", "ddf", "p", "chisq", "trace_delta", "d0", "n")},
+                "test_id": stem + ("" if name == "F" else f":{name.lower()}") + suffix,
+                "test": name,
+                "method": record["method"],
+            }
+        )
+    return rows
+
+
+def _sensitivity_rows(frame: pd.DataFrame, outcome, by: Variable, in_domain, base: dict, stem: str) -> list[dict]:
+    """Pearson's chi-square and Fisher's exact test on the unweighted counts of one outcome."""
+    counts = _count_table(frame, outcome, by, in_domain)
+    pearson = pearson_unweighted(counts)
+    fisher = fisher_exact_unweighted(counts)
+    n = int(counts.sum())
+    return [
+        {
+            **base,
+            **pearson,
+            "test_id": stem + ":pearson",
+            "test": "pearson",
+            "method": "Pearson chi-square on unweighted counts (sensitivity)",
+            "n": n,
+        },
+        {
+            **base,
+            "statistic": fisher["statistic"],
+            "p": fisher["p"],
+            "test_id": stem + ":fisher",
+            "test": "fisher",
+            "method": fisher["method"] + " (sensitivity)",
+            "n": n,
+        },
+    ]
+
+
+def _trend_rows(design, var: Variable, by: Variable, in_domain, df, base: dict, stem: str, suffix: str) -> list[dict]:
+    """A design-based trend test of each outcome over the by-variable's categories scored 1, 2, 3, ..."""
+    frame = design.data
+    score = pd.Categorical(frame[by.name], categories=list(by.categories)).codes.astype(float) + 1
+    score[score == 0] = np.nan
+    rows = []
+    for category, outcome in _trend_outcomes(frame, var):
+        row = {**base, "test_id": f"{stem}:{category}:trend{suffix}", "category": category, "test": "trend"}
+        try:
+            result = trend_test(design, outcome, score, domain=in_domain, df=df).iloc[0]
+        except DesignError as exc:
+            rows.append({**row, "method": f"not computable: {exc.problem}"})
+            continue
+        method = result["method"].replace("svyglm(outcome ~ score", f"svyglm({category} ~ {by.name} order")
+        rows.append(
+            {
+                **row,
+                **{k: result[k] for k in ("statistic", "ndf", "ddf", "p", "direction", "estimate", "n")},
+                "method": method,
+            }
+        )
+    return rows
+
+
+def _count_table(frame: pd.DataFrame, outcome, by: Variable, in_domain: np.ndarray) -> np.ndarray:
+    """Unweighted counts of the outcome's categories (rows) by the by-variable's (columns), in the domain."""
+    values = frame[outcome] if isinstance(outcome, str) else pd.Series(outcome, index=frame.index)
+    keep = in_domain & values.notna().to_numpy() & frame[by.name].notna().to_numpy()
+    table = pd.crosstab(values[keep].astype(str), frame.loc[keep, by.name].astype(str))
+    return table.to_numpy(dtype=float)
+
+
+def wave_comparisons(cells: pd.DataFrame, spec: TableSpec, variables: VariableSet, testing: Significance) -> list[dict]:
+    """Each cell of a harmonised table compared between every pair of waves (independent samples), on the
+    cells the tabulate stage estimated: unweighted, and with each wave that has weights in its weighted
+    version (the other wave as it is; the method says which side is weighted)."""
+    waves = [w for w in spec.waves if w != POOLED]
+    var = variables[spec.variable]
+    cells = cells[(cells["table_id"] == spec.id) & (cells["base_n"] > 0) & cells["pct"].notna()]
+    by_wave = {key: part for key, part in cells.groupby(["wave", "weighting"], sort=False)}
+    rows = []
+    for first, second in combinations(waves, 2):
+        for weighting in spec.weighting:
+            sides = [_side(by_wave, wave, weighting) for wave in (first, second)]
+            if any(side is None for side in sides) or (weighting == "weighted" and not any(s[1] for s in sides)):
+                continue
+            (a, a_weighted), (b, b_weighted) = sides
+            rows += _comparison_rows(a, b, spec, var, testing, first, second, weighting, (a_weighted, b_weighted))
+    return rows
+
+
+def _side(by_wave: dict, wave: str, weighting: str) -> tuple[pd.DataFrame, bool] | None:
+    """A wave's cells for a comparison: its weighted cells when asked and it has them, else its unweighted."""
+    if weighting == "weighted" and (wave, "weighted") in by_wave:
+        return by_wave[(wave, "weighted")], True
+    part = by_wave.get((wave, "unweighted"))
+    return None if part is None else (part, False)
+
+
+def _comparison_rows(a, b, spec: TableSpec, var: Variable, testing: Significance, first, second, weighting, weighted):
+    """The comparisons of two waves' cells (percent, SE in points: the difference is in percentage points)."""
+    frames = [part.rename(columns={"pct": "estimate", "pct_se": "se"}) for part in (a, b)]
+    result = compare_waves(frames[0], frames[1], on=["by_value", "category"], df_method=testing.wave_df)
+    boundary = {
+        key
+        for part in (a, b)
+        for key in part.loc[part["pct"].isin([0.0, 100.0]), ["by_value", "category"]].itertuples(index=False, name=None)
+    }
+    sides = " vs ".join(f"{w} {'weighted' if x else 'unweighted'}" for w, x in zip((first, second), weighted))
+    suffix = "" if weighting == "unweighted" else ":weighted"
+    rows = []
+    for record in result.to_dict("records"):
+        if not is_hypothesis(var, record["category"]):
+            continue  # the complement of a two-category variable's first category: the same test
+        by_part = "" if record["by_value"] == ALL else f"{record['by_value']}:"
+        on_boundary = (record["by_value"], record["category"]) in boundary
+        rows.append(
+            {
+                "test_id": f"{spec.id}:{first}-{second}:{by_part}{record['category']}{suffix}",
+                "table_id": spec.id,
+                "wave": f"{first}-{second}",
+                "weighting": weighting,
+                "variable": spec.variable,
+                "by": spec.by or "",
+                "category": record["category"],
+                "test": "wave_difference",
+                "method": record["method"] + ("" if weighting == "unweighted" else f" ({sides})"),
+                "statistic": record["statistic"],
+                "ndf": 1.0,
+                "ddf": record["df"],
+                "p": record["p"],
+                "family": testing.wave_family,
+                "estimate": record["difference"],
+                "direction": _direction(record["difference"]),
+                "flags": BOUNDARY if on_boundary else "",
+            }
+        )
+    return rows
+
+
+def _direction(value: float) -> str:
+    return "increasing" if value > 0 else ("decreasing" if value < 0 else "flat")
+
+
+def adjust_tests(tests: pd.DataFrame, testing: Significance, claims: set[str]) -> pd.DataFrame:
+    """Adjust the primary tests (Rao–Scott F, trend, wave difference) within each family: the tests ``claims``
+    cite form the claims family, the others keep their table's family. Sensitivity tests, and tests flagged as
+    imprecise, are reported unadjusted."""
+    tests = tests.copy()
+    primary = tests["test"].isin(PRIMARY_TESTS) & (tests["flags"].fillna("") == "")
+    tests.loc[tests["test_id"].isin(claims) & primary, "family"] = testing.claims_family
+    tests["adjustment"] = "none"
+    tests["p_adjusted"] = np.nan
+    for family, part in tests[primary].groupby("family", sort=True):
+        if family not in testing.families:
+            raise ConfigError(
+                f"tests are declared in the family '{family}', which config/config.yaml does not define",
+                expected="one of " + ", ".join(testing.families),
+                hint="add the family under significance → families, with its adjustment",
+            )
+        method = testing.families[family]
+        tests.loc[part.index, "adjustment"] = method
+        tests.loc[part.index, "p_adjusted"] = p_adjust(part["p"].to_numpy(dtype=float), method)
+    return tests
+
+
+def associations(
+    *,
+    waves: list[str],
+    analysed: list[str],
+    weights: list[str],
+    calibrations: list[str],
+    cells: list[str],
+    scopes: list[str],
+    codebooks: list[str],
+    tables: list[str],
+    variables: str,
+    estimation: dict,
+    tabulation: dict,
+    significance: dict,
+    claims: list[str],
+    tests_out: str,
+) -> None:
+    """Stage function: every table's tests (association, trend, wave to wave), adjusted within families.
+    ``analysed``, ``weights``, ``calibrations`` and ``cells`` are per wave, in the order of ``waves``;
+    ``claims`` are the test ids registry claims cite."""
+    variable_set = load_variables(variables)
+    carried = {book.wave: set(book.carried) for book in (load_codebook(p, variable_set) for p in codebooks)}
+    specs = load_table_specs(tables, variable_set, carried)
+    settings = Estimation.from_config(estimation, tabulation)
+    testing = Significance.from_config(significance)
+    rows: list[dict] = []
+    for scope in scopes:
+        members = [i for i, wave in enumerate(waves) if scope in (wave, POOLED)]
+        frame, w = load_scope(scope, [analysed[i] for i in members], [weights[i] for i in members])
+        record = formats.read_parquet(calibrations[members[0]]) if scope != POOLED else None
+        designs = scope_designs(frame, w, scope, settings, record)
+        for spec in specs:
+            if scope not in spec.waves or spec.kind != "proportions" or not spec.test_family:
+                continue
+            for weighting in (x for x in spec.weighting if x in designs):
+                rows += table_tests(
+                    designs[weighting], spec, variable_set, scope, weighting=weighting, df=settings.domain_df
+                )
+    estimated = pd.concat([formats.read_parquet(path) for path in cells], ignore_index=True)
+    for spec in specs:
+        if spec.kind == "proportions" and len([x for x in spec.waves if x != POOLED]) > 1:
+            rows += wave_comparisons(estimated, spec, variable_set, testing)
+    tests = pd.DataFrame(rows).reindex(columns=TEST_COLUMNS)
+    unknown = sorted(set(claims) - set(tests["test_id"]))
+    if unknown:
+        raise ConfigError(
+            f"the registries name test(s) the tables do not produce: {', '.join(unknown)}",
+            expected="test ids as results/tests.csv lists them ({table}:{wave}[:{category}][:trend])",
+        )
+    tests = adjust_tests(tests, testing, set(claims)).sort_values("test_id", kind="stable").reset_index(drop=True)
+    formats.write_csv(tests[TEST_COLUMNS], tests_out)

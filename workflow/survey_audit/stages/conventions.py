@@ -1,0 +1,165 @@
+"""The pipeline's statistical conventions: every choice the tabulate and association stages make about *what*
+is estimated and tested, in one place, each with the R call (survey package) it corresponds to. *How* a number
+is computed lives in :mod:`survey_audit.stats`; the values of the configurable choices in
+``config/config.yaml`` (defaults in its schema).
+
+* **The design** (:func:`scope_design`): the recruiting organisation is the primary sampling unit, sampled
+  with replacement, no finite population correction: R ``svydesign(ids = ~org, weights = ~w, data)``. In a
+  pooled table each wave is a stratum and its organisations the clusters within it (their labels prefixed by
+  the wave, so that two waves' organisations are never one cluster): R ``svydesign(ids = ~org, strata = ~wave,
+  nest = TRUE)``. Strata with a single organisation follow ``estimation.lonely_psu`` (R
+  ``options(survey.lonely.psu)``).
+* **Bases** (:func:`indicators`): a single-choice or yes/no percentage is over the respondents in the domain
+  with a valid answer; a multi-select option's over those who answered the item (chose at least one option, or
+  gave a substantive missing code such as "don't know" counted as answering). R: ``svyby(~I(y == c), ~by,
+  subset(design, domain & !is.na(y)), svymean)``.
+* **Weightings**: ``unweighted`` (every respondent 1, as the reports computed) and, for a wave with a weighting
+  spec, ``weighted`` (the calibrated design, variances with calibration residuals: R ``rake()`` then
+  ``svymean``). A wave without a spec has no weighted version; pooled tables are unweighted only, since each
+  wave's calibration is its own.
+* **Design effect** (:data:`DEFF`): against simple random sampling *with* replacement, R ``svymean(...,
+  deff = "replace")``: with unit weights the population size equals the sample size and R's default
+  (without-replacement) reference variance is zero.
+* **Intervals**: ``estimation.ci_method`` (R ``svyciprop``, Korn–Graubard by default) on the domain's degrees of
+  freedom (``estimation.domain_df``; R ``degf(subset(design, ...))``). Whatever interval is shown, the NCHS
+  presentation standard (:func:`cell_flags`) judges every cell on the Korn–Graubard interval with the effective
+  n truncated at n (:data:`NCHS_CI`).
+* **Tests** (:data:`PRIMARY_TESTS`): the Rao–Scott second-order F is the test of association a family adjusts
+  (R ``svychisq(~y + by, design, statistic = "F")``), with the first-order chi-square, Wald and adjusted Wald
+  beside it, and the unweighted Pearson and Fisher tests as sensitivity checks; the trend over an ordered
+  by-variable with three or more levels is the slope of R ``svyglm(y ~ as.numeric(by), design,
+  family = quasibinomial())`` (over two levels a trend is the association test again, so none is run);
+  harmonised tables are compared between waves as independent samples (t on Welch–Satterthwaite df, by
+  default). A comparison in which one wave's estimate is 0% or 100% has no design-based SE for that wave: it
+  is flagged, left out of its family and never counts as evidence for a claim.
+* **Families** (:class:`Significance`): the tests that registry claims cite form the claims family (Holm: R
+  ``p.adjust(p, "holm")``); every other primary test belongs to its table's family (Benjamini–Hochberg by
+  default: R ``p.adjust(p, "BH")``). Each distinct hypothesis enters a family once: for a two-category variable
+  only the first category's wave comparison is a hypothesis (the other is its complement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..config.tables import POOLED
+from ..config.variables import Variable
+from ..stats.design import Design, svydesign
+
+DEFF = "wr"  # R svymean(..., deff = "replace")
+NCHS_CI = "kg_nchs"  # the interval the NCHS presentation standard is judged on
+PRIMARY_TESTS = ("F", "trend", "wave_difference")  # adjusted within their family; the rest are beside them
+
+
+@dataclass(frozen=True)
+class Estimation:
+    """How cells are estimated: the CI method and level, the domain-df convention, the lonely-PSU policy and the
+    small-base threshold (``config: estimation`` and ``tabulation``)."""
+
+    ci: str
+    level: float
+    domain_df: str
+    lonely_psu: str
+    small_base: int
+
+    @classmethod
+    def from_config(cls, estimation: dict, tabulation: dict) -> Estimation:
+        return cls(
+            ci=estimation["ci_method"],
+            level=estimation["level"],
+            domain_df=estimation["domain_df"],
+            lonely_psu=estimation["lonely_psu"],
+            small_base=tabulation["small_base"],
+        )
+
+
+@dataclass(frozen=True)
+class Significance:
+    """Which families the tests belong to and how each family's p-values are adjusted (``config:
+    significance``)."""
+
+    families: dict[str, str]  # family → adjustment (holm, bh, by)
+    claims_family: str
+    wave_family: str
+    wave_df: str
+
+    @classmethod
+    def from_config(cls, significance: dict) -> Significance:
+        comparisons = significance["wave_comparisons"]
+        return cls(
+            families={name: spec["adjustment"] for name, spec in significance["families"].items()},
+            claims_family=significance["claims_family"],
+            wave_family=comparisons["family"],
+            wave_df=comparisons["df"],
+        )
+
+
+def scope_design(frame: pd.DataFrame, weights: np.ndarray, scope: str, lonely_psu: str) -> Design:
+    """The survey design of one wave (organisations as clusters, sampled with replacement), or of the pooled
+    waves (each wave a stratum, its organisations the clusters within it)."""
+    return svydesign(
+        frame,
+        weights=np.asarray(weights, dtype=float),
+        cluster="org",
+        strata="wave" if scope == POOLED else None,
+        lonely_psu=lonely_psu,
+    )
+
+
+def indicators(frame: pd.DataFrame, var: Variable) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Categories of a variable, a 0/1 matrix (rows × categories) of who is in each, and who is in the base (has
+    a valid answer: for a multi-select item, answered it)."""
+    categories = list(var.categories)
+    if var.is_multi:
+        cols = [frame[var.option_column(o)] for o in categories]
+        valid = cols[0].notna().to_numpy()
+        matrix = np.column_stack([c.fillna(False).to_numpy(dtype=bool) for c in cols]).astype(float)
+    else:
+        values = frame[var.name]
+        valid = values.notna().to_numpy()
+        codes = pd.Categorical(values, categories=categories).codes
+        matrix = np.zeros((len(frame), len(categories)))
+        matrix[np.flatnonzero(codes >= 0), codes[codes >= 0]] = 1.0
+    return categories, matrix, valid
+
+
+def cell_flags(n, base_n, p, ci_low, ci_high, n_eff, df, small_base: int) -> str:
+    """Flags of a proportion cell: ``empty_base``, ``small_base`` (unweighted base below ``small_base``),
+    ``zero_or_full`` (0% or 100%), and the NCHS data presentation standard for proportions (Parker et al. 2017),
+    judged on the Korn–Graubard interval with the effective n truncated at n: ``nchs_suppress`` (effective n
+    below 30, an interval at least 30 points wide, or one wider than 130% of the estimate),
+    ``nchs_complement`` (interval wider than 130% of the complement: footnote) and ``nchs_review`` (fewer than 8
+    degrees of freedom, or an estimate of 0% or 100%)."""
+    if base_n == 0 or pd.isna(p):
+        return "empty_base"
+    flags = []
+    if base_n < small_base:
+        flags.append("small_base")
+    extreme = n in (0, base_n)
+    if extreme:
+        flags.append("zero_or_full")
+    width = ci_high - ci_low
+    suppress = (not pd.isna(n_eff) and n_eff < 30) or (width >= 0.30)
+    if not suppress and width > 0.05 and p > 0 and width / p > 1.30:
+        suppress = True
+    if suppress:
+        flags.append("nchs_suppress")
+    elif width > 0.05 and p < 1 and width / (1 - p) > 1.30:
+        flags.append("nchs_complement")
+    if df < 8 or extreme:
+        flags.append("nchs_review")
+    return ";".join(flags)
+
+
+def mean_flags(base_n: int, small_base: int) -> str:
+    """Flags of a mean cell: ``empty_base`` or ``small_base``."""
+    return "empty_base" if base_n == 0 else ("small_base" if base_n < small_base else "")
+
+
+def is_hypothesis(var: Variable, category: str) -> bool:
+    """Whether a per-category comparison of ``var`` is a hypothesis of its own: for a variable with two
+    categories the second is the complement of the first (the same test), so only the first is."""
+    return var.is_multi or len(var.categories) != 2 or category == next(iter(var.categories))
