@@ -7,6 +7,7 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
+from survey_audit.config.loading import validate
 from survey_audit.config.registry import Registry
 from survey_audit.stages.audit import audit
 from survey_audit.stats.consistency import grim_percentage, rounds_to, statcheck, sum_check
@@ -78,7 +79,9 @@ def entry(id, claim, printed=None, value=None, cell=None, **extra):
     }
     if cell:
         base["cell"] = cell
-    return {**base, **extra}
+    entry = {**base, **extra}
+    validate(entry, "registry", pointer="/$defs/entry")  # as load_registry does: fills in the schema's defaults
+    return entry
 
 
 def test_verdicts():
@@ -176,3 +179,35 @@ def test_check_published_flags_an_impossible_percentage(tmp_path, root):
     checks = check_published(load_registry(path)).set_index("entry")
     assert not checks.loc["t18-race-african-american", "ok"]
     assert "no whole number of respondents" in checks.loc["t18-race-african-american", "detail"]
+
+
+def test_a_claim_never_rests_on_a_flagged_or_failed_test():
+    table = cells(
+        [
+            ["t", "w1", "yes", "online", "unweighted", 30, 40, 75.0],
+            ["t", "w1", "no", "online", "unweighted", 10, 40, 25.0],
+        ]
+    )
+    tests = pd.DataFrame(
+        {
+            "test_id": ["t:w1", "t:w1-w2:online", "t:w2"],
+            "p": [0.001, 0.001, None],
+            "p_adjusted": [0.002, None, None],
+            "method": ["Rao-Scott F", "independent samples", "not computable: one level"],
+            "direction": ["", "increasing", ""],
+            "flags": ["", "boundary_estimate", ""],
+        }
+    )
+    cell = {"table": "t", "wave": "w1", "category": "online"}
+    association = {"type": "association", "higher": "yes", "lower": "no"}
+    reg = registry(
+        entry("ok", {**association, "test": "t:w1"}, None, None, cell),
+        entry("flagged", {"type": "trend", "test": "t:w1-w2:online", "direction": "increasing"}),
+        entry("failed", {**association, "test": "t:w2"}, None, None, cell),
+    )
+    out = audit([reg], table, tests, BOTH).set_index("entry_id")
+    assert out.loc["ok", "verdict"] == "holds"
+    assert (
+        out.loc["flagged", "verdict"] == "not computable" and "flagged boundary_estimate" in out.loc["flagged", "note"]
+    )
+    assert out.loc["failed", "verdict"] == "not computable" and "one level" in out.loc["failed", "note"]

@@ -247,6 +247,9 @@ CHISQ_CASES = {
     "dclus1_domain_comp_imp_yes_awards_stype": lambda: S.association_tests(
         DCLUS1, "awards", "stype", domain="`comp.imp` == 'Yes'"
     ),
+    "dclus1_some_awards_missing_stype": lambda: S.association_tests(
+        DCLUS1, CLUS1["awards"].where(np.arange(len(CLUS1)) % 7 != 6), "stype"
+    ),
 }
 
 
@@ -320,6 +323,11 @@ TREND_CASES = {
     "dstrat_awards_on_meals_domain_E": lambda: S.trend_test(
         DSTRAT, yes(STRAT, "awards"), "meals", domain="stype == 'E'"
     ),
+    "dclus1_awards_missing_in_two_districts_on_ell": lambda: S.trend_test(
+        DCLUS1,
+        yes(CLUS1, "awards").astype(float).where(~CLUS1["dnum"].isin(sorted(CLUS1["dnum"].unique())[:2])),
+        "ell",
+    ),
 }
 
 
@@ -392,6 +400,24 @@ def test_rake_with_tight_tolerance():
             rtol=ITERATIVE,
         )
     close(tests.loc["Chisq", "p"], golden["chisq_awards_stype"]["Chisq"]["p"], rtol=ITERATIVE)
+    # A domain of a calibrated design: R keeps every row, so X^2 (the Chisq statistic) is on the whole sample's n.
+    domain = S.association_tests(raked, "awards", "stype", domain="`comp.imp` == 'Yes'").set_index("test")
+    expected = golden["chisq_domain_awards_stype"]
+    for name in ("F", "Chisq", "Wald"):
+        close(
+            domain.loc[name, ["statistic", "ndf"]].to_numpy(dtype=float),
+            [expected[name]["statistic"], np.atleast_1d(expected[name]["parameter"])[0]],
+            rtol=ITERATIVE,
+        )
+    close(domain.loc["Chisq", "p"], expected["Chisq"]["p"], rtol=ITERATIVE)
+    assert domain.loc["F", "n"] == (CLUS1["comp.imp"] == "Yes").sum()  # the base; X^2 is on all 183 rows, as R
+    # The denominator df: degf(subset(design, ...)), the PSUs in the domain (survey 4.1-1's svychisq counted every
+    # cluster of a calibrated subset; later versions use degf, as here).
+    nu = golden["chisq_domain_degf"]
+    assert domain.loc["F", "df"] == nu
+    close(domain.loc["F", "p"], golden["chisq_domain_F_p_on_degf"], rtol=ITERATIVE)
+    wald = expected["Wald"]["statistic"] * 2  # R's Wald F times its numerator df: the Wald statistic
+    close(domain.loc["adjWald", "statistic"], wald * (nu - 2 + 1) / (2 * nu), rtol=ITERATIVE)
     for ci, key in (("logit", "ciprop_awards_logit"), ("kg", "ciprop_awards_beta")):
         row = category(E.proportions(raked, yes(CLUS1, "awards"), ci=ci), True)
         close(

@@ -248,6 +248,10 @@ golden_api <- function() {
     dstrat_comp_imp_stype = chisq_all(~comp.imp + stype, dstrat),
     dclus1_stype_mealcat = chisq_all(~stype + mealcat, dclus1m),
     dclus1_domain_comp_imp_yes_awards_stype = chisq_all(~awards + stype, subset(dclus1, comp.imp == "Yes")),
+    # Every seventh school's awards missing: R's X^2 and Delta are scaled by all rows of the design (nrow of
+    # its model frame, missing values included), not by the rows with both answers.
+    dclus1_some_awards_missing_stype = chisq_all(~awards_some + stype, update(dclus1,
+      awards_some = ifelse(seq_len(nrow(apiclus1)) %% 7 == 0, NA, as.character(awards)))),
     jk1_sch_wide_stype_F = chisq_all(~sch.wide + stype, rclus1)["F"],
     pearson_X2 = unname(suppressWarnings(chisq.test(svytable(~sch.wide + stype, dclus1, Ntotal = nrow(apiclus1)),
                                                     correct = FALSE))$statistic)
@@ -277,7 +281,11 @@ golden_api <- function() {
     dclus1_sch_wide_on_ell = glm_trend(I(sch.wide == "Yes") ~ ell, dclus1, quasibinomial()),
     dclus1_awards_on_ellcat = glm_trend(I(awards == "Yes") ~ ellcat, dclus1m, quasibinomial()),
     dclus1_awards_on_ellcat_gaussian = glm_trend(I(as.numeric(awards == "Yes")) ~ ellcat, dclus1m, gaussian()),
-    dstrat_awards_on_meals_domain_E = glm_trend(I(awards == "Yes") ~ meals, subset(dstrat, stype == "E"), quasibinomial())
+    dstrat_awards_on_meals_domain_E = glm_trend(I(awards == "Yes") ~ meals, subset(dstrat, stype == "E"), quasibinomial()),
+    # The outcome missing in the two lowest-numbered districts: svyglm drops those rows, and with them two PSUs'
+    # degrees of freedom.
+    dclus1_awards_missing_in_two_districts_on_ell = glm_trend(awards_na ~ ell, update(dclus1,
+      awards_na = ifelse(dnum %in% sort(unique(apiclus1$dnum))[1:2], NA, awards == "Yes")), quasibinomial())
   )
 
   # Lonely PSUs: counties as strata, school districts as PSUs (8 of 11 counties have a single district).
@@ -325,6 +333,16 @@ golden_api <- function() {
                    apipop_awards = list(levels = as.character(popaw$awards), totals = popaw$Freq),
                    calibration_totals = as.list(pt)),
     rake = c(after(rk), list(chisq_awards_stype = chisq_all(~awards + stype, rk),
+                             # A subset of a calibrated design keeps every row (weight 0 outside), so R's X^2
+                             # is scaled by the whole sample's n.
+                             chisq_domain_awards_stype = chisq_all(~awards + stype, subset(rk, comp.imp == "Yes")),
+                             # survey 4.1-1's svychisq takes the denominator df from every cluster of the
+                             # subset; later versions (and the pipeline) from degf(subset): the PSUs in it.
+                             chisq_domain_degf = degf(subset(rk, comp.imp == "Yes")),
+                             chisq_domain_F_p_on_degf = with(
+                               chisq_all(~awards + stype, subset(rk, comp.imp == "Yes"))$F,
+                               pf(statistic, parameter[1], parameter[1] * degf(subset(rk, comp.imp == "Yes")),
+                                  lower.tail = FALSE)),
                              ciprop_awards_logit = ciprop(~I(awards == "Yes"), rk, "logit"),
                              ciprop_awards_beta = ciprop(~I(awards == "Yes"), rk, "beta"))),
     rake_trimmed = c(after(rkt), list(chisq_awards_stype = chisq_all(~awards + stype, rkt))),

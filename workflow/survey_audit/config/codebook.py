@@ -114,7 +114,7 @@ def load_codebook(
                 ("drop", column), f"the raw column '{column}' is both mapped and dropped", expected="one or the other"
             )
     cleaning = {**(cleaning_defaults or {}), **data.get("cleaning", {})}
-    validate(cleaning, "codebook", pointer="/$defs/cleaning", path=doc.path)
+    validate(cleaning, "codebook", pointer="/$defs/rules", path=doc.path)
     file_spec = data["file"]
     codebook = Codebook(
         path=doc.path,
@@ -347,8 +347,8 @@ def _check_ask_if(mapping: Mapping, mappings: dict[str, Mapping], doc: LoadedYam
 
 def _check_cleaning_names(codebook: Codebook, variables: VariableSet, doc: LoadedYaml) -> None:
     known = {"org", "region"} | set(codebook.carried)
-    rules = [("eligibility", r, "require") for r in codebook.cleaning.get("eligibility", [])]
-    rules += [("inconsistent", r, "when") for r in codebook.cleaning.get("inconsistent", [])]
+    rules = [("eligibility", r, "require") for r in codebook.cleaning["eligibility"]]
+    rules += [("inconsistent", r, "when") for r in codebook.cleaning["inconsistent"]]
     for section, rule, key in rules:
         try:
             names = expression_names(rule[key])

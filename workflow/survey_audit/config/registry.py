@@ -79,6 +79,8 @@ def load_registry(path: str | Path) -> Registry:
             fail("claims a range without its bounds", "low and high (percent)", "claim")
         if kind == "top" and not claim.get("categories"):
             fail("claims the top categories without listing them", "categories: [...]", "claim")
+        if kind == "trend" and "direction" not in claim:
+            fail("claims a trend without its direction", "direction: increasing or decreasing", "claim")
         if kind in ("association", "trend") and "test" not in claim:
             fail(f"claims an {kind} without naming its test", "test: a test id of results/tests.csv", "claim")
         if kind == "association" and ("higher" not in claim or "lower" not in claim or "cell" not in entry):

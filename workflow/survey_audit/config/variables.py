@@ -136,7 +136,7 @@ def load_variables(path: str | Path) -> VariableSet:
             label=spec["label"],
             type=vtype,
             waves=tuple(spec["waves"]) if "waves" in spec else None,
-            role=spec.get("role", "analysis"),
+            role=spec["role"],
             topic=spec.get("topic"),
             categories=dict(categories),
             range=tuple(spec["range"]) if "range" in spec else None,

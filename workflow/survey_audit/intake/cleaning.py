@@ -102,11 +102,26 @@ class _Run:
 
 
 def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook, variables: VariableSet) -> Cleaned:
-    """Apply a wave's cleaning rules to its respondent frame."""
+    """Apply a wave's cleaning rules to its respondent frame, in the order of the module docstring."""
     run = _Run(respondents.reset_index(drop=True))
     rules = codebook.cleaning
     wave_vars = {v.name: v for v in codebook.variables(variables)}
+    questions = _questions(codebook, wave_vars)
+    answered = _answered(run.frame, questions)
+    _normalise_text(run, findings)
+    _screen(run, rules)
+    _deduplicate(run, rules["duplicates"], questions, answered)
+    if "completeness" in rules:
+        _completeness(run, rules["completeness"]["min_share_answered"], codebook, questions, answered)
+    _out_of_range(run, rules["out_of_range"], wave_vars)
+    _inconsistent(run, rules["inconsistent"], codebook, wave_vars)
+    _eligibility(run, rules["eligibility"], codebook)
+    _skip_logic(run, codebook, rules["skip_violations"])
+    return _cleaned(run, len(respondents), variables, codebook)
 
+
+def _normalise_text(run: _Run, findings: pd.DataFrame) -> None:
+    """Record the values ingest matched to their code only once stray case or whitespace was ignored."""
     stray = findings[findings["finding"] == STRAY_TEXT] if len(findings) else findings
     run._log(
         "normalise_text",
@@ -126,6 +141,9 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
             }
         )
 
+
+def _screen(run: _Run, rules: dict) -> None:
+    """Test and preview responses, responses without consent, and responses naming no organisation."""
     frame = run.frame
     if "test_responses" in rules:
         spec = rules["test_responses"]
@@ -147,21 +165,19 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
         "the response names no recruiting organisation, so it cannot be placed in the survey design",
     )
 
-    questions = _questions(codebook, wave_vars)
-    answered = _answered(frame, questions)
-    dup = rules.get("duplicates", {})
-    if dup.get("same_id", False):
-        keys = frame["respondent_id"].to_numpy()
-        mask = _duplicates(keys, answered, run.active)
+
+def _deduplicate(run: _Run, rule: dict, questions: list[Variable], answered: np.ndarray) -> None:
+    """Responses sharing a respondent id, or submitting the same answers: the most complete is kept."""
+    if rule["same_id"]:
+        mask = _duplicates(run.frame["respondent_id"].to_numpy(), answered, run.active)
         run.exclude(
             "duplicate_id",
             mask,
             "a more complete response with the same respondent id is kept",
             "responses sharing a respondent id: the most complete is kept",
         )
-    if dup.get("same_answers", False):
-        keys = _answer_keys(frame, questions)
-        mask = _duplicates(keys, answered, run.active)
+    if rule["same_answers"]:
+        mask = _duplicates(_answer_keys(run.frame, questions), answered, run.active)
         run.exclude(
             "duplicate_answers",
             mask,
@@ -169,29 +185,30 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
             "responses with identical answers to every question: the first is kept",
         )
 
-    if "completeness" in rules:
-        share = rules["completeness"]["min_share_answered"]
-        asked = _asked_counts(frame, codebook, questions)
-        ratio = np.divide(answered, asked, out=np.zeros(len(frame)), where=asked > 0)
-        mask = ratio < share
-        run.exclude(
-            "incomplete",
-            mask,
-            f"fewer than {share:.0%} of the asked questions answered",
-            f"share of asked questions answered below {share:g}",
-        )
 
-    action = rules.get("out_of_range", "set_missing")
-    total = 0
-    mask_any = np.zeros(len(frame), dtype=bool)
+def _completeness(run: _Run, share: float, codebook: Codebook, questions: list[Variable], answered) -> None:
+    """Responses answering less than ``share`` of the questions they were asked."""
+    asked = _asked_counts(run.frame, codebook, questions)
+    ratio = np.divide(answered, asked, out=np.zeros(len(run.frame)), where=asked > 0)
+    run.exclude(
+        "incomplete",
+        ratio < share,
+        f"fewer than {share:.0%} of the asked questions answered",
+        f"share of asked questions answered below {share:g}",
+    )
+
+
+def _out_of_range(run: _Run, action: str, wave_vars: dict[str, Variable]) -> None:
+    """Integer answers outside their variable's valid range: set to missing, or the response excluded."""
+    mask_any = np.zeros(len(run.frame), dtype=bool)
     for var in wave_vars.values():
         if var.type != "integer" or var.range is None or var.derive:
             continue
-        values = frame[var.name]
+        values = run.frame[var.name]
         low, high = var.range
         mask = (values.notna() & ((values < low) | (values > high))).fillna(False).to_numpy(dtype=bool) & run.active
         if action == "set_missing":
-            total += run.set_missing("out_of_range", var, mask, "out_of_range", f"{var.name} outside {low}–{high}")
+            run.set_missing("out_of_range", var, mask, "out_of_range", f"{var.name} outside {low}–{high}")
         mask_any |= mask
     if action == "exclude":
         run.exclude(
@@ -200,8 +217,11 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
     else:
         run._log("out_of_range", int(mask_any.sum()), "set to missing", "integer answers outside their valid range")
 
-    for rule in rules.get("inconsistent", []):
-        mask = _query(frame, rule["when"], codebook, rule["name"]) & run.active
+
+def _inconsistent(run: _Run, rules: list[dict], codebook: Codebook, wave_vars: dict[str, Variable]) -> None:
+    """Configured cross-checks: the answers set to missing, or the response excluded."""
+    for rule in rules:
+        mask = _query(run.frame, rule["when"], codebook, rule["name"]) & run.active
         if rule["action"] == "exclude":
             run.exclude(rule["name"], mask, rule["reason"], rule["when"])
         else:
@@ -209,17 +229,20 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
                 run.set_missing(rule["name"], wave_vars[name], mask, "inconsistent", rule["reason"])
             run._log(rule["name"], int(mask.sum()), "set to missing", rule["when"])
 
-    for rule in rules.get("eligibility", []):
-        condition = _query(frame, rule["require"], codebook, rule["name"], missing_as=None)
+
+def _eligibility(run: _Run, rules: list[dict], codebook: Codebook) -> None:
+    """Configured conditions every analysed respondent meets (unknown: excluded or kept, as the rule says)."""
+    for rule in rules:
+        condition = _query(run.frame, rule["require"], codebook, rule["name"], missing_as=None)
         unknown = np.isnan(condition)
-        fails = (condition == 0) | (unknown & (rule.get("missing", "exclude") == "exclude"))
+        fails = (condition == 0) | (unknown & (rule["missing"] == "exclude"))
         reasons = [rule["reason"] + (" (cannot be established: answer missing)" if u else "") for u in unknown]
         run.exclude(rule["name"], fails, reasons, rule["require"])
 
-    _skip_logic(run, codebook, rules.get("skip_violations", "set_missing"))
 
-    analysed = run.frame[run.active].reset_index(drop=True)
-    analysed = derive(analysed, variables, codebook.carried)
+def _cleaned(run: _Run, raw_rows: int, variables: VariableSet, codebook: Codebook) -> Cleaned:
+    """The analysed respondents (derived variables computed last) and the record of the run."""
+    analysed = derive(run.frame[run.active].reset_index(drop=True), variables, codebook.carried)
     actions = pd.DataFrame(run.actions, columns=ACTION_COLUMNS)
     actions = actions.sort_values(["source_row", "rule", "variable"], kind="stable").reset_index(drop=True)
     quarantine = (
@@ -227,7 +250,7 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
         .sort_values("source_row", kind="stable")
         .reset_index(drop=True)
     )
-    check_conservation(len(respondents), len(analysed), len(quarantine), codebook.wave)
+    check_conservation(raw_rows, len(analysed), len(quarantine), codebook.wave)
     return Cleaned(
         analysed=analysed,
         log=pd.DataFrame(run.log, columns=LOG_COLUMNS),

@@ -58,8 +58,8 @@ def _cell_rows(cells: pd.DataFrame, cell: dict) -> pd.DataFrame:
     selected = cells[
         (cells["table_id"] == cell["table"])
         & (cells["wave"] == cell["wave"])
-        & (cells["by_value"] == cell.get("by_value", "all"))
-        & (cells["weighting"] == cell.get("weighting", "unweighted"))
+        & (cells["by_value"] == cell["by_value"])
+        & (cells["weighting"] == cell["weighting"])
     ]
     return selected
 
@@ -82,7 +82,7 @@ def as_printed(entry: dict, recomputed: float | None) -> str:
     if recomputed is None or (isinstance(recomputed, float) and math.isnan(recomputed)):
         return ""
     kind = entry["claim"]["type"]
-    decimals = entry.get("decimals", 0)
+    decimals = entry["decimals"]
     if kind == "percentage":
         return f"{round_decimal(float(recomputed), decimals, 'half_up')}%"
     if kind == "one_in":
@@ -156,7 +156,7 @@ def data_free_checks(entry: dict, recomputed_base: int | None) -> list[str]:
     out = []
     if entry["claim"]["type"] != "percentage" or entry["value"] is None:
         return out
-    decimals = entry.get("decimals", 0)
+    decimals = entry["decimals"]
     for label, n in (("printed base", entry.get("base_n")), ("recomputed base", recomputed_base)):
         if n:
             ks = grim_percentage(entry["value"], decimals, int(n))
@@ -193,7 +193,7 @@ def _recompute(entry, cells, tests, conventions):
         return (REPRODUCED if ok else DIFFERS), float(value), str(value), float(value - entry["value"]), [], None
     if kind == "mean":
         value = float(cell_row["mean"])
-        decimals = entry.get("decimals", 0)
+        decimals = entry["decimals"]
         accept = claim.get("accept") or [entry["value"]]
         ok = any(rounds_to(value, a, decimals, conventions) for a in accept)
         return (REPRODUCED if ok else DIFFERS), value, _fmt(value), value - entry["value"], [], None
@@ -202,7 +202,7 @@ def _recompute(entry, cells, tests, conventions):
         f"{_fmt(pct)}% ({int(cell_row['n'])}/{base_n})" if cell_row["weighting"] == "unweighted" else f"{_fmt(pct)}%"
     )
     if kind == "percentage":
-        ok = rounds_to(pct, entry["value"], entry.get("decimals", 0), conventions)
+        ok = rounds_to(pct, entry["value"], entry["decimals"], conventions)
         return (REPRODUCED if ok else DIFFERS), float(pct), display, float(pct) - entry["value"], [], base_n
     if kind == "one_in":
         ratio = Fraction(100, 1) / pct if isinstance(pct, Fraction) else 100.0 / pct
@@ -236,17 +236,22 @@ def _recompute(entry, cells, tests, conventions):
 
 def _recompute_test(entry, cells, tests):
     claim = entry["claim"]
-    alpha = claim.get("alpha", 0.05)
+    alpha = claim["alpha"]
     test = tests[tests["test_id"] == claim["test"]] if len(tests) else tests
     if test.empty:
         return NOT_COMPUTABLE, None, "", None, [f"no test '{claim['test']}' in results/tests.csv"], None
     test = test.iloc[0]
+    if test.get("flags"):
+        # e.g. a wave's estimate of 0% or 100%, whose design SE is 0: the test is not evidence either way.
+        return NOT_COMPUTABLE, None, "", None, [f"test '{claim['test']}' is flagged {test['flags']}"], None
+    if pd.isna(test["p"]):
+        return NOT_COMPUTABLE, None, "", None, [f"test '{claim['test']}': {test['method']}"], None
     p = float(test["p_adjusted"]) if not pd.isna(test.get("p_adjusted")) else float(test["p"])
     significant = p < alpha
     notes = [f"{test['method']}: p = {p:.3g}" + (" (adjusted)" if not pd.isna(test.get("p_adjusted")) else "")]
     if claim["type"] == "trend":
         direction = str(test.get("direction", ""))
-        ok = significant and direction == claim.get("direction", "increasing")
+        ok = significant and direction == claim["direction"]
         notes.append(f"direction: {direction or 'unknown'}")
         return (HOLDS if ok else FAILS), p, f"p = {p:.3g}", None, notes, None
     cell = entry["cell"]
@@ -266,11 +271,11 @@ def _cell_text(cell: dict | None) -> str:
     if not cell:
         return ""
     parts = [cell["table"], cell["wave"]]
-    if cell.get("by_value", "all") != "all":
+    if cell["by_value"] != "all":
         parts.append(cell["by_value"])
     if cell.get("category"):
         parts.append(cell["category"])
-    if cell.get("weighting", "unweighted") != "unweighted":
+    if cell["weighting"] != "unweighted":
         parts.append(cell["weighting"])
     return "/".join(parts)
 
@@ -308,8 +313,8 @@ def group_sum_checks(registry: Registry) -> dict[str, str]:
             groups.setdefault(entry["group"], []).append(entry)
     out = {}
     for group, entries in groups.items():
-        decimals = max(e.get("decimals", 0) for e in entries)
-        complete = any(e.get("group_complete", False) for e in entries)
+        decimals = max(e["decimals"] for e in entries)
+        complete = any(e["group_complete"] for e in entries)
         ok, text = sum_check([e["value"] for e in entries], decimals, complete)
         out[group] = f"sum check {'ok' if ok else 'FAILS'}: {text}"
     return out
@@ -386,7 +391,7 @@ def audit_tables(
         ],
         ignore_index=True,
     )
-    tests_frame = pd.read_csv(tests)
+    tests_frame = pd.read_csv(tests, keep_default_na=False, na_values={c: [""] for c in ("p", "p_adjusted")})
     loaded = [load_registry(p) for p in registries]
     frame = audit(loaded, cells, tests_frame, tuple(conventions))
     frame = frame.sort_values(["report", "entry_id"], kind="stable").reset_index(drop=True)
@@ -402,7 +407,7 @@ def check_published(registry: Registry, conventions: tuple[str, ...] = ("half_up
     for entry in registry.entries:
         claim = entry["claim"]
         if claim["type"] == "percentage" and entry["value"] is not None and entry.get("base_n"):
-            ks = grim_percentage(entry["value"], entry.get("decimals", 0), int(entry["base_n"]), conventions)
+            ks = grim_percentage(entry["value"], entry["decimals"], int(entry["base_n"]), conventions)
             rows.append(
                 {
                     "entry": entry["id"],

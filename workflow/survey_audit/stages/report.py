@@ -170,8 +170,20 @@ def build_report(
     """The report's HTML. ``titles`` maps a table id to (chapter, title); ``chapters`` a chapter id to its title."""
     parts = [
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>survey-audit report</title>'
-        f"<style>{STYLE}</style></head><body>"
+        f"<style>{STYLE}</style></head><body>",
+        _header(synthetic, code_version, titles, chapters),
+        _audit_section(audit),
+        *(_chapter_section(chapter, chapters[chapter], tables, titles) for chapter in _chapters(titles, chapters)),
+        _tests_section(tests),
+        _weighting_section(weighting or {}),
+        _cleaning_section(flows, logs),
+        "</main></body></html>\n",
     ]
+    return "".join(parts)
+
+
+def _header(synthetic: bool, code_version: str, titles: dict, chapters: dict) -> str:
+    parts = []
     if synthetic:
         parts.append(
             '<div class="banner">SYNTHETIC DATA <span>— every number below is computed from the generated stand-in '
@@ -188,8 +200,11 @@ def build_report(
     ]
     nav += ['<a href="#tests">Tests</a>', '<a href="#weighting">Weighting</a>', '<a href="#cleaning">Cleaning</a>']
     parts.append("<nav>" + "".join(nav) + "</nav>")
+    return "".join(parts)
 
-    parts.append('<h2 id="audit">Audit of the published numbers</h2>')
+
+def _audit_section(audit: pd.DataFrame) -> str:
+    parts = ['<h2 id="audit">Audit of the published numbers</h2>']
     parts.append(
         '<p class="small">Each number the reports printed, recomputed from the tables below and rounded as printed. '
         "<b>reproduced</b>/<b>differs</b>: a printed value; <b>holds</b>/<b>fails</b>: a qualitative claim in its "
@@ -228,23 +243,27 @@ def build_report(
             f'<p class="small">{len(hidden)} further entries are figures whose values are not public '
             "(not transcribed); their recomputed values are in the tables below.</p>"
         )
+    return "".join(parts)
 
-    for chapter in _chapters(titles, chapters):
-        parts.append(f'<h2 id="{chapter}">{_e(chapters[chapter])}</h2>')
-        for table_id, (table_chapter, title) in titles.items():
-            if table_chapter != chapter or table_id not in tables:
-                continue
-            cells = tables[table_id]
-            parts.append(f'<h3 id="table-{table_id}">{_e(title)} <span class="small">({table_id})</span></h3>')
-            if table_id in FIGURE_TABLES and "pct" in cells and cells["pct"].notna().any():
-                parts.append(
-                    f"<figure>{figure_svg(cells, FIGURE_TABLES[table_id] + ': ' + title)}"
-                    f"<figcaption>{_e(FIGURE_TABLES[table_id])}, recomputed.</figcaption></figure>"
-                )
-            numeric = {"mean", "percent", "n", "base", "95% CI"}
-            parts.append(_table(_cell_view(cells), numeric=numeric))
 
-    parts.append('<h2 id="tests">Tests</h2>')
+def _chapter_section(chapter: str, title: str, tables: dict[str, pd.DataFrame], titles: dict) -> str:
+    parts = [f'<h2 id="{chapter}">{_e(title)}</h2>']
+    for table_id, (table_chapter, table_title) in titles.items():
+        if table_chapter != chapter or table_id not in tables:
+            continue
+        cells = tables[table_id]
+        parts.append(f'<h3 id="table-{table_id}">{_e(table_title)} <span class="small">({table_id})</span></h3>')
+        if table_id in FIGURE_TABLES and "pct" in cells and cells["pct"].notna().any():
+            parts.append(
+                f"<figure>{figure_svg(cells, FIGURE_TABLES[table_id] + ': ' + table_title)}"
+                f"<figcaption>{_e(FIGURE_TABLES[table_id])}, recomputed.</figcaption></figure>"
+            )
+        parts.append(_table(_cell_view(cells), numeric={"mean", "percent", "n", "base", "95% CI"}))
+    return "".join(parts)
+
+
+def _tests_section(tests: pd.DataFrame) -> str:
+    parts = ['<h2 id="tests">Tests</h2>']
     if len(tests):
         columns = [
             c
@@ -252,12 +271,16 @@ def build_report(
             if c in tests.columns
         ]
         parts.append(_table(tests[columns], numeric={"statistic", "ndf", "ddf", "p", "p_adjusted"}))
-    parts.append('<h2 id="weighting">Weighting</h2>')
+    return "".join(parts)
+
+
+def _weighting_section(weighting: dict[str, tuple[dict, pd.DataFrame]]) -> str:
+    parts = ['<h2 id="weighting">Weighting</h2>']
     parts.append(
         '<p class="small">The reports\' percentages are unweighted, and so are the tables above unless a row says '
         "<i>weighted</i>: those are a sensitivity analysis with the weights below.</p>"
     )
-    for wave, (diagnostics, margins) in sorted((weighting or {}).items()):
+    for wave, (diagnostics, margins) in sorted(weighting.items()):
         w = diagnostics["weights"]
         parts.append(f"<h3>{_e(wave)}: {_e(diagnostics['weighting'])}</h3><p>{_e(diagnostics['description'])}</p>")
         summary = pd.DataFrame(
@@ -286,13 +309,16 @@ def build_report(
                 unweighted=margins["unweighted_share"].map(lambda v: f"{100 * v:.1f}%"),
             )[["variable", "category", "n", "unweighted", "target", "achieved"]]
             parts.append(_table(view, numeric={"n", "unweighted", "target", "achieved"}))
-    parts.append('<h2 id="cleaning">Cleaning</h2>')
+    return "".join(parts)
+
+
+def _cleaning_section(flows: dict[str, pd.DataFrame], logs: dict[str, pd.DataFrame]) -> str:
+    parts = ['<h2 id="cleaning">Cleaning</h2>']
     for wave in sorted(flows):
         parts.append(f"<h3>{_e(wave)}: exclusion flow</h3>")
         parts.append(_table(flows[wave], numeric={"excluded", "remaining"}))
         parts.append(f"<h3>{_e(wave)}: cleaning log</h3>")
         parts.append(_table(logs[wave], numeric={"rows_affected"}))
-    parts.append("</main></body></html>\n")
     return "".join(parts)
 
 

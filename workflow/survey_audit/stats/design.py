@@ -372,131 +372,14 @@ def svydesign(
     if n == 0:
         raise DesignError("the data have no rows", expected="at least one respondent")
 
-    # Strata.
-    if strata is not None:
-        s_values, s_name = _as_values(data, strata, "strata", n)
-        sc = factor_codes(s_values)
-        if not sc.complete:
-            _fail_missing(np.flatnonzero(sc.codes < 0), s_name, "stratum")
-        s_codes, s_labels, has_strata = sc.codes.astype(np.int64, copy=False), np.asarray(sc.labels, dtype=object), True
-    else:
-        s_codes, s_labels, has_strata, s_name = np.zeros(n, np.int64), np.array(["1"], dtype=object), False, ""
+    s_codes, s_labels, has_strata, s_name = _strata(data, strata, n)
+    psu, psu_stratum, psu_labels, c_name = _clusters(data, cluster, n, s_codes, s_labels, has_strata, nest)
     H = int(s_labels.shape[0])
-
-    # Clusters.
-    if cluster is not None:
-        c_values, c_name = _as_values(data, cluster, "cluster", n)
-        cc = factor_codes(c_values)
-        if not cc.complete:
-            _fail_missing(np.flatnonzero(cc.codes < 0), c_name, "cluster")
-        c_codes, c_labels = cc.codes.astype(np.int64, copy=False), np.asarray(cc.labels, dtype=object)
-        L = int(c_labels.shape[0])
-        if not has_strata:
-            psu, psu_stratum, psu_labels = c_codes, np.zeros(L, dtype=np.int64), c_labels
-        elif not nest:
-            stratum_of = np.full(L, -1, dtype=np.int64)
-            stratum_of[c_codes] = s_codes
-            if (stratum_of[c_codes] != s_codes).any():
-                bad = np.flatnonzero(stratum_of[c_codes] != s_codes)
-                shown = ", ".join(map(str, pd.unique(c_labels[c_codes[bad]])[:5]))
-                raise DesignError(
-                    "clusters are not nested in strata: the same cluster label appears in more than one stratum",
-                    column=c_name,
-                    value=shown,
-                    expected="each cluster in exactly one stratum",
-                    hint="pass nest=True if cluster labels are only unique within a stratum",
-                )
-            psu, psu_stratum, psu_labels = c_codes, stratum_of, c_labels
-        else:
-            key = s_codes * L + c_codes
-            if H * L <= max(1024, 4 * n):
-                present = np.bincount(key, minlength=H * L) > 0
-                keys = np.flatnonzero(present)
-                lut = np.full(H * L, -1, dtype=np.int64)
-                lut[keys] = np.arange(keys.shape[0])
-                psu = lut[key]
-            else:
-                psu, keys = pd.factorize(key, sort=True)
-                psu, keys = psu.astype(np.int64), np.asarray(keys, dtype=np.int64)
-            psu_stratum, psu_labels = keys // L, c_labels[keys % L]
-    else:
-        c_name = "row"
-        psu, psu_stratum, psu_labels = np.arange(n, dtype=np.int64), s_codes, np.arange(1, n + 1)
     n_psu = np.bincount(psu_stratum, minlength=H).astype(np.int64)
-
-    # Finite population correction.
-    fpc_factor = np.ones(H)
-    popsize = None
-    if fpc is not None:
-        f_values, f_name = _as_values(data, fpc, "fpc", n)
-        f_arr = pd.to_numeric(f_values, errors="coerce").to_numpy(dtype=float)
-        if np.isnan(f_arr).any():
-            _fail_missing(np.flatnonzero(np.isnan(f_arr)), f_name, "fpc")
-        first = np.zeros(H)
-        first[s_codes] = f_arr
-        if (first[s_codes] != f_arr).any():
-            bad = s_labels[s_codes[np.flatnonzero(first[s_codes] != f_arr)[0]]]
-            raise DesignError(
-                "the fpc varies within a stratum", column=f_name, value=f"stratum {bad}", expected="one fpc per stratum"
-            )
-        if np.any(first > 1) and not np.all(first >= 1):
-            raise DesignError(
-                "the fpc mixes population counts and sampling fractions",
-                column=f_name,
-                expected="all values > 1 (PSUs in the population) or all values <= 1 (sampling fractions)",
-            )
-        if np.any(first <= 0):
-            raise DesignError("the fpc has values of zero or below", column=f_name, expected="positive values")
-        popsize = first if np.any(first > 1) else n_psu / first
-        if np.any(popsize < n_psu):
-            bad = s_labels[np.flatnonzero(popsize < n_psu)[0]]
-            raise DesignError(
-                "the fpc implies more than 100% sampling",
-                column=f_name,
-                value=f"stratum {bad}",
-                expected="population PSU counts at least the sampled PSU counts",
-            )
-        fpc_factor = np.where(np.isinf(popsize), 1.0, (popsize - n_psu) / popsize)
-
-    # Weights.
-    if weights is not None:
-        w_values, w_name = _as_values(data, weights, "weights", n)
-        try:
-            w = np.asarray(pd.to_numeric(w_values, errors="raise"), dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DesignError("the weights are not numbers", column=w_name, expected="non-negative numbers") from exc
-        if np.isnan(w).any():
-            _fail_missing(np.flatnonzero(np.isnan(w)), w_name, "weight")
-        if not (np.isfinite(w).all() and (w >= 0).all()):
-            bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
-            raise DesignError(
-                f"{bad.size} weights are negative or infinite",
-                column=w_name,
-                value=f"{w[bad[0]]} in data row {bad[0] + 1} (counting from 1)",
-                expected="finite weights of zero or more",
-            )
-        if not np.any(w > 0):
-            raise DesignError("every weight is zero", column=w_name, expected="some positive weights")
-    elif popsize is not None:
-        w = (popsize / n_psu)[s_codes]
-    else:
-        w = np.ones(n)
-    w = np.ascontiguousarray(w, dtype=np.float64)
-
-    # Lonely PSUs under "fail" (R fails at the first variance; here at once, naming the strata).
-    lonely = (n_psu == 1) & (fpc_factor >= 1e-7)
-    if lonely_psu == "fail" and lonely.any():
-        which = np.flatnonzero(lonely)
-        first_psu = np.full(H, -1, dtype=np.int64)
-        first_psu[psu_stratum[::-1]] = np.arange(psu_stratum.shape[0])[::-1]
-        shown = ", ".join(f"{s_labels[h]} (PSU {psu_labels[first_psu[h]]})" for h in which[:5])
-        raise DesignError(
-            f"{which.size} strata have only one PSU (a lonely PSU), so their variance cannot be estimated",
-            column=s_name or None,
-            value=shown + (" ..." if which.size > 5 else ""),
-            expected="at least two PSUs in every stratum",
-            hint="merge the stratum with a neighbour, or choose lonely_psu = remove, certainty, adjust or average",
-        )
+    fpc_factor, popsize = _fpc(data, fpc, n, s_codes, s_labels, n_psu)
+    w = _weights(data, weights, n, s_codes, n_psu, popsize)
+    if lonely_psu == "fail":
+        _fail_on_lonely_psu(n_psu, fpc_factor, psu_stratum, s_labels, psu_labels, s_name)
 
     return Design(
         weights=w,
@@ -511,6 +394,138 @@ def svydesign(
         data=data,
         has_strata=has_strata,
         description=f"{n} rows, {psu_stratum.shape[0]} PSUs ({c_name}), {H} strata",
+    )
+
+
+def _strata(data, strata, n: int) -> tuple[np.ndarray, np.ndarray, bool, str]:
+    """Stratum codes of the rows, their labels, whether the design is stratified, and the column's name."""
+    if strata is None:
+        return np.zeros(n, np.int64), np.array(["1"], dtype=object), False, ""
+    s_values, s_name = _as_values(data, strata, "strata", n)
+    sc = factor_codes(s_values)
+    if not sc.complete:
+        _fail_missing(np.flatnonzero(sc.codes < 0), s_name, "stratum")
+    return sc.codes.astype(np.int64, copy=False), np.asarray(sc.labels, dtype=object), True, s_name
+
+
+def _clusters(data, cluster, n: int, s_codes, s_labels, has_strata: bool, nest: bool):
+    """PSU codes of the rows, the stratum of each PSU, the PSU labels, and the cluster column's name (without
+    clusters every row is its own PSU; with ``nest`` cluster labels are local to their stratum)."""
+    if cluster is None:
+        return np.arange(n, dtype=np.int64), s_codes, np.arange(1, n + 1), "row"
+    H = int(s_labels.shape[0])
+    c_values, c_name = _as_values(data, cluster, "cluster", n)
+    cc = factor_codes(c_values)
+    if not cc.complete:
+        _fail_missing(np.flatnonzero(cc.codes < 0), c_name, "cluster")
+    c_codes, c_labels = cc.codes.astype(np.int64, copy=False), np.asarray(cc.labels, dtype=object)
+    L = int(c_labels.shape[0])
+    if not has_strata:
+        return c_codes, np.zeros(L, dtype=np.int64), c_labels, c_name
+    if not nest:
+        stratum_of = np.full(L, -1, dtype=np.int64)
+        stratum_of[c_codes] = s_codes
+        if (stratum_of[c_codes] != s_codes).any():
+            bad = np.flatnonzero(stratum_of[c_codes] != s_codes)
+            shown = ", ".join(map(str, pd.unique(c_labels[c_codes[bad]])[:5]))
+            raise DesignError(
+                "clusters are not nested in strata: the same cluster label appears in more than one stratum",
+                column=c_name,
+                value=shown,
+                expected="each cluster in exactly one stratum",
+                hint="pass nest=True if cluster labels are only unique within a stratum",
+            )
+        return c_codes, stratum_of, c_labels, c_name
+    key = s_codes * L + c_codes
+    if H * L <= max(1024, 4 * n):
+        present = np.bincount(key, minlength=H * L) > 0
+        keys = np.flatnonzero(present)
+        lut = np.full(H * L, -1, dtype=np.int64)
+        lut[keys] = np.arange(keys.shape[0])
+        psu = lut[key]
+    else:
+        psu, keys = pd.factorize(key, sort=True)
+        psu, keys = psu.astype(np.int64), np.asarray(keys, dtype=np.int64)
+    return psu, keys // L, c_labels[keys % L], c_name
+
+
+def _fpc(data, fpc, n: int, s_codes, s_labels, n_psu) -> tuple[np.ndarray, np.ndarray | None]:
+    """``1 - f_h`` per stratum (ones without an fpc) and the population PSU counts (None without an fpc)."""
+    H = int(s_labels.shape[0])
+    if fpc is None:
+        return np.ones(H), None
+    f_values, f_name = _as_values(data, fpc, "fpc", n)
+    f_arr = pd.to_numeric(f_values, errors="coerce").to_numpy(dtype=float)
+    if np.isnan(f_arr).any():
+        _fail_missing(np.flatnonzero(np.isnan(f_arr)), f_name, "fpc")
+    first = np.zeros(H)
+    first[s_codes] = f_arr
+    if (first[s_codes] != f_arr).any():
+        bad = s_labels[s_codes[np.flatnonzero(first[s_codes] != f_arr)[0]]]
+        raise DesignError(
+            "the fpc varies within a stratum", column=f_name, value=f"stratum {bad}", expected="one fpc per stratum"
+        )
+    if np.any(first > 1) and not np.all(first >= 1):
+        raise DesignError(
+            "the fpc mixes population counts and sampling fractions",
+            column=f_name,
+            expected="all values > 1 (PSUs in the population) or all values <= 1 (sampling fractions)",
+        )
+    if np.any(first <= 0):
+        raise DesignError("the fpc has values of zero or below", column=f_name, expected="positive values")
+    popsize = first if np.any(first > 1) else n_psu / first
+    if np.any(popsize < n_psu):
+        bad = s_labels[np.flatnonzero(popsize < n_psu)[0]]
+        raise DesignError(
+            "the fpc implies more than 100% sampling",
+            column=f_name,
+            value=f"stratum {bad}",
+            expected="population PSU counts at least the sampled PSU counts",
+        )
+    return np.where(np.isinf(popsize), 1.0, (popsize - n_psu) / popsize), popsize
+
+
+def _weights(data, weights, n: int, s_codes, n_psu, popsize) -> np.ndarray:
+    """The analysis weights: given, or ``N_h/n_h`` from population PSU counts (as R derives them), or ones."""
+    if weights is None:
+        w = (popsize / n_psu)[s_codes] if popsize is not None else np.ones(n)
+        return np.ascontiguousarray(w, dtype=np.float64)
+    w_values, w_name = _as_values(data, weights, "weights", n)
+    try:
+        w = np.asarray(pd.to_numeric(w_values, errors="raise"), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DesignError("the weights are not numbers", column=w_name, expected="non-negative numbers") from exc
+    if np.isnan(w).any():
+        _fail_missing(np.flatnonzero(np.isnan(w)), w_name, "weight")
+    if not (np.isfinite(w).all() and (w >= 0).all()):
+        bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+        raise DesignError(
+            f"{bad.size} weights are negative or infinite",
+            column=w_name,
+            value=f"{w[bad[0]]} in data row {bad[0] + 1} (counting from 1)",
+            expected="finite weights of zero or more",
+        )
+    if not np.any(w > 0):
+        raise DesignError("every weight is zero", column=w_name, expected="some positive weights")
+    return np.ascontiguousarray(w, dtype=np.float64)
+
+
+def _fail_on_lonely_psu(n_psu, fpc_factor, psu_stratum, s_labels, psu_labels, s_name: str) -> None:
+    """Lonely PSUs under the "fail" policy (R fails at the first variance; here at once, naming the strata)."""
+    lonely = (n_psu == 1) & (fpc_factor >= 1e-7)
+    if not lonely.any():
+        return
+    H = int(s_labels.shape[0])
+    which = np.flatnonzero(lonely)
+    first_psu = np.full(H, -1, dtype=np.int64)
+    first_psu[psu_stratum[::-1]] = np.arange(psu_stratum.shape[0])[::-1]
+    shown = ", ".join(f"{s_labels[h]} (PSU {psu_labels[first_psu[h]]})" for h in which[:5])
+    raise DesignError(
+        f"{which.size} strata have only one PSU (a lonely PSU), so their variance cannot be estimated",
+        column=s_name or None,
+        value=shown + (" ..." if which.size > 5 else ""),
+        expected="at least two PSUs in every stratum",
+        hint="merge the stratum with a neighbour, or choose lonely_psu = remove, certainty, adjust or average",
     )
 
 

@@ -5,9 +5,12 @@ Design-based tests (R's survey package semantics), each returning a tidy frame w
 
 * :func:`svychisq` / :func:`association_tests`: R ``svychisq`` on an r x c table. Cell proportions ``p`` and
   their covariance ``V`` come from the design; ``X^2`` is Pearson's statistic on the table of proportions scaled
-  to the number of rows ``N`` used (R's ``svytable(..., Ntotal = N)``); with ``C`` the residuals of the
-  interaction dummies on the main effects and ``D = diag(p)``,
-  ``Delta = (C' D^-1 C / N)^-1 (C' D^-1 V D^-1 C)``.
+  to ``N`` rows (R's ``svytable(..., Ntotal = N)``); with ``C`` the residuals of the interaction dummies on the
+  main effects and ``D = diag(p)``, ``Delta = (C' D^-1 C / N)^-1 (C' D^-1 V D^-1 C)``. ``N`` is what R counts:
+  the rows of the (sub)design, missing answers included, and for a domain of a calibrated design the whole
+  sample (R keeps every row of such a subset, with weight zero outside it). ``X^2`` and the trace of ``Delta``
+  scale with ``N``; ``F``, ``d0`` and every p-value do not. ``n`` reports the rows in the base (both answers
+  given, in the domain).
 
   - ``F`` (default): Rao–Scott second order, ``F = X^2/tr(Delta)`` on ``(d0, d0 * df)``,
     ``d0 = tr(Delta)^2/tr(Delta^2)``;
@@ -16,7 +19,9 @@ Design-based tests (R's survey package semantics), each returning a tidy frame w
     delta method, ``F = W/d`` on ``(d, df)``;
   - ``adjWald``: ``F = W (df - d + 1)/(d df)`` on ``(d, df - d + 1)``.
 
-  ``df`` is the design df under the chosen convention (R: PSUs minus strata of the (sub)design). Levels not
+  ``df`` is the design df under the chosen convention (R ``degf(subset(design, ...))``: PSUs minus strata of the
+  (sub)design with positive weight; survey 4.1-1's ``svychisq`` counted every cluster of a calibrated subset,
+  later versions call ``degf`` as here). Levels not
   observed in the base are dropped, as R does. :func:`association_statistics` is the same computation returning
   plain dicts (no frame), for callers that run many tests.
 * :func:`trend_test`: a design-based test for a trend of a binary outcome over an ordered score: the slope of
@@ -43,7 +48,16 @@ from scipy import special, stats
 from statsmodels.stats.multitest import multipletests
 
 from ..errors import DesignError
-from .design import DF_CONVENTIONS, Design, calibration_residual, factor_codes, psu_totals, replicate_vcov, vcov_psu
+from .design import (
+    DF_CONVENTIONS,
+    Design,
+    calibration_residual,
+    factor_codes,
+    psu_totals,
+    replicate_vcov,
+    strata_present,
+    vcov_psu,
+)
 from .design import degf as design_degf
 from .design import domain_mask as design_domain_mask
 from .estimates import _cell_stats, _values
@@ -72,20 +86,24 @@ ADJUST_METHODS = ("holm", "bh", "by")
 
 
 def _table_codes(design: Design, row, col, domain):
-    """Cell codes ``r + nr*c`` over every level of the two variables (-1 outside the base) and their shape."""
+    """Cell codes ``r + nr*c`` over every level of the two variables (-1 outside the base), their shape, whether
+    no row is outside the base, and the number of rows R scales the table of proportions by: the rows of the
+    (sub)design, missing answers included (R ``nrow(model.matrix(...))``), where a subset of a calibrated design
+    keeps every row (R sets their weights to zero instead of dropping them)."""
     rvals, _ = _values(design, row, "row variable")
     cvals, _ = _values(design, col, "column variable")
     rc, cc = factor_codes(rvals), factor_codes(cvals)
     nr, nc = len(rc.labels), len(cc.labels)
     mask = design_domain_mask(design, domain)
+    rows = design.n if mask is None or design.calibration else int(mask.sum())
     if rc.complete and cc.complete and mask is None:
         cell = cc.codes.astype(np.int32 if nr * nc < 2**31 else np.int64) * nr
         cell += rc.codes
-        return cell, nr, nc, True
+        return cell, nr, nc, True, rows
     ok = (rc.codes >= 0) & (cc.codes >= 0)
     if mask is not None:
         ok &= mask
-    return np.where(ok, cc.codes.astype(np.int64) * nr + rc.codes, -1), nr, nc, False
+    return np.where(ok, cc.codes.astype(np.int64) * nr + rc.codes, -1), nr, nc, False, rows
 
 
 def _main_and_interaction(nr: int, nc: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +158,7 @@ def association_statistics(
     for s in statistics:
         if s not in CHISQ_STATISTICS:
             raise DesignError("unknown svychisq statistic", value=s, expected="one of " + ", ".join(CHISQ_STATISTICS))
-    cell, nr_all, nc_all, complete = _table_codes(design, row, col, domain)
+    cell, nr_all, nc_all, complete, N = _table_codes(design, row, col, domain)
     need_rs = any(s in ("F", "Chisq") for s in statistics)
     need_wald = any(s in ("Wald", "adjWald") for s in statistics)
     first = _cell_stats(
@@ -154,7 +172,7 @@ def association_statistics(
         kind="mean" if need_rs else "total",
         counts_needed=False,
     )
-    N = int(first.base_n[0])
+    n_base = int(first.base_n[0])
     nu = float(first.dfs[0])
     # Keep the levels observed in the base (R: unique() of the (sub)design's values).
     seen = first.counts.reshape(nc_all, nr_all) > 0
@@ -183,7 +201,7 @@ def association_statistics(
         tr = float(np.trace(delta))
         tr2 = float(np.trace(delta @ delta))
         d0 = tr**2 / tr2
-        common = {"chisq": x2, "trace_delta": tr, "trace_delta2": tr2, "d0": d0, "df": nu, "n": N}
+        common = {"chisq": x2, "trace_delta": tr, "trace_delta2": tr2, "d0": d0, "df": nu, "n": n_base}
         if "F" in statistics:
             f = x2 / tr
             out.append(
@@ -245,7 +263,7 @@ def association_statistics(
         use = np.flatnonzero((rows_i > 0) & (cols_j > 0))
         W = float(Y[use] @ np.linalg.solve(VY[np.ix_(use, use)], Y[use]))
         d = (nr - 1) * (nc - 1)
-        blank = {"chisq": np.nan, "trace_delta": np.nan, "trace_delta2": np.nan, "d0": np.nan, "df": nu, "n": N}
+        blank = {"chisq": np.nan, "trace_delta": np.nan, "trace_delta2": np.nan, "d0": np.nan, "df": nu, "n": n_base}
         if "Wald" in statistics:
             f = W / d
             out.append(
@@ -336,6 +354,9 @@ def trend_test(
     mask = design_domain_mask(design, domain)
     if mask is not None:
         ok &= mask
+    # R's svyglm drops the rows with a missing outcome or score from the design (and a domain's outside rows),
+    # so the degrees of freedom are those of the rows used.
+    restricted = mask is not None or not bool(ok.all())
     if family == "quasibinomial" and not np.all((y[ok] == 0) | (y[ok] == 1)):
         raise DesignError("the trend outcome is not 0/1", column=yname, expected="0, 1 or missing")
     X = np.column_stack([np.ones(design.n), np.where(ok, x, 0.0)])
@@ -357,12 +378,10 @@ def trend_test(
         z = estfun @ Ainv
         if design.calibration:
             z = calibration_residual(design, z)
-        present = np.zeros(design.n_strata, dtype=bool)
-        present[np.unique(design.stratum[ok])] = True
-        V = vcov_psu(design, psu_totals(design, z), present if mask is not None else None)
+        V = vcov_psu(design, psu_totals(design, z), strata_present(design, ok if restricted else None))
     se = float(np.sqrt(V[1, 1]))
     t = float(beta[1] / se)
-    ddf = float(design_degf(design, ok if mask is not None else None, convention=df) + 1 - 2)
+    ddf = float(design_degf(design, ok if restricted else None, convention=df) + 1 - 2)
     p = float(2 * stats.t.sf(abs(t), ddf)) if ddf > 0 else np.nan
     label = "logistic (quasibinomial)" if family == "quasibinomial" else "linear (gaussian)"
     return pd.DataFrame(
