@@ -99,3 +99,15 @@ def test_last_digit_rounding_of_another_machine_is_not_a_difference(tmp_path):
     tests.write_text(tests.read_text().replace("0.0100000000001", "0.0100001"))  # 1e-5 relative: a real change
     with pytest.raises(VerificationError, match="in 1 value"):
         verify("v1", results)
+
+
+def test_a_release_identical_to_the_previous_one(tmp_path):
+    results = fake_results(tmp_path)
+    freeze("v1", results=results, today=date(2026, 11, 28))
+    freeze("v2", results=results, today=date(2026, 11, 29))  # nothing changed since v1
+    changes = compare(resolve("v1", results), resolve("v2", results))
+    assert changes.empty and changes["noise"].dtype == bool
+    assert (
+        "since v1: 0 table value(s) changed; 0 test or audit value(s) changed"
+        in (results / "releases" / "CHANGELOG.md").read_text()
+    )

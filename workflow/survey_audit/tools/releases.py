@@ -233,7 +233,7 @@ def compare(old: Version, new: Version) -> pd.DataFrame:
         a, b = old.root / relative, new.root / relative
         if a.is_file() and b.is_file():
             rows += _compare_frames(part, relative, _read(a), _read(b), key)
-    return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+    return pd.DataFrame(rows, columns=DIFF_COLUMNS).astype({"noise": bool})
 
 
 def diff_text(changes: pd.DataFrame, old: Version, new: Version) -> str:
