@@ -17,6 +17,14 @@ def root() -> Path:
     return ROOT
 
 
+def bundled_plan():
+    """The plan of the bundled project: every declared file read and cross-checked, as the workflow does."""
+    from survey_audit.config.plan import build_plan
+    from survey_audit.config.settings import load_config
+
+    return build_plan(load_config(ROOT / "config" / "config.yaml"), ROOT)
+
+
 def default_config() -> dict:
     """A configuration whose every analysis choice takes its schema default (the one place defaults are set)."""
     from survey_audit.config.loading import validate

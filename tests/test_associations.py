@@ -51,7 +51,7 @@ def test_every_outcome_gets_the_design_based_tests_and_unweighted_ones_only_unwe
 
 def frame_of_tests(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["test_id", "test", "family", "p", "flags"])
-    return frame.assign(table_id="t")
+    return frame.assign(table_id="t", report="r")
 
 
 def test_families_are_adjusted_apart_and_cited_tests_form_the_claims_family():
@@ -83,6 +83,11 @@ def test_a_family_the_configuration_does_not_declare_is_an_error():
         adjust_tests(tests, SIGNIFICANCE, claims=set())
 
 
+def views(variables, table: TableSpec) -> dict:
+    """Every wave of the table sees the variables alike."""
+    return {wave: variables for wave in table.waves}
+
+
 def cells_frame(rows: list[tuple]) -> pd.DataFrame:
     """Cells of table t: (wave, weighting, category, n, base_n, pct, pct_se, df)."""
     frame = pd.DataFrame(rows, columns=["wave", "weighting", "category", "n", "base_n", "pct", "pct_se", "df"])
@@ -97,8 +102,8 @@ def test_every_pair_of_waves_is_compared_once_per_hypothesis(variables):
             (wave, "unweighted", "yes", yes, 100, float(yes), 5.0, 13),
             (wave, "unweighted", "no", 100 - yes, 100, 100.0 - yes, 5.0, 13),
         ]
-    table = spec(variable="consent", waves=("w1", "w2", "w3", "pooled"))
-    out = {r["test_id"]: r for r in wave_comparisons(cells_frame(rows), table, variables, SIGNIFICANCE)}
+    table = spec(variable="consent", waves=("w1", "w2", "w3", "w1+w2+w3"))
+    out = {r["test_id"]: r for r in wave_comparisons(cells_frame(rows), table, views(variables, table), SIGNIFICANCE)}
     assert sorted(out) == ["t:w1-w2:yes", "t:w1-w3:yes", "t:w2-w3:yes"]
     w13 = out["t:w1-w3:yes"]
     assert w13["estimate"] == pytest.approx(30.0)  # percentage points
@@ -114,7 +119,7 @@ def test_a_comparison_with_a_zero_percent_cell_is_flagged(variables):
         ("w2", "unweighted", "male", 15, 20, 75.0, 9.0, 23),
     ]
     table = spec(waves=("w1", "w2"))
-    out = {r["category"]: r for r in wave_comparisons(cells_frame(rows), table, variables, SIGNIFICANCE)}
+    out = {r["category"]: r for r in wave_comparisons(cells_frame(rows), table, views(variables, table), SIGNIFICANCE)}
     assert out["female"]["flags"] == BOUNDARY and out["male"]["flags"] == BOUNDARY
 
 
@@ -125,7 +130,7 @@ def test_a_weighted_comparison_says_which_side_is_weighted(variables):
         ("w2", "weighted", "female", 66, 100, 64.0, 6.0, 23),
     ]
     table = spec(waves=("w1", "w2"), weighting=("unweighted", "weighted"))
-    out = {r["test_id"]: r for r in wave_comparisons(cells_frame(rows), table, variables, SIGNIFICANCE)}
+    out = {r["test_id"]: r for r in wave_comparisons(cells_frame(rows), table, views(variables, table), SIGNIFICANCE)}
     assert out["t:w1-w2:female"]["estimate"] == pytest.approx(10.0)
     weighted = out["t:w1-w2:female:weighted"]
     assert weighted["estimate"] == pytest.approx(4.0) and weighted["method"].endswith("(w1 unweighted vs w2 weighted)")

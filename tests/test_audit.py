@@ -7,6 +7,7 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
+from conftest import bundled_plan
 from survey_audit.config.loading import validate
 from survey_audit.config.registry import Registry
 from survey_audit.stages.audit import audit
@@ -115,26 +116,12 @@ def test_verdicts():
     assert out.loc["h", "verdict"] == "not computable"
 
 
-def bundled(root):
-    from survey_audit.config.codebook import carried_by_wave
-    from survey_audit.config.loading import load_yaml
-    from survey_audit.config.tables import load_table_specs
-    from survey_audit.config.variables import load_variables
+def test_bundled_registries_name_existing_cells():
+    from survey_audit.config.registry import check_registry_cells
 
-    config = load_yaml(root / "config" / "config.yaml").data
-    variables = load_variables(root / config["variables"])
-    carried = carried_by_wave([root / "config" / "codebooks" / f"{w}.yaml" for w in ("wave1", "wave2")], variables)
-    specs = load_table_specs([root / p for p in config["tables"]], variables, carried)
-    return config, variables, specs
-
-
-def test_bundled_registries_name_existing_cells(root):
-    from survey_audit.config.registry import check_registry_cells, load_registry
-
-    config, variables, specs = bundled(root)
-    for path in config["published"]:
-        registry = load_registry(root / path)
-        check_registry_cells(registry, specs, variables)
+    plan = bundled_plan()
+    for registry in plan.registries:
+        check_registry_cells(registry, plan.specs, plan.view)
         assert all(e["id"].startswith("t15-" if registry.report == "thorn-2015" else "t18-") for e in registry.entries)
 
 
@@ -142,12 +129,12 @@ def test_a_misspelt_category_is_reported_with_its_row(root, tmp_path):
     from survey_audit.config.registry import check_registry_cells, load_registry
     from survey_audit.errors import ConfigError
 
-    config, variables, specs = bundled(root)
+    plan = bundled_plan()
     text = (root / "config" / "published" / "thorn-2015.yaml").read_text()
     broken = tmp_path / "registry.yaml"
     broken.write_text(text.replace("wave: wave1, category: backpage}", "wave: wave1, category: backpages}", 1))
     with pytest.raises(ConfigError) as info:
-        check_registry_cells(load_registry(broken), specs, variables)
+        check_registry_cells(load_registry(broken), plan.specs, plan.view)
     line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if "category: backpages" in text)
     assert info.value.row == line and "backpage, craigslist" in info.value.expected
 

@@ -13,10 +13,9 @@ import pandas as pd
 import pytest
 
 from conftest import estimation
-from survey_audit.config.codebook import carried_by_wave
 from survey_audit.config.tables import TableSpec
 from survey_audit.config.variables import load_variables
-from survey_audit.config.weighting import load_weighting_spec
+from survey_audit.config.weighting import read_weighting_spec
 from survey_audit.stages.associations import table_tests
 from survey_audit.stages.conventions import scope_design
 from survey_audit.stages.tabulate import tabulate
@@ -47,8 +46,7 @@ def waves(variables) -> dict[str, pd.DataFrame]:
 def wave2_designs(waves, variables):
     frame = waves["wave2"]
     unweighted = scope_design(frame, np.ones(len(frame)), "wave2", "adjust")
-    carried = carried_by_wave([ROOT / "config" / "codebooks" / f"{w}.yaml" for w in ("wave1", "wave2")], variables)
-    spec = load_weighting_spec(ROOT / "config" / "weighting" / "wave2.yaml", variables, carried)
+    spec = read_weighting_spec(ROOT / "config" / "weighting" / "wave2.yaml")
     targets = margin_targets(spec, frame, {"wave1": waves["wave1"]})
     weighted, _ = apply_weighting(frame, unweighted, spec, targets)
     return {"unweighted": unweighted, "weighted": weighted.design}

@@ -8,7 +8,7 @@ import pytest
 from conftest import CLEANING_DEFAULTS
 from survey_audit.config.codebook import load_codebook
 from survey_audit.config.variables import load_variables
-from survey_audit.errors import InputError
+from survey_audit.errors import InputError, Problems
 from survey_audit.intake.cleaning import clean, derive
 from survey_audit.intake.harmonise import harmonise
 from survey_audit.intake.readers import read_raw
@@ -167,3 +167,22 @@ def test_derive_bins_at_the_break_and_keeps_missing_reason(small_wave):
     out = derive(frame, variables, book.carried)
     assert values(out["entry_cohort"]) == ["before_2004", "from_2004", None, "from_2004"]
     assert out["entry_cohort__missing"].iloc[2] == "refused"
+
+
+def test_a_rule_that_changes_a_large_share_of_answers_stops_the_run_naming_it(small_wave):
+    # Ages of 90 and above are outside the valid 12–80: six of eight answers set to missing is no data error
+    # but a wrong range (or codebook), and must not pass as a line in the log.
+    rows = [f"P{i},A,0,1,2016-05-0{i},1,{90 + i if i <= 6 else 30 + i},14,2005,2,,,,,," for i in range(1, 9)]
+    variables, book, raw = load(small_wave, rows)
+    harmonised = harmonise(raw, book, variables)
+    with pytest.raises(Problems) as info:
+        clean(harmonised.respondents, harmonised.findings, book, variables)
+    (problem,) = info.value.problems
+    assert problem.problem == "the cleaning rule 'out_of_range' sets to missing 6 of 8 answers to 'age_at_survey' (75%)"
+    assert "max_share" in problem.expected and problem.file == str(book.path)
+    # Below the floor of min_rows, or within the share, a rule only logs.
+    few = [*rows[:2], *[row.replace(",9", ",3") for row in rows[2:6]], *rows[6:]]
+    variables, book, raw = load(small_wave, few)
+    harmonised = harmonise(raw, book, variables)
+    cleaned = clean(harmonised.respondents, harmonised.findings, book, variables)
+    assert (cleaned.actions["rule"] == "out_of_range").sum() == 2

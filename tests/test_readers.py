@@ -562,6 +562,16 @@ def test_dta_codes_labels_and_extended_missing(tmp_path):
     assert lines(table) == [1, 2, 3]
 
 
+@pytest.mark.parametrize("kind", ["sav", "dta"])
+def test_a_blank_case_in_a_statistical_file_is_skipped_as_a_blank_row(tmp_path, kind):
+    frame = pd.DataFrame({"id": ["P1", "", "P3"], "gender": [1.0, np.nan, 2.0]})
+    path = tmp_path / f"raw.{kind}"
+    (pyreadstat.write_sav if kind == "sav" else pyreadstat.write_dta)(frame, str(path))
+    table = read_raw(path)
+    assert rows(table) == [["P1", "1"], ["P3", "2"]]
+    assert lines(table) == [1, 3] and table.blank_rows == (2,)
+
+
 def test_statistical_files_without_cases_or_damaged(tmp_path):
     path = tmp_path / "empty.sav"
     pyreadstat.write_sav(pd.DataFrame({"id": pd.Series([], dtype=str)}), str(path))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import bundled_plan
 from survey_audit.config.codebook import load_codebook
 from survey_audit.config.loading import load_yaml
-from survey_audit.config.variables import load_variables
 from survey_audit.formats import csv_text
 from survey_audit.intake.cleaning import clean
 from survey_audit.intake.harmonise import harmonise
@@ -30,9 +30,9 @@ def paths(root: Path, wave: str) -> tuple[Path, Path, Path]:
 @pytest.fixture(scope="module", params=["wave1", "wave2"])
 def wave(request):
     root = Path(request.config.rootpath)
-    spec, codebook, variables = paths(root, request.param)
-    generated = generate(spec, codebook, variables)
-    variable_set = load_variables(variables)
+    spec, codebook, _ = paths(root, request.param)
+    variable_set = bundled_plan().view(request.param)
+    generated = generate(spec, codebook, variable_set)
     book = load_codebook(codebook, variable_set, wave=request.param)
     raw = read_raw(root / "resources" / "synthetic" / f"{request.param}.csv", layout=book.layout)
     harmonised = harmonise(raw, book, variable_set)

@@ -295,12 +295,15 @@ def test_a_new_wave_needs_only_a_codebook_a_raw_file_and_a_sheet_row(tmp_path, r
     (project / "config" / "codebooks" / "wave3.yaml").write_text(codebook)
     with open(project / "config" / "waves.tsv", "a") as sheet:
         sheet.write(
-            "wave3\tWave 3 (a new wave)\tresources/wave3.csv\tconfig/codebooks/wave3.yaml\t2019\t2020\tnone\tno\t\n"
+            "wave3\tWave 3 (a new wave)\tresources/wave3.csv\tconfig/codebooks/wave3.yaml\t2016\t2017\t\tno\t\n"
         )
     done = snakemake(project, "--cores", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     gender = pd.read_csv(project / "results" / "tables" / "gender.csv")
-    assert set(gender["wave"]) == {"wave1", "wave2", "wave3", "pooled"}
+    # the pool of every wave grows; the pool a registry entry cites (wave1+wave2) stays
+    assert set(gender["wave"]) == {"wave1", "wave2", "wave3", "wave1+wave2+wave3"}
+    pooled = pd.read_csv(project / "results" / "tables" / "african_american_female.csv")
+    assert {"wave1+wave2", "wave1+wave2+wave3"} <= set(pooled["wave"])
     sample = pd.read_csv(project / "results" / "tables" / "sample.csv").set_index(["wave", "category"])["n"]
-    assert sample[("wave3", "respondents")] == 260 and sample[("pooled", "respondents")] == 115 + 260 + 260
+    assert sample[("wave3", "respondents")] == 260 and sample[("wave1+wave2+wave3", "respondents")] == 115 + 260 + 260
     assert (project / "results" / "clean" / "wave3.quarantine.csv").is_file()

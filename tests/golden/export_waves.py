@@ -17,9 +17,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from survey_audit.config.codebook import load_codebook  # noqa: E402
-from survey_audit.config.loading import load_yaml  # noqa: E402
-from survey_audit.config.variables import load_variables  # noqa: E402
+from survey_audit.config.plan import build_plan  # noqa: E402
+from survey_audit.config.settings import load_config  # noqa: E402
 from survey_audit.intake.cleaning import clean  # noqa: E402
 from survey_audit.intake.harmonise import harmonise  # noqa: E402
 from survey_audit.intake.readers import read_raw  # noqa: E402
@@ -30,13 +29,11 @@ COLUMNS = ["wave", "org", "gender", "race", "entry_cohort", "recruitment_period"
 def analysed_waves(root: Path = ROOT) -> pd.DataFrame:
     """The analysed respondents of every bundled wave, in file order, with the golden block's variables as text
     (a missing answer as NA)."""
-    config = load_yaml(root / "config" / "config.yaml").data
-    variables = load_variables(root / config["variables"])
-    sheet = pd.read_csv(root / config["waves"], sep="\t", dtype=str, keep_default_na=False).set_index("wave")
+    plan = build_plan(load_config(root / "config" / "config.yaml"), root)
     frames = []
-    for wave, record in sheet.iterrows():
-        book = load_codebook(root / record["codebook"], variables, wave=wave, cleaning_defaults=config["cleaning"])
-        raw = read_raw(root / record["raw"], layout=book.layout)
+    for wave, record in plan.waves.items():
+        book, variables = plan.codebooks[wave], plan.view(wave)
+        raw = read_raw(root / record.raw, layout=book.layout)
         harmonised = harmonise(raw, book, variables)
         frames.append(clean(harmonised.respondents, harmonised.findings, book, variables).analysed)
     frame = pd.concat(frames, ignore_index=True)

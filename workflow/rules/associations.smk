@@ -9,9 +9,8 @@ rule associations:
         weights=expand("results/weights/{wave}.parquet", wave=WAVE_IDS),
         calibrations=expand("results/weights/{wave}.calibration.parquet", wave=WAVE_IDS),
         cells=expand("results/internal/cells/{wave}.parquet", wave=WAVE_IDS),
-        codebooks=[w.codebook for w in WAVES.values()],
-        tables=config["tables"],
-        variables=config["variables"],
+        variables=expand(f"{PLAN_DIR}/{{scope}}.variables.yaml", scope=SCOPES),
+        tables=expand(f"{PLAN_DIR}/{{scope}}.tables.json", scope=SCOPES),
         code=code("associations"),
     output:
         tests="results/tests.csv",
@@ -23,7 +22,9 @@ rule associations:
         estimation=config["estimation"],
         tabulation=config["tabulation"],
         significance=config["significance"],
-        claims=CLAIMS,
+        claims=PLAN.claims(),
+        release_scopes={wave: w.release_scope for wave, w in WAVES.items()},
+        fielding={wave: [w.fielded_from, w.fielded_to] for wave, w in WAVES.items()},
     conda:
         "../envs/survey-audit.yaml"
     script:

@@ -6,7 +6,7 @@ rule clean:
         respondents="results/ingest/{wave}.parquet",
         findings="results/ingest/{wave}.findings.csv",
         codebook=codebook_file,
-        variables=config["variables"],
+        variables=plan_file("variables.yaml"),
         code=code("clean"),
     output:
         analysed="results/clean/{wave}.parquet",

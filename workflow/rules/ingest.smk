@@ -6,7 +6,7 @@ rule ingest:
     input:
         raw=raw_file,
         codebook=codebook_file,
-        variables=config["variables"],
+        variables=plan_file("variables.yaml"),
         code=code("ingest"),
     output:
         respondents="results/ingest/{wave}.parquet",

@@ -5,8 +5,6 @@ rule report:
     input:
         tables=expand("results/tables/{table_id}.csv", table_id=TABLE_IDS),
         specs=config["tables"],
-        variables=config["variables"],
-        codebooks=[w.codebook for w in WAVES.values()],
         tests="results/tests.csv",
         audit="results/audit/published.csv",
         flows=expand("results/clean/{wave}.flow.csv", wave=WAVE_IDS),

@@ -7,7 +7,7 @@ rule synthesize:
     input:
         spec="config/synthetic/{wave}.yaml",
         codebook=codebook_file,
-        variables=config["variables"],
+        variables=plan_file("variables.yaml"),
         code=code("synthesize"),
     output:
         raw="results/synthetic/{wave}.csv",

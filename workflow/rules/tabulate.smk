@@ -6,9 +6,8 @@ rule tabulate:
         analysed=scope_files("results/clean/{wave}.parquet"),
         weights=scope_files("results/weights/{wave}.parquet"),
         calibration=scope_calibration,
-        codebooks=[w.codebook for w in WAVES.values()],
-        tables=config["tables"],
-        variables=config["variables"],
+        variables=plan_file("variables.yaml", "scope"),
+        tables=plan_file("tables.json", "scope"),
         code=code("tabulate"),
     output:
         cells="results/internal/cells/{scope}.parquet",

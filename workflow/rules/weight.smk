@@ -8,8 +8,6 @@ rule weight:
         analysed="results/clean/{wave}.parquet",
         spec=weighting_spec,
         references=lambda wildcards: expand("results/clean/{wave}.parquet", wave=reference_waves(wildcards)),
-        variables=config["variables"],
-        codebooks=weighting_codebooks,
         code=code("weight"),
     output:
         weights="results/weights/{wave}.parquet",

@@ -10,8 +10,6 @@ adapter.run(
         wave=snakemake.wildcards.wave,
         spec=snakemake.input.spec[0] if snakemake.input.spec else None,
         references=dict(zip(snakemake.params.reference_waves, snakemake.input.references)),
-        variables=snakemake.input.variables,
-        codebooks=list(snakemake.input.codebooks),
         lonely_psu=snakemake.params.lonely_psu,
         weights_out=snakemake.output.weights,
         calibration_out=snakemake.output.calibration,

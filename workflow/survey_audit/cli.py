@@ -106,18 +106,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_synthesize(args: argparse.Namespace) -> int:
+    from .config.plan import build_plan
     from .config.settings import load_config
-    from .config.waves import load_wave_sheet
     from .formats import atomic_path, csv_text
     from .tools.synthetic import generate
 
-    config = load_config(args.config)
-    sheet = load_wave_sheet(config["waves"])
-    waves = args.wave or [w for w in sheet if Path(f"config/synthetic/{w}.yaml").is_file()]
+    plan = build_plan(load_config(args.config))
+    waves = args.wave or [w for w in plan.waves if Path(f"config/synthetic/{w}.yaml").is_file()]
     differs = []
     for wave in waves:
         spec = Path("config/synthetic") / f"{wave}.yaml"
-        generated = generate(spec, sheet[wave].codebook, config["variables"])
+        generated = generate(spec, plan.waves[wave].codebook, plan.view(wave))
         raw_path = Path("resources/synthetic") / f"{wave}.csv"
         defects_path = Path("resources/synthetic") / f"{wave}.defects.csv"
         outputs = {raw_path: generated.raw_bytes(), defects_path: csv_text(generated.defects).encode("utf-8")}
@@ -161,13 +160,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not args.no_run and _run_workflow() != 0:
         return 1
     release, current = resolve(args.name, args.results), resolve(CURRENT, args.results)
-    changes = compare(release, current)
+    waves = set(args.waves.split(",")) if args.waves else None
+    changes = compare(release, current, waves)
     if args.exact:
         changes = changes.assign(noise=False)  # every difference counts
     if changes["noise"].all():
         noise = int(changes["noise"].sum())
         print(
-            f"verified: every table, test and audit value equals release {args.name}"
+            "verified: every table, test and audit value"
+            + (f" of {', '.join(sorted(waves))}" if waves else "")
+            + f" equals release {args.name}"
             + (f" ({noise} only in their last digits: another machine's floating-point rounding)" if noise else "")
         )
         return 0
@@ -187,6 +189,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
     else:
         print(diff_text(changes, old, new), end="")
     return 0
+
+
+def cmd_check_wave(args: argparse.Namespace) -> int:
+    from .config.settings import load_config
+    from .intake.check import check_wave
+
+    result = check_wave(load_config(args.config), args.wave)
+    print(result.text(), end="")
+    return 1 if result.problems else 0
 
 
 def cmd_check_published(args: argparse.Namespace) -> int:
@@ -217,10 +228,14 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
     "diff": (cmd_diff, "list the values that changed between two releases (or a release and the current results)"),
     "check-published": (cmd_check_published, "check a registry of published numbers on its own: GRIM, sums, statcheck"),
+    "check-wave": (
+        cmd_check_wave,
+        "check a wave's sheet row, codebook and raw file against each other: every problem at once",
+    ),
 }
 
 
-PROJECT_COMMANDS = {"run", "synthesize", "release", "verify", "diff"}
+PROJECT_COMMANDS = {"run", "synthesize", "release", "verify", "diff", "check-wave"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--exact", action="store_true", help="fail on any difference, last-digit floating-point rounding included"
     )
+    verify.add_argument(
+        "--waves",
+        help="compare only what was computed on these waves alone (comma-separated, e.g. wave1,wave2): proves a "
+        "release unchanged for the waves it covered after a wave was added",
+    )
     verify.add_argument("--results", default="results", help=argparse.SUPPRESS)
     diff = commands.add_parser("diff", help=COMMANDS["diff"][1], description=COMMANDS["diff"][1])
     diff.add_argument("old", help="a release name, or 'current'")
@@ -266,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check-published", help=COMMANDS["check-published"][1], description=COMMANDS["check-published"][1]
     )
     check.add_argument("files", nargs="+", help="registry files, e.g. config/published/thorn-2018.yaml")
+    wave = commands.add_parser("check-wave", help=COMMANDS["check-wave"][1], description=COMMANDS["check-wave"][1])
+    wave.add_argument("wave", help="the wave id, as in config/waves.tsv")
+    wave.add_argument("--config", default="config/config.yaml", help="the workflow configuration")
     tab.add_parser(commands)
     return parser
 

@@ -91,6 +91,73 @@ class VerificationError(SurveyAuditError):
     kind = "Verification failed"
 
 
+class Problems(SurveyAuditError):
+    """Several problems found at once (a check that lists every problem rather than stopping at the first)."""
+
+    def __init__(self, problems: list[SurveyAuditError], *, subject: str):
+        self.problems = list(problems)
+        self.subject = subject
+        super().__init__(f"{len(self.problems)} problem(s) in {subject}")
+
+    @property
+    def message(self) -> str:
+        lines = [f"{len(self.problems)} problem(s) in {self.subject}:"]
+        for number, problem in enumerate(self.problems, start=1):
+            first, *rest = problem.message.split("\n")
+            lines.append(f"{number}. {first}")
+            lines.extend("   " + line for line in rest)
+        return "\n".join(lines)
+
+
+class ConfigProblems(Problems, ConfigError):
+    """Several configuration problems at once."""
+
+
+class InputProblems(Problems, InputError):
+    """Several input problems at once."""
+
+
+class Collector:
+    """Gathers problems so that a check reports all of them at once: ``add`` one, ``guard`` a block that may
+    raise one, ``raise_if_any`` at the end."""
+
+    def __init__(self, subject: str):
+        self.subject = subject
+        self.problems: list[SurveyAuditError] = []
+
+    def add(self, problem: SurveyAuditError) -> None:
+        if isinstance(problem, Problems):
+            self.problems.extend(problem.problems)
+        else:
+            self.problems.append(problem)
+
+    def guard(self):
+        """A context manager that records a :class:`SurveyAuditError` raised in its block instead of raising."""
+        return _Guard(self)
+
+    def raise_if_any(self) -> None:
+        if len(self.problems) == 1:
+            raise self.problems[0]
+        if self.problems:
+            kinds = {type(p) for p in self.problems}
+            kind = next((k for k in (ConfigProblems, InputProblems) if kinds <= {k.__bases__[1]}), Problems)
+            raise kind(self.problems, subject=self.subject)
+
+
+class _Guard:
+    def __init__(self, collector: Collector):
+        self.collector = collector
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if isinstance(error, SurveyAuditError):
+            self.collector.add(error)
+            return True
+        return False
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "(nothing)"

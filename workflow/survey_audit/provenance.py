@@ -51,6 +51,13 @@ def _module_files(name: str, package_dir: Path) -> list[Path]:
 @functools.cache
 def _imports(path: Path, package_dir: Path) -> frozenset[Path]:
     """The package modules one file imports directly (parsed once per process)."""
+    return frozenset(
+        f.resolve() for name in _imported_names(path, package_dir) for f in _module_files(name, package_dir)
+    )
+
+
+def _imported_names(path: Path, package_dir: Path) -> set[str]:
+    """The dotted names a file imports, relative imports resolved."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     inside = package_dir in path.parents
     package: list[str] = []
@@ -71,7 +78,7 @@ def _imports(path: Path, package_dir: Path) -> frozenset[Path]:
                 module = node.module or ""
             names.add(module)
             names.update(f"{module}.{alias.name}" for alias in node.names)
-    return frozenset(f.resolve() for name in names for f in _module_files(name, package_dir))
+    return names
 
 
 @functools.cache

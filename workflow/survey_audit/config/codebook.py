@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import Collector, ConfigError
 from .loading import LoadedYaml, load_validated, validate
 from .variables import Variable, VariableSet, derivation_sources, expression_names, normalise_text
 
@@ -84,37 +84,59 @@ def load_codebook(
     *,
     wave: str | None = None,
     cleaning_defaults: dict | None = None,
+    problems: Collector | None = None,
 ) -> Codebook:
     """Read a wave's codebook and check it against the harmonised variables (and, given ``wave``, that the wave
-    sheet uses it for that wave). ``cleaning_defaults`` are the configuration's rules the codebook may override."""
+    sheet uses it for that wave). ``cleaning_defaults`` are the configuration's rules the codebook may override.
+
+    Every problem is reported at once. Given ``problems``, they are added to it instead, and the codebook is
+    returned with the mappings that passed (for a check that goes on to the raw file)."""
     doc = load_validated(path, "codebook")
     data = doc.data
     check = _Check(doc, variables)
+    lenient = problems is not None
+    problems = problems if lenient else Collector(f"the codebook {doc.path}")
     if wave is not None and data["wave"] != wave:
-        check.fail(
-            ("wave",),
-            f"the codebook is for wave '{data['wave']}' but config/waves.tsv uses it for wave '{wave}'",
-            expected=f"wave: {wave}",
-        )
+        with problems.guard():
+            check.fail(
+                ("wave",),
+                f"the codebook is for wave '{data['wave']}' but config/waves.tsv uses it for wave '{wave}'",
+                expected=f"wave: {wave}",
+            )
     wave = data["wave"]
-    global_missing = check.missing_codes(data.get("missing", {}), ("missing",))
-    check.claim(data["respondent_id"], ("respondent_id",))
-    check.claim(data["organisation"]["column"], ("organisation", "column"))
-    mappings = {
-        name: _mapping(check, wave, name, spec, global_missing, data.get("missing", {}))
-        for name, spec in data["variables"].items()
-    }
+    global_missing: dict[str, str] = {}
+    with problems.guard():
+        global_missing = check.missing_codes(data.get("missing", {}), ("missing",))
+    for column, keys in (
+        (data["respondent_id"], ("respondent_id",)),
+        (data["organisation"]["column"], ("organisation", "column")),
+    ):
+        with problems.guard():
+            check.claim(column, keys)
+    mappings: dict[str, Mapping] = {}
+    for name, spec in data["variables"].items():
+        with problems.guard():
+            mappings[name] = _mapping(check, wave, name, spec, global_missing, data.get("missing", {}))
     for name, mapping in mappings.items():
-        if mapping.ask_if:
-            _check_ask_if(mapping, mappings, doc, ("variables", name, "ask_if"))
-    _check_coverage(check, wave, mappings)
+        if mapping.ask_if and (
+            mapping.ask_if["variable"] in mappings or mapping.ask_if["variable"] not in data["variables"]
+        ):
+            with problems.guard():
+                _check_ask_if(mapping, mappings, doc, ("variables", name, "ask_if"))
+    _check_coverage(check, wave, mappings, problems, set(data["variables"]))
     for column in data["drop"]:
         if column in check.used_columns:
-            check.fail(
-                ("drop", column), f"the raw column '{column}' is both mapped and dropped", expected="one or the other"
-            )
+            with problems.guard():
+                check.fail(
+                    ("drop", column),
+                    f"the raw column '{column}' is both mapped and dropped",
+                    expected="one or the other",
+                )
     cleaning = {**(cleaning_defaults or {}), **data.get("cleaning", {})}
-    validate(cleaning, "codebook", pointer="/$defs/rules", path=doc.path)
+    with problems.guard():
+        validate(cleaning, "codebook", pointer="/$defs/rules", path=doc.path)
+    if not lenient:
+        problems.raise_if_any()
     file_spec = data["file"]
     codebook = Codebook(
         path=doc.path,
@@ -135,7 +157,10 @@ def load_codebook(
         cleaning=cleaning,
         carried=tuple(v.name for v in variables.carried(wave, frozenset(mappings))),
     )
-    _check_cleaning_names(codebook, variables, doc)
+    with problems.guard():
+        _check_cleaning_names(codebook, variables, doc)
+    if not lenient:
+        problems.raise_if_any()
     return codebook
 
 
@@ -267,25 +292,30 @@ def _check_mapping_form(check: _Check, var: Variable, spec: dict, keys: tuple) -
         check.fail(keys, "'parse: year' only applies to integer variables")
 
 
-def _check_coverage(check: _Check, wave: str, mappings: dict[str, Mapping]) -> None:
-    """Every variable that names this wave among its waves is mapped, or derivable from mapped variables."""
+def _check_coverage(
+    check: _Check, wave: str, mappings: dict[str, Mapping], problems: Collector, declared: set[str]
+) -> None:
+    """Every variable that names this wave among its waves is mapped, or derivable from mapped variables (a
+    mapping that is declared but failed its own checks is not reported again)."""
     variables = check.variables
     for var in variables.variables.values():
         if var.waves is None or wave not in var.waves:
             continue
-        if not var.derive and var.name not in mappings:
-            check.fail(
-                ("variables",),
-                f"'{var.name}' lists wave '{wave}' in {variables.path} but this codebook does not map it",
-                expected=f"a mapping for '{var.name}', or remove {wave} from its waves",
-            )
-        for source in derivation_sources(var) if var.derive else []:
-            if source not in mappings and not variables[source].derive:
+        if not var.derive and var.name not in mappings and var.name not in declared:
+            with problems.guard():
                 check.fail(
                     ("variables",),
-                    f"derived variable '{var.name}' needs '{source}', which this codebook does not map",
-                    expected=f"a mapping for '{source}'",
+                    f"'{var.name}' lists wave '{wave}' in {variables.path} but this codebook does not map it",
+                    expected=f"a mapping for '{var.name}', or remove {wave} from its waves",
                 )
+        for source in derivation_sources(var) if var.derive else []:
+            if source not in mappings and source not in declared and not variables[source].derive:
+                with problems.guard():
+                    check.fail(
+                        ("variables",),
+                        f"derived variable '{var.name}' needs '{source}', which this codebook does not map",
+                        expected=f"a mapping for '{source}'",
+                    )
 
 
 def _normalised_codes(codes: dict, doc: LoadedYaml, keys: tuple) -> dict[str, str]:

@@ -205,6 +205,8 @@ def _describe(error) -> str:
         return error.message.replace("is a required property", "is missing")
     if error.validator == "enum":
         return f"{error.instance!r} is not an accepted value"
+    if error.validator == "not":
+        return f"{error.instance!r} is reserved"
     return error.message
 
 

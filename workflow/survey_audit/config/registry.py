@@ -8,12 +8,13 @@ must exist, so a typo is reported when the workflow starts rather than as a "not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
 from .loading import load_validated
-from .tables import TableSpec
+from .tables import POOL_SEPARATOR, TableSpec
 from .variables import VariableSet
 
 VALUE_CLAIMS = {"percentage", "one_in", "count", "mean"}
@@ -115,9 +116,28 @@ def load_registry(path: str | Path) -> Registry:
     )
 
 
-def check_registry_cells(registry: Registry, specs: list[TableSpec], variables: VariableSet) -> None:
+def pinned_pools(registries: list[Registry]) -> dict[str, set[str]]:
+    """The pools of waves registry entries cite, per table: a cell's scope, or the scope of a cited test id
+    (``{table}:{scope}[...]``). They are pinned: the table keeps them whatever waves are added later."""
+    pinned: dict[str, set[str]] = {}
+    for registry in registries:
+        for entry in registry.entries:
+            scopes = [(entry["cell"]["table"], entry["cell"]["wave"])] if "cell" in entry else []
+            test = entry["claim"].get("test", "")
+            if test.count(":") >= 1:
+                scopes.append(tuple(test.split(":")[:2]))
+            for table, scope in scopes:
+                if POOL_SEPARATOR in scope:
+                    pinned.setdefault(table, set()).add(scope)
+    return pinned
+
+
+def check_registry_cells(
+    registry: Registry, specs: list[TableSpec], variables_of: Callable[[str], VariableSet]
+) -> None:
     """Every cell and test a registry entry names must exist among the declared tables, so that a typo is
-    reported when the workflow starts rather than as a 'not computable' verdict."""
+    reported when the workflow starts rather than as a 'not computable' verdict. ``variables_of`` gives the
+    harmonised variables as a scope sees them (its waves' categories)."""
     by_id = {spec.id: spec for spec in specs}
     for index, entry in enumerate(registry.entries):
         cell = entry.get("cell")
@@ -145,6 +165,7 @@ def check_registry_cells(registry: Registry, specs: list[TableSpec], variables: 
             fail(f"names the undeclared table '{cell['table']}'", "a table id of config/tables/")
         if cell["wave"] not in spec.waves:
             fail(f"names wave '{cell['wave']}' of table '{spec.id}'", "one of " + ", ".join(spec.waves))
+        variables = variables_of(cell["wave"])
         categories = spec.categories(variables)
         if "category" in cell and cell["category"] not in categories:
             fail(f"names category '{cell['category']}' of table '{spec.id}'", "one of " + ", ".join(categories))

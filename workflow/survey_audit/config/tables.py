@@ -1,10 +1,14 @@
 """Table specifications (``config/tables/{chapter}.yaml``): what the report's chapters tabulate.
 
 A table names a variable (or, for the sample table, none), optionally a domain (a subpopulation, as a pandas
-query) and a by-variable, the waves to tabulate (each wave, or ``pooled``: every wave together), the
-weightings, an interval method and the family of its test of association. Specs are checked against the
-harmonised variables and against the variables each wave carries, and every problem is reported by file and
-row.
+query) and a by-variable, the scopes to tabulate, the weightings, an interval method and the family of its
+test of association. Specs are checked against the harmonised variables and against the variables each wave
+carries, and every problem is reported by file and row.
+
+**Scopes.** A scope is one wave (``wave1``) or a pool of waves tabulated together (``wave1+wave2``, waves in the
+order of the wave sheet; each wave a stratum of the pooled design). In a spec, ``pooled`` stands for every wave
+that carries the table's variables. A pool that a registry entry cites is pinned: it stays in the table when a
+later wave is added, so a published pooled figure keeps the waves it was computed on.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from ..errors import ConfigError
 from .loading import LoadedYaml, load_validated
 from .variables import Variable, VariableSet, expression_names
 
-POOLED = "pooled"  # the scope of every wave together (each wave a stratum)
+POOLED = "pooled"  # in a spec: every wave that carries the table's variables, pooled
 ALL = "all"  # the by-value of a table without a by-variable
+POOL_SEPARATOR = "+"  # wave1+wave2: a pooled scope
+PAIR_SEPARATOR = "-"  # wave1-wave2: a comparison of two waves
+RESERVED_WAVE_IDS = (POOLED, ALL)
 KINDS = ("proportions", "mean", "sample")
 SAMPLE_CATEGORIES = ("respondents", "organisations", "states", "regions")  # the cells of a sample table
 
@@ -55,9 +62,29 @@ class TableSpec:
         return list(variables[self.by].categories) if self.by else [ALL]
 
 
-def load_table_specs(paths: list[str | Path], variables: VariableSet, carried: dict[str, set[str]]) -> list[TableSpec]:
+def pool(waves: list[str] | tuple[str, ...]) -> str:
+    """The scope of several waves pooled (in the order given: the wave sheet's)."""
+    return POOL_SEPARATOR.join(waves)
+
+
+def scope_waves(scope: str) -> list[str]:
+    """The waves of a scope (one wave, a pool, or the two waves of a comparison)."""
+    return scope.replace(PAIR_SEPARATOR, POOL_SEPARATOR).split(POOL_SEPARATOR)
+
+
+def is_pool(scope: str) -> bool:
+    return POOL_SEPARATOR in scope
+
+
+def load_table_specs(
+    paths: list[str | Path],
+    variables: VariableSet,
+    carried: dict[str, set[str]],
+    pinned: dict[str, set[str]] | None = None,
+) -> list[TableSpec]:
     """Read every chapter's table specs, checking them against the variables and the waves (``carried``: each
-    wave's carried variables, waves in order)."""
+    wave's carried variables, waves in the sheet's order). ``pinned`` adds, per table id, the pools registry
+    entries cite."""
     specs: list[TableSpec] = []
     seen: dict[str, Path] = {}
     for path in paths:
@@ -68,7 +95,7 @@ def load_table_specs(paths: list[str | Path], variables: VariableSet, carried: d
                 check.fail(f"is declared twice (also in {seen[item['id']]})", "unique table ids", "id")
             seen[item["id"]] = Path(path)
             used = _check_variables(check, item, variables)
-            waves = _check_waves(check, item, used, carried)
+            waves = _check_waves(check, item, used, carried, (pinned or {}).get(item["id"], set()))
             if "domain" in item:
                 _check_domain(check, item["domain"], variables)
             test = item.get("test")
@@ -101,6 +128,19 @@ def load_table_specs(paths: list[str | Path], variables: VariableSet, carried: d
                 )
             )
     return specs
+
+
+def spec_document(spec: TableSpec) -> dict:
+    """A resolved spec as plain data (the workflow hands each scope's specs to its jobs this way)."""
+    return {
+        k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in spec.__dict__.items()
+    }
+
+
+def spec_from_document(data: dict) -> TableSpec:
+    return TableSpec(
+        **{k: (tuple(v) if isinstance(v, list) else Path(v) if k == "source" and v else v) for k, v in data.items()}
+    )
 
 
 class _Check:
@@ -149,27 +189,38 @@ def _check_variables(check: _Check, item: dict, variables: VariableSet) -> list[
     return used
 
 
-def _check_waves(check: _Check, item: dict, used: list[Variable], carried: dict[str, set[str]]) -> tuple[str, ...]:
-    """The waves the table asks for (by default every wave that carries its variables, and pooled when every
-    wave does), each of which must carry them."""
+def _check_waves(
+    check: _Check, item: dict, used: list[Variable], carried: dict[str, set[str]], pinned: set[str]
+) -> tuple[str, ...]:
+    """The scopes the table asks for (by default every wave that carries its variables, and their pool when
+    there are two or more), ``pooled`` resolved to the waves that carry them, and the pinned pools; every wave
+    of a scope must carry the table's variables."""
     waves = list(carried)
     carrying = [w for w in waves if all(v.name in carried[w] for v in used)]
     requested = item.get("waves")
     if requested is None:
-        requested = carrying + ([POOLED] if len(carrying) > 1 and len(carrying) == len(waves) else [])
-    for wave in requested:
-        if wave == POOLED:
-            if len(carrying) != len(waves):
+        requested = carrying + ([POOLED] if len(carrying) > 1 else [])
+    scopes: list[str] = []
+    for scope in [*requested, *sorted(pinned)]:
+        if scope == POOLED:
+            if len(carrying) < 2:
                 check.fail(
-                    "asks for a pooled table but not every wave carries its variables",
-                    "only waves that carry them",
-                    "waves",
+                    "asks for a pooled table but fewer than two waves carry its variables", "a single wave", "waves"
                 )
-        elif wave not in carrying:
+            scope = pool(carrying)
+        members = scope_waves(scope)
+        absent = [w for w in members if w not in carrying]
+        if absent:
             check.fail(
-                f"asks for wave '{wave}', which does not carry its variables", "one of " + ", ".join(carrying), "waves"
+                f"asks for scope '{scope}', but {', '.join(absent)} does not carry its variables",
+                "waves among " + ", ".join(carrying),
+                "waves",
             )
-    return tuple(requested)
+        if is_pool(scope) and members != [w for w in waves if w in members]:
+            check.fail(f"names the pool '{scope}' out of order", "waves in the order of config/waves.tsv", "waves")
+        if scope not in scopes:
+            scopes.append(scope)
+    return tuple(scopes)
 
 
 def _check_domain(check: _Check, domain: str, variables: VariableSet) -> None:

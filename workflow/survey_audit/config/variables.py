@@ -4,18 +4,26 @@ ordered categories, valid range, the waves that carry them and how derived varia
 The file is checked against its JSON Schema and then for meaning (a derivation from an unknown variable, a
 range on a categorical, bins that do not match the categories...), and every problem is reported by file and
 row.
+
+Nothing in the file is tied to a calendar or to the waves that exist today: a category (or option) may name
+the waves it belongs to (an answer a later questionnaire added), and a range may end at ``fielded_to`` or start
+at ``fielded_from``, the wave's own fielding years from the wave sheet. :meth:`VariableSet.for_waves` gives the
+view of one wave (or of several pooled): its categories, its ranges as numbers. The workflow writes each wave's
+view to ``results/internal/plan/`` and the wave's jobs read that, so editing a variable reruns only the waves
+whose view changed.
 """
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ConfigError
 from .loading import LoadedYaml, load_validated
 
 YESNO = {"yes": "Yes", "no": "No"}
+FIELDING_BOUNDS = ("fielded_from", "fielded_to")  # range ends taken from the wave sheet
 
 # Missing-value reasons added by the pipeline itself (beyond the codebook's missing codes).
 NO_ANSWER = "no_answer"
@@ -48,9 +56,11 @@ class Variable:
     role: str = "analysis"
     topic: str | None = None
     categories: dict[str, str] = field(default_factory=dict)
-    range: tuple[int, int] | None = None
+    range: tuple[int | str, int | str] | None = None  # numbers, or fielded_from / fielded_to until resolved
     derive: dict | None = None
     assumption: str | None = None
+    category_waves: dict[str, tuple[str, ...]] = field(default_factory=dict)  # categories only some waves have
+    document: dict = field(default_factory=dict, repr=False, compare=False)  # as declared in the file
 
     @property
     def is_multi(self) -> bool:
@@ -113,6 +123,39 @@ class VariableSet:
         """Every reason a value may be missing: the declared missing codes, then the pipeline's own."""
         return {**self.missing_codes, **PIPELINE_MISSING}
 
+    def for_waves(self, fielding: dict[str, tuple[int, int]], names: list[str] | None = None) -> VariableSet:
+        """The view of one wave, or of several pooled (``fielding``: each wave's first and last fielding year):
+        the categories and options that apply to any of them, ranges with the fielding bounds resolved (the
+        earliest start, the latest end), and only the variables ``names`` (all by default)."""
+        waves = set(fielding)
+        bounds = {
+            "fielded_from": min(f for f, _ in fielding.values()),
+            "fielded_to": max(t for _, t in fielding.values()),
+        }
+        kept = {}
+        for name, var in self.variables.items():
+            if names is not None and name not in names:
+                continue
+            categories = {
+                c: label for c, label in var.categories.items() if waves & set(var.category_waves.get(c, waves))
+            }
+            limits = None if var.range is None else tuple(bounds.get(x, x) for x in var.range)
+            document = dict(var.document)
+            key = "options" if var.is_multi else "categories"
+            if key in document:
+                document[key] = {c: label for c, label in categories.items()}
+            if limits is not None:
+                document["range"] = list(limits)
+            kept[name] = replace(var, categories=categories, range=limits, category_waves={}, document=document)
+        return VariableSet(self.path, self.missing_codes, kept)
+
+    def document(self) -> dict:
+        """The set as a variables file would declare it (for a view: categories filtered, ranges resolved)."""
+        return {
+            "missing_codes": dict(self.missing_codes),
+            "variables": {n: v.document for n, v in self.variables.items()},
+        }
+
 
 def load_variables(path: str | Path) -> VariableSet:
     """Read and check ``config/variables.yaml``."""
@@ -129,7 +172,8 @@ def load_variables(path: str | Path) -> VariableSet:
     variables: dict[str, Variable] = {}
     for name, spec in doc.data["variables"].items():
         vtype = spec["type"]
-        categories = spec.get("categories") or spec.get("options") or (YESNO if vtype == "yesno" else {})
+        declared = spec.get("categories") or spec.get("options") or (YESNO if vtype == "yesno" else {})
+        categories = {c: v if isinstance(v, str) else v["label"] for c, v in declared.items()}
         overlap = set(categories) & set(missing_codes)
         variables[name] = Variable(
             name=name,
@@ -138,10 +182,12 @@ def load_variables(path: str | Path) -> VariableSet:
             waves=tuple(spec["waves"]) if "waves" in spec else None,
             role=spec["role"],
             topic=spec.get("topic"),
-            categories=dict(categories),
+            categories=categories,
             range=tuple(spec["range"]) if "range" in spec else None,
             derive=spec.get("derive"),
             assumption=spec.get("assumption"),
+            category_waves={c: tuple(v["waves"]) for c, v in declared.items() if not isinstance(v, str)},
+            document=spec,
         )
         if overlap and vtype == "multi":
             raise ConfigError(
@@ -150,13 +196,15 @@ def load_variables(path: str | Path) -> VariableSet:
                 row=doc.line_of(("variables", name)),
                 expected="options that are answers; a missing code applies to the whole question",
             )
-        if "range" in spec and (vtype != "integer" or spec["range"][0] > spec["range"][1]):
+        low, high = spec.get("range", (0, 0))
+        numbers = isinstance(low, int) and isinstance(high, int)
+        if "range" in spec and (vtype != "integer" or (numbers and low > high) or (low, high) == FIELDING_BOUNDS[::-1]):
             raise ConfigError(
                 f"the range of '{name}' is not a valid [min, max] for an integer variable",
                 file=doc.path,
                 row=doc.line_of(("variables", name, "range")),
                 value=spec["range"],
-                expected="an integer variable with min ≤ max",
+                expected="an integer variable with min ≤ max (either may be fielded_from or fielded_to)",
             )
     result = VariableSet(Path(path), missing_codes, variables)
     for var in variables.values():

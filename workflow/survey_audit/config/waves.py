@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from .loading import validate
 
 WAVE_COLUMNS = ["wave", "label", "raw", "codebook", "fielded_from", "fielded_to", "report", "synthetic", "weighting"]
+UNPUBLISHED = "unpublished"
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,19 @@ class Wave:
     codebook: str
     fielded_from: int
     fielded_to: int
-    report: str
     synthetic: bool
+    report: str = ""  # the report that published the wave; "" when none has yet
     weighting: str = ""  # a weighting spec, or "" for unit weights
 
+    @property
+    def release_scope(self) -> str:
+        """The report whose numbers the wave's tests belong to (``unpublished`` for a wave no report printed)."""
+        return self.report or UNPUBLISHED
 
-def load_wave_sheet(path: str | Path) -> dict[str, Wave]:
-    """Read and check the wave sheet: the waves by id, in id order."""
+
+def load_wave_sheet(path: str | Path, root: str | Path = ".") -> dict[str, Wave]:
+    """Read and check the wave sheet: the waves by id, in id order. Its paths are relative to the project
+    directory ``root``."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError("the wave sheet does not exist", file=path, hint="check 'waves' in config/config.yaml")
@@ -88,7 +95,7 @@ def load_wave_sheet(path: str | Path) -> dict[str, Wave]:
                 expected=f"a year from {values['fielded_from']}",
             )
         for key in ("raw", "codebook") + (("weighting",) if "weighting" in values else ()):
-            if not Path(values[key]).is_file():
+            if not (Path(root) / values[key]).is_file():
                 raise ConfigError(
                     f"the {key} file does not exist",
                     file=path,

@@ -35,11 +35,24 @@ class WeightingSpec:
         return sorted({m["source"]["wave"] for m in self.margins if "wave" in m["source"]})
 
 
+def read_weighting_spec(path: str | Path) -> WeightingSpec:
+    """A weighting spec as its file declares it (checked against its schema only; the workflow checks it
+    against the variables and waves when it starts, with :func:`load_weighting_spec`)."""
+    return _spec(path, load_validated(path, "weighting").data)
+
+
 def load_weighting_spec(path: str | Path, variables: VariableSet, carried: dict[str, set[str]]) -> WeightingSpec:
     """Read and check a weighting spec against the harmonised variables and the waves (``carried``: each
     wave's carried variables)."""
     doc = load_validated(path, "weighting")
     data = doc.data
+    if data["wave"] not in carried:
+        raise ConfigError(
+            f"the weighting spec is for wave '{data['wave']}', which the wave sheet does not list",
+            file=path,
+            row=doc.line_of(("wave",)),
+            expected="a wave of config/waves.tsv",
+        )
     for index, margin in enumerate(data["margins"]):
         keys = ("margins", index)
         name = margin["variable"]
@@ -90,6 +103,10 @@ def load_weighting_spec(path: str | Path, variables: VariableSet, carried: dict[
                     row=doc.line_of(keys + ("targets",)),
                     expected="one of " + ", ".join(sorted(allowed)),
                 )
+    return _spec(path, data)
+
+
+def _spec(path: str | Path, data: dict) -> WeightingSpec:
     return WeightingSpec(
         str(path),
         data["wave"],

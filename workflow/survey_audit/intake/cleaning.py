@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..config.codebook import Codebook
 from ..config.variables import NO_ANSWER, NOT_ASKED, STRAY_TEXT, Variable, VariableSet, expression_names
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError, Problems
 
 ACTION_COLUMNS = ["source_row", "respondent_id", "rule", "variable", "action", "reason"]
 LOG_COLUMNS = ["order", "rule", "rows_affected", "action", "description"]
@@ -48,20 +48,28 @@ class Cleaned:
 
 
 class _Run:
-    """Book-keeping shared by the rules: which rows are still in, and every action taken."""
+    """Book-keeping shared by the rules: which rows are still in, every action taken (kept as column chunks, one
+    per rule and variable, so that recording costs no Python per row), and the problems the guard found."""
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, guard: dict):
         self.frame = frame.copy()
         self.active = np.ones(len(frame), dtype=bool)
-        self.actions: list[dict] = []
+        self.actions: list[pd.DataFrame] = []
         self.log: list[dict] = []
         self.flow: list[dict] = [{"step": 0, "rule": "raw responses", "excluded": 0, "remaining": len(frame)}]
+        self.guard = guard
+        self.problems: list[InputError] = []
 
-    def exclude(self, rule: str, mask: np.ndarray, reason: str | list[str], description: str) -> None:
+    def exclude(
+        self, rule: str, mask: np.ndarray, reason: str | np.ndarray, description: str, *, guarded: bool = False
+    ) -> None:
+        """Exclude the active rows of ``mask``; a ``guarded`` rule (one that judges answers, not the response
+        itself) may not exclude more than the guard's share of the remaining responses."""
         mask = np.asarray(mask, dtype=bool) & self.active
-        reasons = reason if isinstance(reason, list) else None
-        for position in np.flatnonzero(mask):
-            self._act(position, rule, "", "excluded", reasons[position] if reasons else reason)
+        if guarded:
+            self._check_share(rule, "excludes", int(mask.sum()), int(self.active.sum()), "responses")
+        reasons = np.asarray(reason, dtype=object)[mask] if not isinstance(reason, str) else reason
+        self._act(mask, rule, "", "excluded", reasons)
         self.active &= ~mask
         self._log(rule, int(mask.sum()), "excluded", description)
         self.flow.append(
@@ -70,23 +78,41 @@ class _Run:
 
     def set_missing(self, rule: str, var: Variable, mask: np.ndarray, reason_code: str, reason: str) -> int:
         mask = np.asarray(mask, dtype=bool) & self.active
+        answered = self.active & self.frame[var.value_columns[0]].notna().to_numpy() if var.value_columns else mask
+        self._check_share(rule, "sets to missing", int(mask.sum()), int(answered.sum()), f"answers to '{var.name}'")
         for column in var.value_columns:
             self.frame.loc[mask, column] = pd.NA
         self.frame.loc[mask, var.missing_column] = reason_code
-        for position in np.flatnonzero(mask):
-            self._act(position, rule, var.name, "set to missing", reason)
+        self._act(mask, rule, var.name, "set to missing", reason)
         return int(mask.sum())
 
-    def _act(self, position: int, rule: str, variable: str, action: str, reason: str) -> None:
+    def _check_share(self, rule: str, verb: str, changed: int, of: int, what: str) -> None:
+        """A rule that changes more than the guard's share of a wave's answers to one question (or of its
+        responses) points at a codebook or range mistake, not at the data: a problem, not a line in the log."""
+        share, floor = self.guard["max_share"], self.guard["min_rows"]
+        if changed >= floor and of and changed > share * of:
+            self.problems.append(
+                InputError(
+                    f"the cleaning rule '{rule}' {verb} {changed} of {of} {what} ({changed / of:.0%})",
+                    expected=f"at most {share:.0%} (cleaning → guard → max_share in config/config.yaml)",
+                    hint="check the variable's range (fielding years?), the codebook's codes and the rule itself",
+                )
+            )
+
+    def _act(self, mask: np.ndarray, rule: str, variable: str, action: str, reason) -> None:
+        if not mask.any():
+            return
         self.actions.append(
-            {
-                "source_row": int(self.frame["source_row"].iat[position]),
-                "respondent_id": self.frame["respondent_id"].iat[position],
-                "rule": rule,
-                "variable": variable,
-                "action": action,
-                "reason": reason,
-            }
+            pd.DataFrame(
+                {
+                    "source_row": self.frame["source_row"].to_numpy()[mask].astype(np.int64),
+                    "respondent_id": self.frame["respondent_id"].to_numpy()[mask],
+                    "rule": rule,
+                    "variable": variable,
+                    "action": action,
+                    "reason": reason,
+                }
+            )
         )
 
     def _log(self, rule: str, rows: int, action: str, description: str) -> None:
@@ -103,8 +129,8 @@ class _Run:
 
 def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook, variables: VariableSet) -> Cleaned:
     """Apply a wave's cleaning rules to its respondent frame, in the order of the module docstring."""
-    run = _Run(respondents.reset_index(drop=True))
     rules = codebook.cleaning
+    run = _Run(respondents.reset_index(drop=True), rules["guard"])
     wave_vars = {v.name: v for v in codebook.variables(variables)}
     questions = _questions(codebook, wave_vars)
     answered = _answered(run.frame, questions)
@@ -117,6 +143,10 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
     _inconsistent(run, rules["inconsistent"], codebook, wave_vars)
     _eligibility(run, rules["eligibility"], codebook)
     _skip_logic(run, codebook, rules["skip_violations"])
+    if run.problems:
+        for problem in run.problems:
+            problem.file = str(codebook.path)
+        raise Problems(run.problems, subject=f"the cleaning of wave {codebook.wave}")
     return _cleaned(run, len(respondents), variables, codebook)
 
 
@@ -129,16 +159,18 @@ def _normalise_text(run: _Run, findings: pd.DataFrame) -> None:
         "normalised",
         "values matched their code only once stray case or whitespace was ignored; accepted as that code",
     )
-    for record in stray.itertuples(index=False) if len(stray) else []:
+    if len(stray):
         run.actions.append(
-            {
-                "source_row": int(record.source_row),
-                "respondent_id": record.respondent_id,
-                "rule": "normalise_text",
-                "variable": record.variable,
-                "action": "normalised",
-                "reason": f"stray case or whitespace in column {record.column}",
-            }
+            pd.DataFrame(
+                {
+                    "source_row": stray["source_row"].to_numpy(dtype=np.int64),
+                    "respondent_id": stray["respondent_id"].to_numpy(),
+                    "rule": "normalise_text",
+                    "variable": stray["variable"].to_numpy(),
+                    "action": "normalised",
+                    "reason": "stray case or whitespace in column " + stray["column"].astype(str),
+                }
+            )
         )
 
 
@@ -212,7 +244,11 @@ def _out_of_range(run: _Run, action: str, wave_vars: dict[str, Variable]) -> Non
         mask_any |= mask
     if action == "exclude":
         run.exclude(
-            "out_of_range", mask_any, "an answer outside its valid range", "integer answers outside their valid range"
+            "out_of_range",
+            mask_any,
+            "an answer outside its valid range",
+            "integer answers outside their valid range",
+            guarded=True,
         )
     else:
         run._log("out_of_range", int(mask_any.sum()), "set to missing", "integer answers outside their valid range")
@@ -223,7 +259,7 @@ def _inconsistent(run: _Run, rules: list[dict], codebook: Codebook, wave_vars: d
     for rule in rules:
         mask = _query(run.frame, rule["when"], codebook, rule["name"]) & run.active
         if rule["action"] == "exclude":
-            run.exclude(rule["name"], mask, rule["reason"], rule["when"])
+            run.exclude(rule["name"], mask, rule["reason"], rule["when"], guarded=True)
         else:
             for name in rule.get("variables", []):
                 run.set_missing(rule["name"], wave_vars[name], mask, "inconsistent", rule["reason"])
@@ -236,15 +272,17 @@ def _eligibility(run: _Run, rules: list[dict], codebook: Codebook) -> None:
         condition = _query(run.frame, rule["require"], codebook, rule["name"], missing_as=None)
         unknown = np.isnan(condition)
         fails = (condition == 0) | (unknown & (rule["missing"] == "exclude"))
-        reasons = [rule["reason"] + (" (cannot be established: answer missing)" if u else "") for u in unknown]
-        run.exclude(rule["name"], fails, reasons, rule["require"])
+        reasons = np.where(unknown, rule["reason"] + " (cannot be established: answer missing)", rule["reason"])
+        run.exclude(rule["name"], fails, reasons, rule["require"], guarded=True)
 
 
 def _cleaned(run: _Run, raw_rows: int, variables: VariableSet, codebook: Codebook) -> Cleaned:
     """The analysed respondents (derived variables computed last) and the record of the run."""
     analysed = derive(run.frame[run.active].reset_index(drop=True), variables, codebook.carried)
-    actions = pd.DataFrame(run.actions, columns=ACTION_COLUMNS)
-    actions = actions.sort_values(["source_row", "rule", "variable"], kind="stable").reset_index(drop=True)
+    actions = pd.concat(run.actions, ignore_index=True) if run.actions else pd.DataFrame(columns=ACTION_COLUMNS)
+    actions = (
+        actions[ACTION_COLUMNS].sort_values(["source_row", "rule", "variable"], kind="stable").reset_index(drop=True)
+    )
     quarantine = (
         actions[actions["action"] == "excluded"][["respondent_id", "source_row", "rule", "reason"]]
         .sort_values("source_row", kind="stable")

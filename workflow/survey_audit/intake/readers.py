@@ -871,12 +871,15 @@ def _read_stat(path: Path, kind: str, encoding: str = "auto") -> RawTable:
     }
     question_text = {c: label for c, label in zip(meta.column_names, meta.column_labels or []) if label}
     rows = np.arange(1, len(text) + 1, dtype=np.int64)
+    # A case with every value missing is a blank row (skipped, as a text file's blank line is), not a respondent.
+    blank = text.eq("").all(axis=1).to_numpy() if len(text.columns) else np.zeros(len(text), dtype=bool)
     return RawTable(
         path,
-        text.reset_index(drop=True),
-        rows,
+        text[~blank].reset_index(drop=True),
+        rows[~blank],
         layout="plain",
         encoding=options.get("encoding") or getattr(meta, "file_encoding", None),
         question_text=question_text,
         value_labels=labels,
+        blank_rows=tuple(int(r) for r in rows[blank]),
     )

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from .. import formats
-from ..config.codebook import load_codebook
-from ..config.tables import ALL, POOLED, TableSpec, load_table_specs
+from ..config.plan import read_scope_tables
+from ..config.tables import ALL, TableSpec, is_pool, pool, scope_waves
 from ..config.variables import Variable, VariableSet, load_variables
 from ..errors import ConfigError, DesignError
 from ..stats.design import Design, domain_mask
@@ -32,12 +32,12 @@ from ..stats.significance import (
     pearson_unweighted,
     trend_test,
 )
-from .conventions import PRIMARY_TESTS, Estimation, Significance, indicators, is_hypothesis
+from .conventions import PRIMARY_TESTS, Estimation, Significance, indicators, is_hypothesis, release_scope
 from .tabulate import load_scope, scope_designs
 
 TEST_COLUMNS = [
     "test_id", "table_id", "wave", "weighting", "variable", "by", "category", "test", "method",
-    "statistic", "ndf", "ddf", "p", "family", "adjustment", "p_adjusted", "direction", "estimate",
+    "statistic", "ndf", "ddf", "p", "report", "family", "adjustment", "p_adjusted", "direction", "estimate",
     "chisq", "trace_delta", "d0", "n", "flags",
 ]  # fmt: skip
 BOUNDARY = "boundary_estimate"  # a wave's estimate is 0% or 100%: its design SE is 0, the test is not precise
@@ -167,22 +167,83 @@ def _count_table(frame: pd.DataFrame, outcome, by: Variable, in_domain: np.ndarr
     return table.to_numpy(dtype=float)
 
 
-def wave_comparisons(cells: pd.DataFrame, spec: TableSpec, variables: VariableSet, testing: Significance) -> list[dict]:
+def wave_comparisons(
+    cells: pd.DataFrame, spec: TableSpec, views: dict[str, VariableSet], testing: Significance
+) -> list[dict]:
     """Each cell of a harmonised table compared between every pair of waves (independent samples), on the
     cells the tabulate stage estimated: unweighted, and with each wave that has weights in its weighted
-    version (the other wave as it is; the method says which side is weighted)."""
-    waves = [w for w in spec.waves if w != POOLED]
-    var = variables[spec.variable]
+    version (the other wave as it is; the method says which side is weighted). ``views`` are the variables as
+    each scope sees them."""
+    waves = [w for w in spec.waves if not is_pool(w)]
     cells = cells[(cells["table_id"] == spec.id) & (cells["base_n"] > 0) & cells["pct"].notna()]
     by_wave = {key: part for key, part in cells.groupby(["wave", "weighting"], sort=False)}
     rows = []
     for first, second in combinations(waves, 2):
+        var = _pair_variable(views, first, second, spec.variable)
         for weighting in spec.weighting:
             sides = [_side(by_wave, wave, weighting) for wave in (first, second)]
             if any(side is None for side in sides) or (weighting == "weighted" and not any(s[1] for s in sides)):
                 continue
             (a, a_weighted), (b, b_weighted) = sides
             rows += _comparison_rows(a, b, spec, var, testing, first, second, weighting, (a_weighted, b_weighted))
+    return rows
+
+
+def _pair_variable(views: dict[str, VariableSet], first: str, second: str, name: str) -> Variable:
+    """The variable as two waves see it together: the pool's view when there is one, else the first wave's
+    categories followed by the second's others."""
+    together = views.get(pool([first, second]))
+    if together is not None:
+        return together[name]
+    a, b = views[first][name], views[second][name]
+    return Variable(**{**a.__dict__, "categories": {**a.categories, **b.categories}})
+
+
+def wave_trend_tests(
+    design: Design, spec: TableSpec, variables: VariableSet, scope: str, fielding: dict, *, family: str, df: str
+) -> list[dict]:
+    """A design-based trend of each outcome across three or more waves pooled (each wave a stratum): the slope
+    of R ``svyglm(y ~ year, design, family = quasibinomial())`` over the middle year of each wave's fielding,
+    within the table's domain and each of its by-groups."""
+    frame = design.data
+    var = variables[spec.variable]
+    middle = {w: (f + t) / 2 for w, (f, t) in fielding.items()}
+    year = frame["wave"].astype(str).map(middle).to_numpy(dtype=float)
+    mask = domain_mask(design, spec.domain)
+    in_domain = np.ones(design.n, dtype=bool) if mask is None else mask
+    groups = [(ALL, in_domain)]
+    if spec.by:
+        values = frame[spec.by]
+        groups = [
+            (c, in_domain & (values == c).fillna(False).to_numpy(dtype=bool)) for c in variables[spec.by].categories
+        ]
+    rows = []
+    for by_value, in_group in groups:
+        for category, outcome in _trend_outcomes(frame, var):
+            by_part = "" if by_value == ALL else f"{by_value}:"
+            row = {
+                "test_id": f"{spec.id}:{scope}:{by_part}{category}:wave_trend",
+                "table_id": spec.id,
+                "wave": scope,
+                "weighting": "unweighted",
+                "variable": var.name,
+                "by": spec.by or "",
+                "category": category,
+                "test": "trend",
+                "family": family,
+            }
+            try:
+                result = trend_test(design, outcome, year, domain=in_group, df=df).iloc[0]
+            except DesignError as exc:
+                rows.append({**row, "method": f"not computable: {exc.problem}"})
+                continue
+            rows.append(
+                {
+                    **row,
+                    **{k: result[k] for k in ("statistic", "ndf", "ddf", "p", "direction", "estimate", "n")},
+                    "method": f"design-based Wald t for the slope of svyglm({category} ~ survey year), waves as strata",
+                }
+            )
     return rows
 
 
@@ -240,15 +301,16 @@ def _direction(value: float) -> str:
 
 
 def adjust_tests(tests: pd.DataFrame, testing: Significance, claims: set[str]) -> pd.DataFrame:
-    """Adjust the primary tests (Rao–Scott F, trend, wave difference) within each family: the tests ``claims``
-    cite form the claims family, the others keep their table's family. Sensitivity tests, and tests flagged as
-    imprecise, are reported unadjusted."""
+    """Adjust the primary tests (Rao–Scott F, trend, wave difference) within each family and report: the tests
+    ``claims`` cite form the claims family, the others keep their table's family, and a family is split by the
+    report each test belongs to (``report``), so a later wave's tests never move a published adjustment.
+    Sensitivity tests, and tests flagged as imprecise, are reported unadjusted."""
     tests = tests.copy()
     primary = tests["test"].isin(PRIMARY_TESTS) & (tests["flags"].fillna("") == "")
     tests.loc[tests["test_id"].isin(claims) & primary, "family"] = testing.claims_family
     tests["adjustment"] = "none"
     tests["p_adjusted"] = np.nan
-    for family, part in tests[primary].groupby("family", sort=True):
+    for (family, _), part in tests[primary].groupby(["family", "report"], sort=True):
         if family not in testing.families:
             raise ConfigError(
                 f"tests are declared in the family '{family}', which config/config.yaml does not define",
@@ -269,46 +331,61 @@ def associations(
     calibrations: list[str],
     cells: list[str],
     scopes: list[str],
-    codebooks: list[str],
+    variables: list[str],
     tables: list[str],
-    variables: str,
     estimation: dict,
     tabulation: dict,
     significance: dict,
     claims: list[str],
+    release_scopes: dict[str, str],
+    fielding: dict[str, list[int]],
     tests_out: str,
 ) -> None:
-    """Stage function: every table's tests (association, trend, wave to wave), adjusted within families.
-    ``analysed``, ``weights``, ``calibrations`` and ``cells`` are per wave, in the order of ``waves``;
-    ``claims`` are the test ids registry claims cite."""
-    variable_set = load_variables(variables)
-    carried = {book.wave: set(book.carried) for book in (load_codebook(p, variable_set) for p in codebooks)}
-    specs = load_table_specs(tables, variable_set, carried)
+    """Stage function: every table's tests (association, trend, wave to wave, trend across waves), adjusted
+    within families. ``analysed``, ``weights``, ``calibrations`` and ``cells`` are per wave, in the order of
+    ``waves``; ``variables`` and ``tables`` are each scope's part of the plan, in the order of ``scopes``;
+    ``claims`` are the test ids registry claims cite; ``release_scopes`` and ``fielding`` give each wave's
+    report and fielding years."""
     settings = Estimation.from_config(estimation, tabulation)
     testing = Significance.from_config(significance)
+    views = {scope: load_variables(path) for scope, path in zip(scopes, variables)}
+    plans = {scope: read_scope_tables(path)[0] for scope, path in zip(scopes, tables)}
     rows: list[dict] = []
     for scope in scopes:
-        members = [i for i, wave in enumerate(waves) if scope in (wave, POOLED)]
+        members = [waves.index(w) for w in scope_waves(scope)]
         frame, w = load_scope(scope, [analysed[i] for i in members], [weights[i] for i in members])
-        record = formats.read_parquet(calibrations[members[0]]) if scope != POOLED else None
+        record = None if is_pool(scope) else formats.read_parquet(calibrations[members[0]])
         designs = scope_designs(frame, w, scope, settings, record)
-        for spec in specs:
-            if scope not in spec.waves or spec.kind != "proportions" or not spec.test_family:
+        for spec in plans[scope]:
+            if spec.kind != "proportions":
                 continue
-            for weighting in (x for x in spec.weighting if x in designs):
-                rows += table_tests(
-                    designs[weighting], spec, variable_set, scope, weighting=weighting, df=settings.domain_df
-                )
+            if spec.test_family:
+                for weighting in (x for x in spec.weighting if x in designs):
+                    rows += table_tests(
+                        designs[weighting], spec, views[scope], scope, weighting=weighting, df=settings.domain_df
+                    )
+            if _is_widest_pool(scope, spec) and len(scope_waves(scope)) >= 3:
+                design = designs["unweighted"]
+                family, df = testing.wave_family, settings.domain_df
+                rows += wave_trend_tests(design, spec, views[scope], scope, fielding, family=family, df=df)
     estimated = pd.concat([formats.read_parquet(path) for path in cells], ignore_index=True)
-    for spec in specs:
-        if spec.kind == "proportions" and len([x for x in spec.waves if x != POOLED]) > 1:
-            rows += wave_comparisons(estimated, spec, variable_set, testing)
+    specs = {spec.id: spec for scope in scopes for spec in plans[scope]}
+    for spec in specs.values():
+        if spec.kind == "proportions" and len([x for x in spec.waves if not is_pool(x)]) > 1:
+            rows += wave_comparisons(estimated, spec, views, testing)
     tests = pd.DataFrame(rows).reindex(columns=TEST_COLUMNS)
     unknown = sorted(set(claims) - set(tests["test_id"]))
     if unknown:
         raise ConfigError(
             f"the registries name test(s) the tables do not produce: {', '.join(unknown)}",
-            expected="test ids as results/tests.csv lists them ({table}:{wave}[:{category}][:trend])",
+            expected="test ids as results/tests.csv lists them ({table}:{scope}[:{category}][:trend])",
         )
+    tests["report"] = [release_scope(scope, release_scopes, fielding) for scope in tests["wave"]]
     tests = adjust_tests(tests, testing, set(claims)).sort_values("test_id", kind="stable").reset_index(drop=True)
     formats.write_csv(tests[TEST_COLUMNS], tests_out)
+
+
+def _is_widest_pool(scope: str, spec: TableSpec) -> bool:
+    """Whether ``scope`` is the table's pool of every wave it is tabulated for (the scope of its wave trend)."""
+    waves = [w for w in spec.waves if not is_pool(w)]
+    return is_pool(scope) and scope_waves(scope) == waves

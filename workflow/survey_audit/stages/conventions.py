@@ -34,8 +34,14 @@ is computed lives in :mod:`survey_audit.stats`; the values of the configurable c
   is flagged, left out of its family and never counts as evidence for a claim.
 * **Families** (:class:`Significance`): the tests that registry claims cite form the claims family (Holm: R
   ``p.adjust(p, "holm")``); every other primary test belongs to its table's family (Benjamini–Hochberg by
-  default: R ``p.adjust(p, "BH")``). Each distinct hypothesis enters a family once: for a two-category variable
-  only the first category's wave comparison is a hypothesis (the other is its complement).
+  default: R ``p.adjust(p, "BH")``). A family is adjusted within one report (:func:`release_scope`): the
+  tests of the waves a report published, and of their pools and comparisons, form its families, so adding a
+  wave never moves a published adjusted p-value. Each distinct hypothesis enters a family once: for a
+  two-category variable only the first category's wave comparison is a hypothesis (the other is its
+  complement).
+* **Across waves**: every pair of waves is compared; with three or more waves a table also gets a trend across
+  waves (:func:`~survey_audit.stages.associations.wave_trend_tests`, waves as strata, the slope over each
+  wave's middle fielding year).
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config.tables import POOLED
+from ..config.tables import is_pool, scope_waves
 from ..config.variables import Variable
 from ..stats.design import Design, svydesign
 
@@ -104,7 +110,7 @@ def scope_design(frame: pd.DataFrame, weights: np.ndarray, scope: str, lonely_ps
         frame,
         weights=np.asarray(weights, dtype=float),
         cluster="org",
-        strata="wave" if scope == POOLED else None,
+        strata="wave" if is_pool(scope) else None,
         lonely_psu=lonely_psu,
     )
 
@@ -163,3 +169,12 @@ def is_hypothesis(var: Variable, category: str) -> bool:
     """Whether a per-category comparison of ``var`` is a hypothesis of its own: for a variable with two
     categories the second is the complement of the first (the same test), so only the first is."""
     return var.is_multi or len(var.categories) != 2 or category == next(iter(var.categories))
+
+
+def release_scope(scope: str, release_scopes: dict[str, str], fielding: dict) -> str:
+    """The report a test belongs to: its wave's, or for a pool or a comparison, that of its most recently fielded
+    wave (the report that could first have printed it). Families are adjusted within a report, so adding a wave
+    leaves every published adjusted p-value as it was."""
+    waves = scope_waves(scope)
+    latest = max(waves, key=lambda w: (fielding[w][1], list(fielding).index(w)))
+    return release_scopes[latest]

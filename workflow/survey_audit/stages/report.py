@@ -16,10 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..config.codebook import carried_by_wave
 from ..config.loading import load_yaml
-from ..config.tables import load_table_specs
-from ..config.variables import load_variables
 from ..formats import write_text
 from .tabulate import MEAN_COLUMNS, PROPORTION_COLUMNS
 
@@ -332,14 +329,12 @@ def write_report(
     *,
     tables: list[str],
     specs: list[str],
-    variables: str,
     tests: str,
     audit: str,
     flows: list[str],
     logs: list[str],
     diagnostics: list[str],
     margins: list[str],
-    codebooks: list[str],
     synthetic: bool,
     report_out: str,
 ) -> None:
@@ -357,8 +352,6 @@ def write_report(
         chapters[data["chapter"]] = data["title"]
         for item in data["tables"]:
             titles[item["id"]] = (data["chapter"], item["title"])
-    variable_set = load_variables(variables)
-    load_table_specs(specs, variable_set, carried_by_wave(codebooks, variable_set))  # valid specs, valid titles
     flow_frames = {Path(p).name.split(".")[0]: pd.read_csv(p) for p in flows}
     log_frames = {Path(p).name.split(".")[0]: pd.read_csv(p, keep_default_na=False) for p in logs}
     html_text = build_report(

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .. import formats
-from ..config.codebook import load_codebook
-from ..config.tables import ALL, POOLED, TableSpec, load_table_specs
+from ..config.plan import read_scope_tables
+from ..config.tables import ALL, TableSpec, is_pool
 from ..config.variables import Variable, VariableSet, load_variables
 from ..stats.design import Design, domain_mask, restore_calibration
 from ..stats.estimates import multiselect_proportions, proportion_ci, proportions, svymean
@@ -229,7 +229,7 @@ def _sample_cells(spec: TableSpec, frame: pd.DataFrame, scope: str, states: dict
 
 
 def load_scope(scope: str, analysed: list[str], weights: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The respondents and weights of one wave, or of every wave stacked for 'pooled'."""
+    """The respondents and weights of one wave, or of the waves of a pool stacked."""
     frames = []
     for frame_path, weight_path in zip(analysed, weights):
         frame = formats.read_parquet(frame_path)
@@ -238,21 +238,10 @@ def load_scope(scope: str, analysed: list[str], weights: list[str]) -> tuple[pd.
             raise AssertionError(f"weights {weight_path} do not line up with {frame_path}")
         frames.append(frame.assign(_weight=w["weight"].to_numpy()))
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if scope == POOLED:
+    if is_pool(scope):
         # Each wave's organisations are distinct clusters in the pooled design.
         combined["org"] = (combined["wave"].astype(str) + ":" + combined["org"].astype(str)).astype("category")
     return combined, combined.pop("_weight").to_numpy(dtype=float)
-
-
-def organisation_states(codebooks: list[str], variables: VariableSet, scope: str) -> dict[str, str]:
-    """The state of each organisation of the scope (labelled ``wave:org`` in the pooled scope)."""
-    states = {}
-    for path in codebooks:
-        book = load_codebook(path, variables)
-        if scope in (book.wave, POOLED):
-            for org in book.organisations.values():
-                states[f"{book.wave}:{org.code}" if scope == POOLED else org.code] = org.state
-    return states
 
 
 def tabulate_scope(
@@ -261,25 +250,22 @@ def tabulate_scope(
     analysed: list[str],
     weights: list[str],
     calibration: str | None,
-    codebooks: list[str],
-    tables: list[str],
     variables: str,
+    tables: str,
     estimation: dict,
     tabulation: dict,
     synthetic: bool,
     cells_out: str,
 ) -> None:
-    """Stage function: analysed respondents of one wave (or all, pooled) → the cells of every declared table.
-    ``codebooks`` are every wave's, in wave order; ``calibration`` is the wave's calibration record (none for the
-    pooled scope)."""
+    """Stage function: analysed respondents of one wave (or of a pool of waves) → the cells of every table
+    declared for the scope. ``variables`` and ``tables`` are the scope's part of the plan; ``calibration`` is
+    the wave's calibration record (none for a pool)."""
     variable_set = load_variables(variables)
-    books = [load_codebook(path, variable_set) for path in codebooks]
-    specs = load_table_specs(tables, variable_set, {book.wave: set(book.carried) for book in books})
+    specs, states = read_scope_tables(tables)
     frame, w = load_scope(scope, analysed, weights)
     settings = Estimation.from_config(estimation, tabulation)
     record = formats.read_parquet(calibration) if calibration else None
     designs = scope_designs(frame, w, scope, settings, record)
-    states = organisation_states(codebooks, variable_set, scope)
     cells = tabulate(frame, specs, variable_set, scope, designs, estimation=settings, states=states)
     cells["synthetic"] = synthetic
     formats.write_parquet(cells, cells_out)

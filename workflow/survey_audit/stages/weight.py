@@ -16,9 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import formats
-from ..config.codebook import carried_by_wave
-from ..config.variables import load_variables
-from ..config.weighting import MISSING_CATEGORY, WeightingSpec, load_weighting_spec
+from ..config.weighting import MISSING_CATEGORY, WeightingSpec, read_weighting_spec
 from ..stats.design import Design, calibration_record
 from ..stats.weighting import Weighted, poststratify, rake, trim_weights, weight_diagnostics
 from .conventions import scope_design
@@ -122,8 +120,6 @@ def weight_wave(
     wave: str,
     spec: str | None,
     references: dict[str, str],
-    variables: str,
-    codebooks: list[str],
     lonely_psu: str,
     weights_out: str,
     calibration_out: str,
@@ -132,16 +128,15 @@ def weight_wave(
 ) -> None:
     """Stage function: analysed respondents → survey weights, the calibration record, the weights' diagnostics
     and the margins achieved. Without a weighting spec every respondent has weight 1 (the reports' percentages
-    are unweighted). ``codebooks`` are those of the wave and of the waves its targets come from; ``references``
-    maps those waves to their analysed respondents."""
+    are unweighted). ``references`` maps the waves the targets come from to their analysed respondents (the
+    spec was checked against the variables and waves when the workflow started)."""
     frame = formats.read_parquet(analysed)
     out = unit_weights(frame)
     design = scope_design(frame, np.ones(len(frame)), wave, lonely_psu)
     diagnostics: dict = {"weighting": "none", "description": "unit weights: every respondent counts once"}
     margins = pd.DataFrame(columns=MARGIN_COLUMNS)
     if spec:
-        variable_set = load_variables(variables)
-        weighting = load_weighting_spec(spec, variable_set, carried_by_wave(codebooks, variable_set))
+        weighting = read_weighting_spec(spec)
         refs = {ref: formats.read_parquet(path) for ref, path in references.items()}
         targets = margin_targets(weighting, frame, refs)
         result, records = apply_weighting(frame, design, weighting, targets)

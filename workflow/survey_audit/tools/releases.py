@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config.tables import scope_waves
 from ..errors import SurveyAuditError, VerificationError
 from ..formats import write_json, write_text
 from ..provenance import sha256_file
@@ -218,22 +219,34 @@ def _compare_frames(part: str, table: str, old: pd.DataFrame, new: pd.DataFrame,
     return rows
 
 
-def compare(old: Version, new: Version) -> pd.DataFrame:
-    """Every value that differs between two versions: table cells, tests and audit verdicts."""
+def compare(old: Version, new: Version, waves: set[str] | None = None) -> pd.DataFrame:
+    """Every value that differs between two versions: table cells, tests and audit verdicts. With ``waves``,
+    only the rows computed on those waves alone (a wave, a pool or a comparison of them): what a release
+    published for them must not move when a later wave is added."""
     rows: list[dict] = []
     old_tables, new_tables = old.table_paths(), new.table_paths()
     for table in sorted(set(old_tables) | set(new_tables)):
-        if table not in new_tables:
+        before = _within(_read(old_tables[table]), waves) if table in old_tables else None
+        after = _within(_read(new_tables[table]), waves) if table in new_tables else None
+        if after is None or (waves and after.empty and before is not None and not before.empty):
             rows.append(_change("table", table, "(table)", "(file)", "present", "removed"))
-        elif table not in old_tables:
+        elif before is None or (waves and before.empty and not after.empty):
             rows.append(_change("table", table, "(table)", "(file)", "absent", "added"))
         else:
-            rows += _compare_frames("table", table, _read(old_tables[table]), _read(new_tables[table]), CELL_KEY)
+            rows += _compare_frames("table", table, before, after, CELL_KEY)
     for part, relative, key in (("test", "tests.csv", TEST_KEY), ("audit", "audit/published.csv", AUDIT_KEY)):
         a, b = old.root / relative, new.root / relative
         if a.is_file() and b.is_file():
-            rows += _compare_frames(part, relative, _read(a), _read(b), key)
+            rows += _compare_frames(part, relative, _within(_read(a), waves), _within(_read(b), waves), key)
     return pd.DataFrame(rows, columns=DIFF_COLUMNS).astype({"noise": bool})
+
+
+def _within(frame: pd.DataFrame, waves: set[str] | None) -> pd.DataFrame:
+    """The rows whose ``wave`` (a wave, a pool ``a+b`` or a comparison ``a-b``) involves only ``waves``."""
+    if not waves or "wave" not in frame:
+        return frame
+    inside = [set(scope_waves(w)) <= waves for w in frame["wave"]]
+    return frame[inside].reset_index(drop=True)
 
 
 def diff_text(changes: pd.DataFrame, old: Version, new: Version) -> str:

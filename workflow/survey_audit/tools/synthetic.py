@@ -598,10 +598,9 @@ class _Row:
     )  # (defect, rule, variable, column, action)
 
 
-def generate(spec_path: str | Path, codebook_path: str | Path, variables_path: str | Path) -> SyntheticWave:
-    """Generate one synthetic wave from its spec, codebook and the harmonised variables."""
+def generate(spec_path: str | Path, codebook_path: str | Path, variables: VariableSet) -> SyntheticWave:
+    """Generate one synthetic wave from its spec, codebook and the harmonised variables as the wave sees them."""
     spec = _Spec(spec_path)
-    variables = load_variables(variables_path)
     codebook = load_codebook(codebook_path, variables, wave=spec.data["wave"])
     rng = Rng(spec.data["seed"])
     builder = _Builder(spec, codebook, variables, rng)
@@ -920,8 +919,9 @@ def _write(encoder: _Encoder, values: list[dict[str, str]], line_end: str) -> st
 
 
 def synthesize_wave(*, spec: str, codebook: str, variables: str, raw_out: str, defects_out: str) -> None:
-    """Stage function: generate one synthetic wave and write its raw export and defect manifest."""
-    wave = generate(spec, codebook, variables)
+    """Stage function: generate one synthetic wave (``variables``: the wave's plan view) and write its raw export
+    and defect manifest."""
+    wave = generate(spec, codebook, load_variables(variables))
     with formats.atomic_path(raw_out) as tmp:
         tmp.write_bytes(wave.raw_bytes())
     formats.write_csv(wave.defects, defects_out)

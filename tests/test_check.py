@@ -1,0 +1,127 @@
+"""check-wave: a wave's sheet row, codebook and raw file checked against each other, every problem at once.
+Oracle: small hand-written waves whose every problem is planted and counted by hand."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from conftest import CLEANING_DEFAULTS, CODEBOOK, HEADER, VARIABLES, write
+from survey_audit.errors import Problems
+from survey_audit.intake.check import check_wave, check_waves
+
+GOOD = [
+    'P1,A,0,1,2016-05-01,1,25,14,2005,1,1,1,,"1,2",hello there,10.0.0.1',
+    "P2,B,0,1,2016-05-02,2,30,11,1997,2,,,1,,,10.0.0.2",
+    "P3,A,0,1,2016-05-03,1,22,15,2009,1,2,1,1,3,,10.0.0.3",
+]
+
+
+def project(tmp_path, rows=GOOD, codebook=CODEBOOK, header=HEADER, raw_name="raw.csv"):
+    """A one-wave project: its configuration, wave sheet, variables, codebook and raw file."""
+    write(tmp_path / "variables.yaml", VARIABLES)
+    write(tmp_path / "codebook.yaml", codebook)
+    if raw_name.endswith(".csv"):
+        (tmp_path / raw_name).write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    write(
+        tmp_path / "waves.tsv",
+        "wave\tlabel\traw\tcodebook\tfielded_from\tfielded_to\treport\tsynthetic\n"
+        f"w1\tWave 1\t{raw_name}\tcodebook.yaml\t2016\t2016\t\tno\n",
+    )
+    return {"waves": "waves.tsv", "variables": "variables.yaml", "cleaning": CLEANING_DEFAULTS}
+
+
+def test_a_good_wave_has_no_problems(tmp_path):
+    result = check_wave(project(tmp_path), "w1", tmp_path)
+    assert result.problems == [] and result.text() == "w1: no problems\n"
+
+
+def test_every_problem_of_codebook_columns_and_values_at_once(tmp_path):
+    misspelt = CODEBOOK.replace("  had_phone: {column: phone,", "  had_fone: {column: phone,")
+    codebook = misspelt.replace("age_entered: {column: age_entered}", "age_entered: {column: age_entered_v1}")
+    rows = [*GOOD, "P4,C,0,1,2016-05-04,5,28,13,2001,2,,,1,,,10.0.0.4", "P5,A,0,1,2016-05-05,5,29,12,2002,2,,,1,,,x"]
+    config = project(tmp_path, rows, codebook)
+    result = check_wave(config, "w1", tmp_path)
+    messages = [p.message for p in result.problems]
+    # The codebook: the misspelt variable (and what it leaves unmapped) ...
+    assert any("'had_fone' is not a harmonised variable" in m for m in messages)
+    assert any("'had_phone' lists wave 'w1'" in m for m in messages)
+    # ... the raw file against the codebook's columns: the renamed one, with its likely new name ...
+    missing = next(p for p in result.problems if "no column 'age_entered_v1'" in p.message)
+    assert "renamed 'age_entered'?" in missing.hint
+    assert any("does not mention: 'age_entered'" in m for m in messages)
+    # ... and the values of the columns that are there: an unknown code and an unknown organisation.
+    assert any("unknown codes of 'gender': '5' in 2 row(s)" in m for m in messages)
+    assert any("unknown organisation codes: 'C'" in m for m in messages)
+    with pytest.raises(Problems) as info:  # all in one run, also at the start of a workflow run
+        check_waves(config, tmp_path)
+    assert "age_entered_v1" in info.value.message and "had_fone" in info.value.message
+
+
+def test_unknown_codes_are_counted_with_their_first_rows(tmp_path):
+    rows = [*GOOD, "P4,C,0,1,2016-05-04,5,28,13,2001,2,,,1,,,10.0.0.4", "P5,A,0,1,2016-05-05,5,29,12,2002,2,,,1,,,x"]
+    result = check_wave(project(tmp_path, rows), "w1", tmp_path)
+    messages = {p.column: p.message for p in result.problems}
+    assert "1 unknown codes of 'gender': '5' in 2 row(s) (first rows 5, 6)" in messages["gender"]
+    assert "1 unknown organisation codes: 'C' in 1 row(s) (first rows 5)" in messages["org"]
+
+
+def test_long_unknown_values_are_described_not_shown(tmp_path):
+    secret = "someone@example.org wrote this"
+    rows = [*GOOD, f"P4,A,0,1,2016-05-04,{secret},28,13,2001,2,,,1,,,x"]
+    result = check_wave(project(tmp_path, rows), "w1", tmp_path)
+    (problem,) = result.problems
+    assert secret not in problem.message and "a value of 30 characters" in problem.message
+
+
+def test_value_labels_that_contradict_the_codebook(tmp_path):
+    frame = pd.DataFrame(
+        {c: [""] * 2 for c in HEADER.split(",")} | {"pid": ["P1", "P2"], "org": ["A", "B"], "status": ["0", "0"]}
+    )
+    frame["consent"] = [1.0, 1.0]
+    frame["gender"] = [1.0, 2.0]
+    frame["recorded"] = ["2016-05-01", "2016-05-02"]
+    config = project(tmp_path, raw_name="raw.sav")
+    pyreadstat.write_sav(
+        frame, str(tmp_path / "raw.sav"), variable_value_labels={"gender": {1.0: "Male", 2.0: "Female"}}
+    )
+    result = check_wave(config, "w1", tmp_path)
+    flagged = [p for p in result.problems if p.column == "gender"]
+    assert [p.problem for p in flagged] == [
+        "code '1' of 'gender' is labelled 'Male' in the file, but the codebook maps it to 'female' (Female)",
+        "code '2' of 'gender' is labelled 'Female' in the file, but the codebook maps it to 'male' (Male)",
+    ]
+
+
+def test_a_wave_that_passed_is_not_read_again_until_an_input_changes(tmp_path):
+    config = project(tmp_path)
+    cache = tmp_path / "cache"
+    assert [c.wave for c in check_waves(config, tmp_path, cache)] == ["w1"]
+    assert check_waves(config, tmp_path, cache) == []  # unchanged: not read
+    (tmp_path / "raw.csv").write_text((tmp_path / "raw.csv").read_text() + GOOD[0].replace("P1", "P9") + "\n")
+    assert [c.wave for c in check_waves(config, tmp_path, cache)] == ["w1"]
+
+
+def test_the_command_lists_every_problem_and_exits_1(tmp_path, root):
+    codebook = CODEBOOK.replace("age_entered: {column: age_entered}", "age_entered: {column: age_first}")
+    project(tmp_path, codebook=codebook)
+    (tmp_path / "Snakefile").write_text("")  # a project directory: check-wave runs from its root
+    (tmp_path / "workflow" / "profiles" / "default").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    write(
+        tmp_path / "config" / "config.yaml",
+        "waves: waves.tsv\nvariables: variables.yaml\ntables: [t.yaml]\npublished: []\n",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "survey_audit.cli", "check-wave", "w1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(root / "workflow")},
+    )
+    assert done.returncode == 1, done.stderr
+    assert "w1: 2 problem(s)" in done.stdout and "Traceback" not in done.stderr

@@ -1,0 +1,155 @@
+"""The analysis plan: every declared file read and checked together, and what each scope's jobs need of it.
+
+The workflow builds the plan once, when it starts: the wave sheet, the harmonised variables, each wave's
+codebook (read against the wave's own view of the variables: its categories, its fielding years), the table
+specs (pools resolved, those registry entries cite pinned), the registries and the weighting specs. It then
+writes, per scope (a wave, or a pool of waves), the part of the plan that scope's jobs read:
+
+* ``results/internal/plan/{scope}.variables.yaml``: the variables the scope carries, as the scope sees them
+  (categories of its waves, ranges with its fielding years as numbers), in the format of ``config/variables.yaml``;
+* ``results/internal/plan/{scope}.tables.json``: the resolved specs of the tables the scope is tabulated for,
+  and the state of each of its organisations (for the sample table).
+
+A file is rewritten only when its content changes, so its modification time, which Snakemake compares, moves
+only then: adding a wave, or editing a variable or table that one wave carries, reruns that wave's jobs and
+leaves every other wave's alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+from .codebook import Codebook, load_codebook
+from .registry import Registry, check_registry_cells, load_registry, pinned_pools
+from .tables import TableSpec, is_pool, load_table_specs, scope_waves, spec_document, spec_from_document
+from .variables import VariableSet, load_variables
+from .waves import Wave, load_wave_sheet
+from .weighting import WeightingSpec, load_weighting_spec
+
+PLAN_DIR = Path("results/internal/plan")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the configuration declares, checked against itself."""
+
+    waves: dict[str, Wave]
+    variables: VariableSet  # as declared (category waves, fielding bounds unresolved)
+    codebooks: dict[str, Codebook]
+    specs: list[TableSpec]
+    registries: list[Registry]
+    weighting: dict[str, WeightingSpec]
+
+    @property
+    def scopes(self) -> list[str]:
+        """Every wave, then every pool a table asks for, in a stable order."""
+        pools = sorted({s for spec in self.specs for s in spec.waves if is_pool(s)}, key=lambda s: (len(s), s))
+        return [*self.waves, *pools]
+
+    def fielding(self, scope: str) -> dict[str, tuple[int, int]]:
+        return {w: (self.waves[w].fielded_from, self.waves[w].fielded_to) for w in scope_waves(scope)}
+
+    def view(self, scope: str) -> VariableSet:
+        """The variables a scope carries, as its waves see them."""
+        carried = {name for wave in scope_waves(scope) for name in self.codebooks[wave].carried}
+        return self.variables.for_waves(
+            self.fielding(scope), names=[n for n in self.variables.variables if n in carried]
+        )
+
+    def tables(self, scope: str) -> list[TableSpec]:
+        return [spec for spec in self.specs if scope in spec.waves]
+
+    def states(self, scope: str) -> dict[str, str]:
+        """The state of each organisation of the scope (``wave:org`` in a pool)."""
+        out = {}
+        for wave in scope_waves(scope):
+            for org in self.codebooks[wave].organisations.values():
+                out[f"{wave}:{org.code}" if is_pool(scope) else org.code] = org.state
+        return out
+
+    def claims(self) -> list[str]:
+        """The test ids registry claims cite."""
+        return sorted({e["claim"]["test"] for r in self.registries for e in r.entries if e["claim"].get("test")})
+
+
+def build_plan(config: dict, root: str | Path = ".") -> Plan:
+    """Read and cross-check every declared file named by a (validated) configuration; its paths are relative to
+    the project directory ``root``."""
+    root = Path(root)
+    waves = load_wave_sheet(root / config["waves"], root)
+    variables = load_variables(root / config["variables"])
+    _check_wave_names(variables, waves)
+    codebooks = {}
+    for wave, row in waves.items():
+        view = variables.for_waves({wave: (row.fielded_from, row.fielded_to)})
+        codebooks[wave] = load_codebook(root / row.codebook, view, wave=wave, cleaning_defaults=config["cleaning"])
+    carried = {wave: set(book.carried) for wave, book in codebooks.items()}
+    registries = [load_registry(root / path) for path in config["published"]]
+    specs = load_table_specs([root / p for p in config["tables"]], variables, carried, pinned_pools(registries))
+    plan = Plan(waves, variables, codebooks, specs, registries, {})
+    for registry in registries:
+        check_registry_cells(registry, specs, plan.view)
+    weighting = {
+        w: load_weighting_spec(root / row.weighting, variables, carried) for w, row in waves.items() if row.weighting
+    }
+    for wave, spec in weighting.items():
+        if spec.wave != wave:
+            raise ConfigError(
+                f"the wave sheet gives wave '{wave}' the weighting spec of wave '{spec.wave}'",
+                file=spec.path,
+                expected=f"wave: {wave}, or another spec in the sheet's weighting column",
+            )
+    return Plan(waves, variables, codebooks, specs, registries, weighting)
+
+
+def _check_wave_names(variables: VariableSet, waves: dict[str, Wave]) -> None:
+    """Every wave a variable or category is restricted to is a wave of the sheet (a typo would hide it)."""
+    for var in variables.variables.values():
+        named = set(var.waves or ()) | {w for ws in var.category_waves.values() for w in ws}
+        unknown = sorted(named - set(waves))
+        if unknown:
+            raise ConfigError(
+                f"variable '{var.name}' names wave(s) {', '.join(unknown)}, which the wave sheet does not list",
+                file=variables.path,
+                expected="waves of config/waves.tsv: " + ", ".join(waves),
+            )
+
+
+def write_plan(plan: Plan, directory: str | Path = PLAN_DIR) -> None:
+    """Write each scope's part of the plan, rewriting a file only when its content changes."""
+    directory = Path(directory)
+    for scope in plan.scopes:
+        view = plan.view(scope)
+        write_if_changed(
+            directory / f"{scope}.variables.yaml",
+            yaml.safe_dump(view.document(), sort_keys=False, allow_unicode=True, width=120),
+        )
+        tables = {
+            "scope": scope,
+            "waves": scope_waves(scope),
+            "tables": [spec_document(spec) for spec in plan.tables(scope)],
+            "states": plan.states(scope),
+        }
+        write_if_changed(directory / f"{scope}.tables.json", json.dumps(tables, indent=1, sort_keys=True) + "\n")
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` unless the file already holds exactly it (its modification time then stays)."""
+    data = text.encode("utf-8")
+    if path.is_file() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def read_scope_tables(path: str | Path) -> tuple[list[TableSpec], dict[str, str]]:
+    """A scope's table specs and organisation states, as :func:`write_plan` wrote them."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [spec_from_document(d) for d in data["tables"]], data["states"]

@@ -1,0 +1,336 @@
+"""Checking a wave before any job runs: its wave-sheet row, codebook and raw export against each other and the
+harmonised variables, with every problem listed at once (``survey-audit check-wave ID``, and at the start of
+every run, dry runs included).
+
+What is checked, in order; a problem never stops the checks that do not depend on it:
+
+1. the codebook against its schema and the wave's view of the harmonised variables (every codebook problem);
+2. the raw file can be read with the codebook's file options;
+3. columns: those the codebook names but the file lacks, those the file has but the codebook does not mention,
+   and, for each missing one, an unmentioned column whose close spelling suggests it was renamed;
+4. values: organisation codes the codebook does not list, raw values of a coded question that match no code
+   (through the file's value labels too), integers that are not whole numbers, dates with no year: each with
+   its count and first rows;
+5. value labels (SPSS, Stata): a code whose label in the file names another category than the codebook maps it
+   to (1 = "Male" where the codebook says 1 = female) would invert a table without any error.
+
+Values are shown only when they are short codes; anything longer, or that looks like an address, is described
+by its length (the export may hold survivors' own words).
+
+The whole check is columnar: each mapped column's distinct values are resolved once, whatever the number of
+rows. At the start of a run a wave is checked again only when its raw file (size and modification time), its
+codebook, the variables, its sheet row or the cleaning configuration changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config.codebook import Codebook, Mapping, load_codebook
+from ..config.loading import load_yaml
+from ..config.variables import VariableSet, load_variables, normalise_text
+from ..config.waves import Wave, load_wave_sheet
+from ..errors import Collector, ConfigError, InputError, Problems, SurveyAuditError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .readers import RawTable
+
+# pandas and the readers are imported only when a wave is read: at the start of a run, a wave whose inputs have
+# not changed is not, and the workflow starts without them.
+
+FIRST_ROWS = 5  # rows shown per problem
+_INTEGER = re.compile(r"^[+-]?\d+(\.0+)?$")
+_YEAR = re.compile(r"(?<!\d)(?:1[89]\d\d|20\d\d)(?!\d)")
+
+
+@dataclass
+class WaveCheck:
+    """What checking a wave found: problems (each stops a run) and notes (worth knowing, not wrong)."""
+
+    wave: str
+    problems: list[SurveyAuditError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        lines = [f"{self.wave}: " + (f"{len(self.problems)} problem(s)" if self.problems else "no problems")]
+        lines += [f"  note: {note}" for note in self.notes]
+        if self.problems:
+            lines.append(Problems(self.problems, subject=f"wave {self.wave}").message)
+        return "\n".join(lines) + "\n"
+
+
+def check_wave(config: dict, wave: str, root: str | Path = ".") -> WaveCheck:
+    """Check one wave of the (validated) configuration; paths are relative to the project directory ``root``."""
+    root = Path(root)
+    sheet = load_wave_sheet(root / config["waves"], root)
+    if wave not in sheet:
+        raise ConfigError(
+            f"the wave sheet has no wave '{wave}'", file=root / config["waves"], expected="one of " + ", ".join(sheet)
+        )
+    row = sheet[wave]
+    result = WaveCheck(wave)
+    view = load_variables(root / config["variables"]).for_waves({wave: (row.fielded_from, row.fielded_to)})
+    book = _codebook(result, row, view, config, root)
+    raw = _raw(result, row, root)
+    if raw is None:
+        return result
+    if raw.blank_rows:
+        result.notes.append(f"{len(raw.blank_rows)} blank row(s) skipped (rows {_rows(raw.blank_rows)})")
+    _check_columns(result, raw, root / row.codebook)
+    if book is not None:
+        _check_values(result, raw, book)
+    return result
+
+
+def _codebook(result: WaveCheck, row: Wave, view: VariableSet, config: dict, root: Path) -> Codebook | None:
+    """The codebook with the mappings that pass their checks (its problems added to the result), or None when
+    it cannot be read at all."""
+    problems = Collector(f"the codebook {row.codebook}")
+    try:
+        book = load_codebook(
+            root / row.codebook, view, wave=row.wave, cleaning_defaults=config["cleaning"], problems=problems
+        )
+    except SurveyAuditError as problem:
+        problems.add(problem)
+        book = None
+    result.problems.extend(problems.problems)
+    return book
+
+
+def _raw(result: WaveCheck, row: Wave, root: Path) -> RawTable | None:
+    from .readers import read_raw
+
+    options = {}
+    try:
+        file_spec = load_yaml(root / row.codebook).data.get("file", {})
+        options = {k: file_spec[k] for k in ("layout", "encoding", "delimiter", "sheet") if file_spec.get(k)}
+    except (SurveyAuditError, AttributeError):
+        pass  # the codebook's own problems are reported above; read the file with the defaults
+    try:
+        return read_raw(root / row.raw, **options)
+    except SurveyAuditError as problem:
+        result.problems.append(problem)
+        return None
+
+
+def _declared_columns(codebook_path: Path) -> list[str]:
+    """Every raw column a codebook names (identifier, organisation, mappings, drops), read leniently so that a
+    codebook with problems of its own still has its columns checked."""
+    try:
+        data = load_yaml(codebook_path).data or {}
+    except SurveyAuditError:
+        return []
+    columns = [data.get("respondent_id"), (data.get("organisation") or {}).get("column")]
+    for spec in (data.get("variables") or {}).values():
+        if isinstance(spec, dict):
+            columns += [spec["column"]] if "column" in spec else list(spec.get("columns") or {})
+    columns += list(data.get("drop") or {})
+    return [str(c) for c in columns if c is not None]
+
+
+def _check_columns(result: WaveCheck, raw: RawTable, codebook_path: Path) -> None:
+    declared = _declared_columns(codebook_path)
+    present = set(raw.columns)
+    missing = [c for c in declared if c not in present]
+    unexpected = [c for c in raw.columns if c not in set(declared)]
+    for column in missing:
+        guess = _renamed(column, unexpected)
+        result.problems.append(
+            InputError(
+                f"the file has no column '{column}', which the codebook names",
+                file=raw.path,
+                row=1,
+                column=column,
+                expected=f"the columns named in {codebook_path}",
+                hint=f"was it renamed '{guess}'? Update the codebook" if guess else "check the export and the codebook",
+            )
+        )
+    if unexpected:
+        result.problems.append(
+            InputError(
+                f"the file has {len(unexpected)} column(s) the codebook does not mention: "
+                + ", ".join(repr(c) for c in unexpected),
+                file=raw.path,
+                row=1,
+                column=unexpected[0],
+                expected=f"each column either mapped to a variable or listed under 'drop' in {codebook_path}",
+                hint="map it, or drop it with a reason, so nothing passes unreviewed",
+            )
+        )
+
+
+def _renamed(column: str, candidates: list[str]) -> str | None:
+    """An unmentioned column that is probably a missing column's new name: close spelling."""
+    close = difflib.get_close_matches(column, candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _check_values(result: WaveCheck, raw: RawTable, book: Codebook) -> None:
+    """The values of every column the codebook maps and the file has (a missing column is reported apart)."""
+    present = set(raw.columns)
+    if book.organisation_column in present:
+        _check_organisations(result, raw, book)
+    for mapping in book.mappings.values():
+        var = mapping.variable
+        if var.type == "text" or not set(mapping.raw_columns) <= present:
+            continue
+        if var.type == "integer":
+            _check_integers(result, raw, mapping)
+        elif mapping.column is not None:
+            _check_codes(result, raw, mapping, {**mapping.missing, **mapping.codes}, delimited=var.is_multi)
+            _check_labels(result, raw, mapping, book)
+        else:
+            for column in mapping.columns:
+                _check_codes(
+                    result, raw, mapping, {**mapping.missing, **dict.fromkeys(mapping.selected, "")}, column=column
+                )
+
+
+def _check_organisations(result: WaveCheck, raw: RawTable, book: Codebook) -> None:
+    values = raw.frame[book.organisation_column]
+    keys = values.map(normalise_text)
+    unknown = (keys != "") & ~keys.isin(set(book.organisations))
+    if unknown.any():
+        accepted = [o.code for o in book.organisations.values()]
+        result.problems.append(_unknown(raw, book.organisation_column, values[unknown], "organisation codes", accepted))
+
+
+def _check_codes(result, raw: RawTable, mapping: Mapping, table: dict, *, delimited: bool = False, column=None):
+    """Raw values of a coded question (or tokens of a delimited multi-select) that match no code, directly or
+    through their value label."""
+    column = column or mapping.column
+    values = raw.frame[column]
+    if delimited:
+        values = values.str.split(mapping.delimiter).explode().dropna()
+    values = values[values.str.strip() != ""]
+    labels = raw.value_labels.get(column, {})
+    distinct = values.unique()
+    known = {v for v in distinct if normalise_text(v) in table or normalise_text(labels.get(v.strip(), "\0")) in table}
+    bad = values[~values.isin(known)]
+    if len(bad):
+        result.problems.append(_unknown(raw, column, bad, f"codes of '{mapping.variable.name}'", list(table)))
+
+
+def _check_integers(result: WaveCheck, raw: RawTable, mapping: Mapping) -> None:
+    values = raw.frame[mapping.column]
+    text = values.str.strip()
+    keys = text.map(normalise_text)
+    answered = (text != "") & ~keys.isin(set(mapping.missing))
+    if mapping.parse == "year":
+        bad = answered & ~text.str.contains(_YEAR)
+        what = "values with no four-digit year"
+    else:
+        bad = answered & ~text.str.match(_INTEGER)
+        what = "values that are not whole numbers"
+    if bad.any():
+        rows = raw.source_rows[bad.to_numpy()]
+        result.problems.append(
+            InputError(
+                f"{int(bad.sum())} {what} in '{mapping.variable.name}' (rows {_rows(rows)})",
+                file=raw.path,
+                column=mapping.column,
+                expected="a whole number" if mapping.parse != "year" else "a date with a four-digit year",
+            )
+        )
+
+
+def _check_labels(result: WaveCheck, raw: RawTable, mapping: Mapping, book: Codebook) -> None:
+    """A code whose value label in the file names a different category than the codebook maps it to."""
+    var = mapping.variable
+    names = {normalise_text(c): c for c in var.categories} | {
+        normalise_text(label): c for c, label in var.categories.items()
+    }
+    for code, label in raw.value_labels.get(mapping.column, {}).items():
+        meant = names.get(normalise_text(label))
+        mapped = mapping.codes.get(normalise_text(code))
+        if meant is not None and mapped is not None and mapped != meant:
+            result.problems.append(
+                InputError(
+                    f"code '{code}' of '{mapping.column}' is labelled '{label}' in the file, but the codebook maps it "
+                    f"to '{mapped}' ({var.categories.get(mapped, mapped)})",
+                    file=raw.path,
+                    column=mapping.column,
+                    expected=f"codes that mean what their labels say: '{code}' → {meant}",
+                    hint=f"fix the codes of '{var.name}' in {book.path} (a wrong code would invert its tables)",
+                )
+            )
+
+
+def _unknown(raw: RawTable, column: str, bad: pd.Series, what: str, accepted: list[str]) -> InputError:
+    """One problem for every raw value of a column that matches no code: each value with its count, the first
+    rows it is on."""
+    counts = bad.value_counts(sort=True)
+    shown = ", ".join(f"{_shown(v)} in {n} row(s)" for v, n in list(counts.items())[:10])
+    positions = raw.frame.index.isin(bad.index).nonzero()[0]
+    listed = ", ".join(repr(k) for k in accepted[:12]) + (" ..." if len(accepted) > 12 else "")
+    return InputError(
+        f"{len(counts)} unknown {what}: {shown} (first rows {_rows(raw.source_rows[positions])})",
+        file=raw.path,
+        column=column,
+        expected="one of " + listed + " or blank",
+        hint="add the code to the codebook if it is a real answer, or fix the value in the export",
+    )
+
+
+def _shown(value: str) -> str:
+    """A raw value as a problem may show it: short codes as they are, anything else by its length only."""
+    value = str(value)
+    if len(value) <= 12 and "@" not in value:
+        return repr(value)
+    return f"a value of {len(value)} characters"
+
+
+def _rows(rows) -> str:
+    rows = [int(r) for r in rows]
+    return ", ".join(map(str, rows[:FIRST_ROWS])) + (" ..." if len(rows) > FIRST_ROWS else "")
+
+
+# ------------------------------------------------------------------------------------------ at the start of a run
+
+
+def check_waves(config: dict, root: str | Path = ".", cache: str | Path | None = None) -> list[WaveCheck]:
+    """Check every wave, listing every problem of every wave at once (:class:`~survey_audit.errors.Problems`).
+    With ``cache`` (a directory), a wave whose inputs have not changed since it last passed is not read again."""
+    root = Path(root)
+    sheet = load_wave_sheet(root / config["waves"], root)
+    problems: list[SurveyAuditError] = []
+    checks = []
+    for wave, row in sheet.items():
+        stamp = _stamp(config, row, root)
+        marker = Path(cache) / f"{wave}.check.json" if cache is not None else None
+        if marker is not None and marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == stamp:
+            continue
+        check = check_wave(config, wave, root)
+        checks.append(check)
+        problems += check.problems
+        if marker is not None and not check.problems:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps(stamp, sort_keys=True) + "\n", encoding="utf-8")
+    if problems:
+        raise Problems(problems, subject="the waves (survey-audit check-wave ID shows one wave's)")
+    return checks
+
+
+def _stamp(config: dict, row: Wave, root: Path) -> dict:
+    """What a wave's check depends on: the raw file's size and modification time, and the content of its
+    codebook, the variables, its sheet row and the cleaning configuration."""
+    raw = (root / row.raw).stat()
+
+    def digest(path: str | Path) -> str:
+        return hashlib.sha256((root / path).read_bytes()).hexdigest()
+
+    return {
+        "raw": [raw.st_size, raw.st_mtime_ns],
+        "codebook": digest(row.codebook),
+        "variables": digest(config["variables"]),
+        "row": row.__dict__,
+        "cleaning": config["cleaning"],
+    }
