@@ -6,9 +6,10 @@ test of association. Specs are checked against the harmonised variables and agai
 carries, and every problem is reported by file and row.
 
 **Scopes.** A scope is one wave (``wave1``) or a pool of waves tabulated together (``wave1+wave2``, waves in the
-order of the wave sheet; each wave a stratum of the pooled design). In a spec, ``pooled`` stands for every wave
-that carries the table's variables. A pool that a registry entry cites is pinned: it stays in the table when a
-later wave is added, so a published pooled figure keeps the waves it was computed on.
+order of the wave sheet, which is their fielding order; each wave a stratum of the pooled design). In a spec,
+``pooled`` stands for the cumulative pools of the waves that carry the table's variables: the first two, the
+first three, ... all of them. Adding a wave therefore adds a pool and leaves every earlier pool, and every
+number published from it, as it was. A pool that a registry entry cites is pinned as well.
 """
 
 from __future__ import annotations
@@ -192,22 +193,21 @@ def _check_variables(check: _Check, item: dict, variables: VariableSet) -> list[
 def _check_waves(
     check: _Check, item: dict, used: list[Variable], carried: dict[str, set[str]], pinned: set[str]
 ) -> tuple[str, ...]:
-    """The scopes the table asks for (by default every wave that carries its variables, and their pool when
-    there are two or more), ``pooled`` resolved to the waves that carry them, and the pinned pools; every wave
-    of a scope must carry the table's variables."""
+    """The scopes the table asks for (by default every wave that carries its variables, and ``pooled``),
+    ``pooled`` resolved to the cumulative pools of the waves that carry them, and the pinned pools; every wave of
+    a scope must carry the table's variables."""
     waves = list(carried)
     carrying = [w for w in waves if all(v.name in carried[w] for v in used)]
     requested = item.get("waves")
     if requested is None:
         requested = carrying + ([POOLED] if len(carrying) > 1 else [])
-    scopes: list[str] = []
+    if POOLED in requested and len(carrying) < 2:
+        check.fail("asks for a pooled table but fewer than two waves carry its variables", "a single wave", "waves")
+    expanded = []
     for scope in [*requested, *sorted(pinned)]:
-        if scope == POOLED:
-            if len(carrying) < 2:
-                check.fail(
-                    "asks for a pooled table but fewer than two waves carry its variables", "a single wave", "waves"
-                )
-            scope = pool(carrying)
+        expanded += [pool(carrying[:k]) for k in range(2, len(carrying) + 1)] if scope == POOLED else [scope]
+    scopes: list[str] = []
+    for scope in expanded:
         members = scope_waves(scope)
         absent = [w for w in members if w not in carrying]
         if absent:

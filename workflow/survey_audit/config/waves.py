@@ -38,7 +38,7 @@ class Wave:
 
 
 def load_wave_sheet(path: str | Path, root: str | Path = ".") -> dict[str, Wave]:
-    """Read and check the wave sheet: the waves by id, in id order. Its paths are relative to the project
+    """Read and check the wave sheet: the waves by id, in fielding order. Its paths are relative to the project
     directory ``root``."""
     path = Path(path)
     if not path.is_file():
@@ -114,4 +114,5 @@ def load_wave_sheet(path: str | Path, root: str | Path = ".") -> dict[str, Wave]
                 expected="one row per wave",
             )
         waves[values["wave"]] = Wave(**{**values, "synthetic": values["synthetic"] == "yes"})
-    return dict(sorted(waves.items()))
+    # In fielding order (ties by id): the order of pools, of comparisons and of trends across waves.
+    return dict(sorted(waves.items(), key=lambda item: (item[1].fielded_from, item[1].fielded_to, item[0])))
