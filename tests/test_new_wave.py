@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from survey_audit.cli import main
 from survey_audit.config.codebook import load_codebook
 from survey_audit.config.variables import load_variables
 from survey_audit.formats import csv_text
@@ -263,3 +264,38 @@ def test_unlabelled_and_unmatched_proposals_are_marked_todo(tmp_path, variables)
     assert lines[gender + 1].startswith("    # TODO: the export has no value labels")
     assert "  mystery: unused  # TODO: review" in lines
     assert draft.review == 2 and draft.dropped == 0
+
+
+def test_cli_writes_the_description_and_the_draft_and_refuses_to_overwrite(tmp_path, monkeypatch, capsys):
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    (project / "config" / "variables.yaml").write_bytes(VARIABLES.read_bytes())
+    monkeypatch.chdir(project)
+    assert main(["new-wave", "wave3", str(WAVE2_RAW)]) == 0
+    out = capsys.readouterr().out
+    codebook = project / "config" / "codebooks" / "wave3.yaml"
+    described = project / "results" / "new-wave" / "wave3.columns.csv"
+    assert codebook.is_file() and described.is_file()
+    assert "draft codebook written to config/codebooks/wave3.yaml" in out
+    assert "left for review" in out
+    first = codebook.read_bytes()
+
+    codebook.write_text("# the analyst's edits\n", encoding="utf-8")
+    assert main(["new-wave", "wave3", str(WAVE2_RAW)]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err and "Traceback" not in err
+    assert codebook.read_text(encoding="utf-8") == "# the analyst's edits\n"
+
+    assert main(["new-wave", "wave3", str(WAVE2_RAW), "--force"]) == 0
+    assert codebook.read_bytes() == first  # the same export drafts the same bytes
+
+
+def test_cli_paths_and_bad_wave_id(tmp_path, capsys):
+    out_book, out_csv = tmp_path / "drafts" / "w.yaml", tmp_path / "w.csv"
+    args = ["new-wave", "w3", str(WAVE2_RAW), "--variables", str(VARIABLES)]
+    assert main([*args, "--codebook-out", str(out_book), "--describe-out", str(out_csv)]) == 0
+    assert yaml.safe_load(out_book.read_text(encoding="utf-8"))["wave"] == "w3"
+    assert pd.read_csv(out_csv)["column"].tolist() == read_raw(WAVE2_RAW).columns
+    capsys.readouterr()
+    assert main(["new-wave", "../w3", str(WAVE2_RAW), "--variables", str(VARIABLES)]) == 2
+    assert "not a usable wave id" in capsys.readouterr().err

@@ -744,6 +744,8 @@ class Draft:
 
 
 def check_wave_id(wave: str) -> None:
+    """A wave id names files (``config/codebooks/{wave}.yaml``): letters, digits and ``_.-`` only, so that it can
+    never point outside the directory it is written to."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", wave):
         raise ConfigError(
             f"'{wave}' is not a usable wave id",
