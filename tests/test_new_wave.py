@@ -17,6 +17,7 @@ from conftest import ROOT
 from survey_audit.cli import main
 from survey_audit.config.codebook import load_codebook
 from survey_audit.config.variables import load_variables
+from survey_audit.errors import ConfigError
 from survey_audit.formats import csv_text
 from survey_audit.intake.readers import read_raw
 from survey_audit.tools.new_wave import draft_codebook, phrase, summary, words
@@ -264,6 +265,25 @@ def test_unlabelled_and_unmatched_proposals_are_marked_todo(tmp_path, variables)
     assert lines[gender + 1].startswith("    # TODO: the export has no value labels")
     assert "  mystery: unused  # TODO: review" in lines
     assert draft.review == 2 and draft.dropped == 0
+
+
+def test_unresolved_codes_and_options_are_placeholders_the_codebook_refuses(tmp_path, variables):
+    """A code or option the draft cannot name is written as TODO, so the codebook cannot load unreviewed."""
+    raw = tmp_path / "export.csv"
+    header = "pid,org,consent,adv_1,adv_7"
+    texts = "Participant code,Organisation,Consent to take part"
+    texts += ",Where the respondent was advertised or sold - Online,Where the respondent was advertised or sold - Radio"
+    rows = [f"P{i:02d},{i % 2 + 1},{'Yes' if i % 3 else 'Maybe'},1,{'1' if i % 2 else ''}" for i in range(12)]
+    imports = ",".join(['"{""ImportId"":""QID1""}"'] * 5)
+    raw.write_text("\n".join([header, texts, imports, *rows]) + "\n", encoding="utf-8")
+    draft = draft_codebook(raw, "wave3", variables)
+    book = yaml.safe_load(draft.codebook)
+    assert book["variables"]["consent"]["codes"] == {"Yes": "yes", "Maybe": "TODO"}
+    assert book["variables"]["advertised"]["columns"] == {"adv_1": "online", "adv_7": "TODO"}
+    path = tmp_path / "wave3.yaml"
+    path.write_text(draft.codebook.replace("region: TODO", "region: west"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="TODO"):
+        load_codebook(path, variables)
 
 
 def test_cli_writes_the_description_and_the_draft_and_refuses_to_overwrite(tmp_path, monkeypatch, capsys):

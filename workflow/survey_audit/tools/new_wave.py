@@ -81,7 +81,7 @@ yes/no question, read as no/yes; codes that fit neither order are each written w
 the analyst has named the category. Labelled missing codes that
 mean the same missing answer in every column go to the codebook's ``missing:``, the others to their
 mapping's ``missing:``. A group's options are matched by option text, else by the number after the stem (a
-TODO); its ``selected`` value is 1 unless the labels or a single observed value say otherwise. Two more
+TODO; a member matching neither gets the placeholder ``TODO``); its ``selected`` value is 1 unless the labels or a single observed value say otherwise. Two more
 TODOs point at what the export suggests but a codebook cannot say unread: integer values outside the
 variable's range (missing codes, or answers cleaning will set to missing?) and a question more than half blank
 (asked of a subgroup only? then it needs its skip logic, ``ask_if``, which the draft never guesses).
@@ -609,13 +609,13 @@ def _group_options(proposal: Proposal) -> None:
                 taken.add(option)
                 guessed.append(member.name)
             else:
+                option = "TODO"
                 left.append(member.name)
-                continue
         proposal.columns[member.name] = option
     if guessed:
         proposal.todo.append(f"options of {', '.join(guessed)} guessed from the number after the stem")
     if left:
-        proposal.todo.append(f"no option found for {', '.join(left)} (listed under drop)")
+        proposal.todo.append(f"no option found for {', '.join(left)} (TODO below): name it, or drop the column")
     values = sorted({str(v).strip() for m in unit.profiles for v in m.counts.index})
     labels = {code: label for m in unit.profiles for code, label in m.labels.items()}
     chosen = sorted(c for c, label in labels.items() if phrase(label) in SELECTED_LABELS)
@@ -771,7 +771,7 @@ def draft_codebook(raw_path: str | Path, wave: str, variables: VariableSet) -> D
     missing = shared_missing(proposals)
     for proposal in proposals:
         flag_unmapped_codes(proposal, missing)
-    used = {m.name for p in proposals for m in p.unit.profiles if m.name in p.columns or p.unit.stem is None}
+    used = {m.name for p in proposals for m in p.unit.profiles}
     drops = {p.name: drop_reason(p) for p in profiles if p.name not in used | {respondent.column, organisation.column}}
     proposed = {p.variable.name for p in proposals}
     unmapped = tuple(v.name for v in candidates if v.name not in proposed)
@@ -828,6 +828,7 @@ def describe(profiles: list[Profile], decisions: dict[str, tuple[str, str, str]]
         if len(p.counts) > SHOWN_VALUES:
             shown.append(f"… {len(p.counts) - SHOWN_VALUES} more")
         _, proposal, todo = decisions[p.name]
+        labels = "; ".join(f"{code} = {label}" for code, label in p.labels.items())
         rows.append(
             {
                 "position": p.position,
@@ -835,9 +836,7 @@ def describe(profiles: list[Profile], decisions: dict[str, tuple[str, str, str]]
                 "type": p.type,
                 "delimiter": p.delimiter or "",
                 "question_text": p.question,
-                "value_labels": ""
-                if p.withheld
-                else "; ".join(f"{code} = {label}" for code, label in p.labels.items()),
+                "value_labels": "" if p.withheld else labels,
                 "non_blank": p.non_blank,
                 "blank_share": round(p.blank_share, 4),
                 "distinct": p.distinct,
@@ -928,6 +927,7 @@ def _with_todo(line: str, todo: str) -> str:
 
 
 def _organisation_codes(p: Profile | None) -> list[str]:
+    """The organisation's codes: each observed value (one per normalised spelling), its label as a comment."""
     if p is None or p.counts.empty:
         return ["  codes:", '    "TODO": {region: TODO}']
     spelling: dict[str, str] = {}
@@ -942,14 +942,14 @@ def _organisation_codes(p: Profile | None) -> list[str]:
 
 
 def _mapping_lines(p: Proposal) -> list[str]:
+    """One variable's mapping: its score, its TODOs, then the codebook keys (the question text as a comment)."""
     unit = p.unit
     lines = [f"  {_yaml(p.variable.name)}:  # {p.score}"]
     lines += [f"    # TODO: {_comment(todo)}" for todo in p.todo]
+    question = f'  # "{_comment(unit.question)}"' if unit.question else ""
     if unit.stem is None:
-        question = f'  # "{_comment(unit.question)}"' if unit.question else ""
         lines.append(f"    column: {_yaml(unit.name)}{question}")
     else:
-        question = f'  # "{_comment(unit.question)}"' if unit.question else ""
         lines.append(f"    columns:{question}")
         lines += [f"      {_yaml(column)}: {_yaml(option)}" for column, option in p.columns.items()]
     if p.selected:
