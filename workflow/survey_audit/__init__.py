@@ -15,7 +15,7 @@ config      the declared files: settings, wave sheet, variables, codebooks, tabl
 intake      readers, harmonise, cleaning: raw bytes in, harmonised respondents out
 stages      one module per workflow rule (ingest, clean, weight, tabulate, associations, publish, audit,
             report, manifest) and the statistical conventions they share
-tools       synthetic stand-in waves, releases, ad-hoc tabulation
+tools       synthetic stand-in waves, releases, ad-hoc tabulation, new-wave codebook drafts
 cli         the ``survey-audit`` command
 ==========  ===============================================================================================
 """

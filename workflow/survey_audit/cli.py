@@ -216,6 +216,33 @@ def cmd_check_published(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_new_wave(args: argparse.Namespace) -> int:
+    from .config.variables import load_variables
+    from .formats import csv_text, write_text
+    from .tools.new_wave import check_wave_id, draft_codebook, summary
+
+    check_wave_id(args.id)
+    codebook_out = Path(args.codebook_out or f"config/codebooks/{args.id}.yaml")
+    describe_out = Path(args.describe_out or f"results/new-wave/{args.id}.columns.csv")
+    if codebook_out.exists() and not args.force:
+        raise SurveyAuditError(
+            "the codebook already exists; a draft would overwrite it",
+            file=codebook_out,
+            hint="pass --force to replace it, or write the draft elsewhere with --codebook-out",
+        )
+    draft = draft_codebook(args.rawfile, args.id, load_variables(args.variables), args.fielded)
+    write_text(csv_text(draft.columns), describe_out)
+    write_text(draft.codebook, codebook_out)
+    print(summary(draft), end="")
+    print(f"column description written to {describe_out}")
+    print(f"draft codebook written to {codebook_out}")
+    print(
+        f"{draft.mapped} column(s) mapped, {draft.dropped} dropped, {draft.review} left for review"
+        " (marked TODO in the draft)"
+    )
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "run": (cmd_run, "run the workflow (extra arguments go to Snakemake, e.g. -n for a dry run)"),
     "ingest": (cmd_ingest, "check a raw export against its codebook: ingest and clean it, print the exclusion flow"),
@@ -228,6 +255,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
     "diff": (cmd_diff, "list the values that changed between two releases (or a release and the current results)"),
     "check-published": (cmd_check_published, "check a registry of published numbers on its own: GRIM, sums, statcheck"),
+    "new-wave": (
+        cmd_new_wave,
+        "describe a new wave's raw export and draft its codebook (every unsure proposal marked TODO)",
+    ),
     "check-wave": (
         cmd_check_wave,
         "check a wave's sheet row, codebook and raw file against each other: every problem at once",
@@ -289,6 +320,24 @@ def build_parser() -> argparse.ArgumentParser:
     wave = commands.add_parser("check-wave", help=COMMANDS["check-wave"][1], description=COMMANDS["check-wave"][1])
     wave.add_argument("wave", help="the wave id, as in config/waves.tsv")
     wave.add_argument("--config", default="config/config.yaml", help="the workflow configuration")
+    new_wave = commands.add_parser("new-wave", help=COMMANDS["new-wave"][1], description=COMMANDS["new-wave"][1])
+    new_wave.add_argument("id", metavar="ID", help="the new wave's id, e.g. wave3")
+    new_wave.add_argument("rawfile", metavar="RAWFILE", help="the raw export (CSV, XLSX, SPSS .sav or Stata .dta)")
+    new_wave.add_argument(
+        "--variables", default="config/variables.yaml", help="harmonised variables (default: config/variables.yaml)"
+    )
+    new_wave.add_argument("--codebook-out", help="the draft codebook (default: config/codebooks/ID.yaml)")
+    new_wave.add_argument(
+        "--describe-out", help="the description of the raw columns, CSV (default: results/new-wave/ID.columns.csv)"
+    )
+    new_wave.add_argument("--force", action="store_true", help="overwrite an existing codebook")
+    new_wave.add_argument(
+        "--fielded",
+        nargs=2,
+        type=int,
+        metavar=("FROM", "TO"),
+        help="the wave's first and last fielding years (ranges that end at them are open without)",
+    )
     tab.add_parser(commands)
     return parser
 
