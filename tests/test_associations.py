@@ -134,3 +134,48 @@ def test_a_weighted_comparison_says_which_side_is_weighted(variables):
     assert out["t:w1-w2:female"]["estimate"] == pytest.approx(10.0)
     weighted = out["t:w1-w2:female:weighted"]
     assert weighted["estimate"] == pytest.approx(4.0) and weighted["method"].endswith("(w1 unweighted vs w2 weighted)")
+
+
+def test_a_test_belongs_to_the_report_of_its_latest_wave():
+    from survey_audit.stages.conventions import release_scope
+
+    reports = {"w1": "report-2015", "w2": "report-2018", "w3": "unpublished"}
+    fielding = {"w1": (2013, 2014), "w2": (2016, 2017), "w3": (2020, 2021)}
+    assert release_scope("w1", reports, fielding) == "report-2015"
+    assert release_scope("w1-w2", reports, fielding) == "report-2018"
+    assert release_scope("w1+w2", reports, fielding) == "report-2018"
+    assert release_scope("w2-w3", reports, fielding) == "unpublished"
+    # Adjusting within report: the same two tests adjusted, with or without a later wave's test beside them.
+    tests = frame_of_tests([("a", "F", "exploratory", 0.01, ""), ("b", "F", "exploratory", 0.04, "")])
+    alone = adjust_tests(tests, SIGNIFICANCE, claims=set())
+    later = pd.concat(
+        [tests, frame_of_tests([("c", "F", "exploratory", 0.001, "")]).assign(report="later")], ignore_index=True
+    )
+    with_later = adjust_tests(later, SIGNIFICANCE, claims=set()).set_index("test_id")
+    assert with_later.loc[["a", "b"], "p_adjusted"].tolist() == alone["p_adjusted"].tolist()
+
+
+def test_a_trend_across_three_waves_is_the_svyglm_slope_over_their_fielding_years(variables):
+    from survey_audit.stages.associations import wave_trend_tests
+    from survey_audit.stats.significance import trend_test
+
+    parts = []
+    for wave, shift in (("w1", 0), ("w2", 3), ("w3", 6)):
+        frame = frame_of(ROWS).assign(wave=wave)
+        frame["org"] = wave + ":" + frame["org"].astype(str)
+        parts.append(frame.iloc[shift % 4 :])  # unequal waves
+    pooled = pd.concat(parts, ignore_index=True)
+    design = scope_design(pooled, np.ones(len(pooled)), "w1+w2+w3", "adjust")
+    fielding = {"w1": (2013, 2014), "w2": (2016, 2017), "w3": (2020, 2021)}
+    table = spec(variable="advertised", waves=("w1", "w2", "w3", "w1+w2+w3"))
+    rows = {
+        r["test_id"]: r
+        for r in wave_trend_tests(design, table, variables, "w1+w2+w3", fielding, family="exploratory", df="domain")
+    }
+    assert sorted(rows) == ["t:w1+w2+w3:online:wave_trend", "t:w1+w2+w3:street:wave_trend"]
+    years = pooled["wave"].map({"w1": 2013.5, "w2": 2016.5, "w3": 2020.5})
+    online = pooled["advertised__online"].astype("float64")
+    direct = trend_test(design, online, years).iloc[0]
+    row = rows["t:w1+w2+w3:online:wave_trend"]
+    assert (row["statistic"], row["p"], row["ddf"]) == (direct["statistic"], direct["p"], direct["ddf"])
+    assert row["family"] == "exploratory" and row["test"] == "trend"

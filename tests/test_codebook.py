@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from conftest import CODEBOOK, VARIABLES, write
 from survey_audit.config.codebook import load_codebook
@@ -125,3 +126,32 @@ def test_a_variable_may_restrict_its_waves(tmp_path):
     codebook = CODEBOOK.replace("wave: w1", "wave: w2")
     error = codebook_error(tmp_path, codebook)
     assert "'w2' is not among them" in error.message
+
+
+def test_a_category_may_belong_to_some_waves_and_a_range_to_the_fielding_years(tmp_path):
+    text = VARIABLES.replace(
+        "categories: {female: Female, male: Male, other: Other}",
+        "categories: {female: Female, male: Male, other: Other, nonbinary: {label: Non-binary, waves: [w2]}}",
+    ).replace("range: [2010, 2020]", "range: [fielded_from, fielded_to]")
+    variables = load_variables(write(tmp_path / "variables.yaml", text))
+    assert list(variables["gender"].categories) == ["female", "male", "other", "nonbinary"]
+    w1 = variables.for_waves({"w1": (2013, 2014)})
+    assert list(w1["gender"].categories) == ["female", "male", "other"] and w1["survey_year"].range == (2013, 2014)
+    both = variables.for_waves({"w1": (2013, 2014), "w2": (2016, 2017)})
+    assert list(both["gender"].categories)[-1] == "nonbinary" and both["survey_year"].range == (2013, 2017)
+    # A view is a variables file of its own: what a wave's jobs read.
+    view = write(tmp_path / "view.yaml", yaml.safe_dump(w1.document(), sort_keys=False))
+    assert load_variables(view)["survey_year"].range == (2013, 2014)
+    only = variables.for_waves({"w1": (2013, 2014)}, names=["gender"])
+    assert list(only.variables) == ["gender"]
+
+
+def test_a_codebook_maps_only_the_categories_of_its_wave(tmp_path):
+    text = VARIABLES.replace(
+        "categories: {female: Female, male: Male, other: Other}",
+        "categories: {female: Female, male: Male, other: Other, nonbinary: {label: Non-binary, waves: [w2]}}",
+    )
+    variables = load_variables(write(tmp_path / "variables.yaml", text)).for_waves({"w1": (2016, 2016)})
+    book = write(tmp_path / "codebook.yaml", CODEBOOK.replace('"3": other,', '"3": other, "4": nonbinary,'))
+    with pytest.raises(ConfigError, match="maps to 'nonbinary', which is neither a category"):
+        load_codebook(book, variables)

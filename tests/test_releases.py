@@ -111,3 +111,18 @@ def test_a_release_identical_to_the_previous_one(tmp_path):
         "since v1: 0 table value(s) changed; 0 test or audit value(s) changed"
         in (results / "releases" / "CHANGELOG.md").read_text()
     )
+
+
+def test_verify_limited_to_some_waves_ignores_what_a_later_wave_added(tmp_path):
+    results = fake_results(tmp_path)
+    freeze("v1", results=results)
+    table = results / "tables" / "gender.csv"
+    table.write_text(table.read_text() + "gender,wave3,unweighted,all,female,250,260,96.153846\n")
+    (results / "tables" / "new.csv").write_text(
+        "table_id,wave,weighting,by_value,category,n\nnew,wave3,unweighted,all,x,1\n"
+    )
+    assert len(compare(resolve("v1", results), resolve(CURRENT, results))) == 2  # a row and a table added
+    assert compare(resolve("v1", results), resolve(CURRENT, results), waves={"wave1", "wave2"}).empty
+    table.write_text(table.read_text().replace("254,260,97.692308", "253,260,97.307692"))
+    limited = compare(resolve("v1", results), resolve(CURRENT, results), waves={"wave1", "wave2"})
+    assert set(limited["column"]) == {"n", "pct"}  # a change to wave 2 itself still shows

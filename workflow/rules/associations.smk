@@ -10,7 +10,7 @@ rule associations:
         calibrations=expand("results/weights/{wave}.calibration.parquet", wave=WAVE_IDS),
         cells=expand("results/internal/cells/{wave}.parquet", wave=WAVE_IDS),
         variables=expand(f"{PLAN_DIR}/{{scope}}.variables.yaml", scope=SCOPES),
-        tables=expand(f"{PLAN_DIR}/{{scope}}.tables.json", scope=SCOPES),
+        tables=f"{PLAN_DIR}/tables.json",
         code=code("associations"),
     output:
         tests="results/tests.csv",

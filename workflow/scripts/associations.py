@@ -13,7 +13,7 @@ adapter.run(
         cells=list(snakemake.input.cells),
         scopes=snakemake.params.scopes,
         variables=list(snakemake.input.variables),
-        tables=list(snakemake.input.tables),
+        tables=snakemake.input.tables,
         estimation=snakemake.params.estimation,
         tabulation=snakemake.params.tabulation,
         significance=snakemake.params.significance,

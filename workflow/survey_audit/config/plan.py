@@ -7,8 +7,10 @@ writes, per scope (a wave, or a pool of waves), the part of the plan that scope'
 
 * ``results/internal/plan/{scope}.variables.yaml``: the variables the scope carries, as the scope sees them
   (categories of its waves, ranges with its fielding years as numbers), in the format of ``config/variables.yaml``;
-* ``results/internal/plan/{scope}.tables.json``: the resolved specs of the tables the scope is tabulated for,
-  and the state of each of its organisations (for the sample table).
+* ``results/internal/plan/{scope}.tables.json``: the resolved specs of the tables the scope is tabulated for (as
+  that scope's job sees them: tabulated for the scope alone), and the state of each of its organisations (for
+  the sample table);
+* ``results/internal/plan/tables.json``: every resolved spec with all its scopes, for the jobs over all waves.
 
 A file is rewritten only when its content changes, so its modification time, which Snakemake compares, moves
 only then: adding a wave, or editing a variable or table that one wave carries, reruns that wave's jobs and
@@ -18,7 +20,7 @@ leaves every other wave's alone.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -132,10 +134,12 @@ def write_plan(plan: Plan, directory: str | Path = PLAN_DIR) -> None:
         tables = {
             "scope": scope,
             "waves": scope_waves(scope),
-            "tables": [spec_document(spec) for spec in plan.tables(scope)],
+            "tables": [spec_document(replace(spec, waves=(scope,))) for spec in plan.tables(scope)],
             "states": plan.states(scope),
         }
         write_if_changed(directory / f"{scope}.tables.json", json.dumps(tables, indent=1, sort_keys=True) + "\n")
+    every = {"tables": [spec_document(spec) for spec in plan.specs], "states": {}}
+    write_if_changed(directory / "tables.json", json.dumps(every, indent=1, sort_keys=True) + "\n")
 
 
 def write_if_changed(path: Path, text: str) -> None:

@@ -332,7 +332,7 @@ def associations(
     cells: list[str],
     scopes: list[str],
     variables: list[str],
-    tables: list[str],
+    tables: str,
     estimation: dict,
     tabulation: dict,
     significance: dict,
@@ -343,21 +343,22 @@ def associations(
 ) -> None:
     """Stage function: every table's tests (association, trend, wave to wave, trend across waves), adjusted
     within families. ``analysed``, ``weights``, ``calibrations`` and ``cells`` are per wave, in the order of
-    ``waves``; ``variables`` and ``tables`` are each scope's part of the plan, in the order of ``scopes``;
+    ``waves``; ``variables`` are each scope's view of the variables, in the order of ``scopes``, and ``tables``
+    every resolved table spec;
     ``claims`` are the test ids registry claims cite; ``release_scopes`` and ``fielding`` give each wave's
     report and fielding years."""
     settings = Estimation.from_config(estimation, tabulation)
     testing = Significance.from_config(significance)
     views = {scope: load_variables(path) for scope, path in zip(scopes, variables)}
-    plans = {scope: read_scope_tables(path)[0] for scope, path in zip(scopes, tables)}
+    specs = read_scope_tables(tables)[0]
     rows: list[dict] = []
     for scope in scopes:
         members = [waves.index(w) for w in scope_waves(scope)]
         frame, w = load_scope(scope, [analysed[i] for i in members], [weights[i] for i in members])
         record = None if is_pool(scope) else formats.read_parquet(calibrations[members[0]])
         designs = scope_designs(frame, w, scope, settings, record)
-        for spec in plans[scope]:
-            if spec.kind != "proportions":
+        for spec in specs:
+            if spec.kind != "proportions" or scope not in spec.waves:
                 continue
             if spec.test_family:
                 for weighting in (x for x in spec.weighting if x in designs):
@@ -369,8 +370,7 @@ def associations(
                 family, df = testing.wave_family, settings.domain_df
                 rows += wave_trend_tests(design, spec, views[scope], scope, fielding, family=family, df=df)
     estimated = pd.concat([formats.read_parquet(path) for path in cells], ignore_index=True)
-    specs = {spec.id: spec for scope in scopes for spec in plans[scope]}
-    for spec in specs.values():
+    for spec in specs:
         if spec.kind == "proportions" and len([x for x in spec.waves if not is_pool(x)]) > 1:
             rows += wave_comparisons(estimated, spec, views, testing)
     tests = pd.DataFrame(rows).reindex(columns=TEST_COLUMNS)

@@ -228,9 +228,14 @@ def compare(old: Version, new: Version, waves: set[str] | None = None) -> pd.Dat
     for table in sorted(set(old_tables) | set(new_tables)):
         before = _within(_read(old_tables[table]), waves) if table in old_tables else None
         after = _within(_read(new_tables[table]), waves) if table in new_tables else None
-        if after is None or (waves and after.empty and before is not None and not before.empty):
+        if waves:  # a table with no row on these waves is, for them, no table
+            before = None if before is None or before.empty else before
+            after = None if after is None or after.empty else after
+        if before is None and after is None:
+            continue
+        if after is None:
             rows.append(_change("table", table, "(table)", "(file)", "present", "removed"))
-        elif before is None or (waves and before.empty and not after.empty):
+        elif before is None:
             rows.append(_change("table", table, "(table)", "(file)", "absent", "added"))
         else:
             rows += _compare_frames("table", table, before, after, CELL_KEY)
