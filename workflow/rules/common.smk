@@ -46,7 +46,8 @@ wildcard_constraints:
 def code(script):
     """The library modules a workflow script imports: inputs of its rule, so code changes rerun it."""
     path = LIBRARY / "scripts" / f"{script}.py"
-    return [os.path.relpath(module, PROJECT) for module in module_closure(path)]
+    cache = PROJECT / ".snakemake" / "survey-audit" / "imports.json"
+    return [os.path.relpath(module, PROJECT) for module in module_closure(path, cache=cache)]
 
 
 def plan_file(kind, key="wave"):

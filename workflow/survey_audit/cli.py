@@ -37,16 +37,33 @@ def project_root() -> Path:
     )
 
 
-def snakemake_command(root: Path, extra: list[str]) -> list[str]:
-    """The Snakemake command line for a run: the project's profile (all cores), plus the user's arguments."""
-    return [sys.executable, "-m", "snakemake", "--workflow-profile", str(root / PROFILE), *extra]
+def snakemake_arguments(root: Path, extra: list[str]) -> list[str]:
+    """Snakemake's arguments for a run: the project's profile (all cores), then the user's, verbatim."""
+    return ["--workflow-profile", str(root / PROFILE), *extra]
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    root = project_root()
-    command = snakemake_command(root, args.snakemake_args)
-    env = dict(os.environ)
-    return subprocess.call(command, cwd=root, env=env)
+def snakemake(root: Path, extra: list[str]) -> int:
+    """Run Snakemake on the project with ``extra`` arguments, in this process when the library this command
+    imported is the project's own (no second interpreter to start), else as a subprocess."""
+    arguments = snakemake_arguments(root, extra)
+    if Path(__file__).resolve().parent != (root / "workflow" / "survey_audit").resolve():
+        return subprocess.call([sys.executable, "-m", "snakemake", *arguments], cwd=root)
+    from snakemake.cli import main as snakemake_main
+
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        snakemake_main(arguments)
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    finally:
+        os.chdir(cwd)
+    return 0
+
+
+def cmd_run(args: list[str]) -> int:
+    """``survey-audit run [SNAKEMAKE ARGS]``: every argument after ``run`` goes to Snakemake as it was typed."""
+    return snakemake(project_root(), args)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -140,8 +157,7 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
 
 def _run_workflow(quiet: bool = True) -> int:
     """Bring the results up to date (a no-op when they are)."""
-    root = project_root()
-    return subprocess.call(snakemake_command(root, ["--quiet", "all"] if quiet else []), cwd=root)
+    return snakemake(project_root(), ["--quiet", "all"] if quiet else [])
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -266,7 +282,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 }
 
 
-PROJECT_COMMANDS = {"run", "synthesize", "release", "verify", "diff", "check-wave"}
+PROJECT_COMMANDS = {"synthesize", "release", "verify", "diff", "check-wave"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -343,13 +359,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:
+        # Everything after `run` belongs to Snakemake, exactly as typed (option values stay with their options).
+        try:
+            return cmd_run(argv[1:])
+        except SurveyAuditError as exc:
+            print(exc.message, file=sys.stderr)
+            return 2
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command == "run":
-        # Everything after `run` belongs to Snakemake, including options argparse does not know.
-        args.snakemake_args = [*args.snakemake_args, *extra]
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2

@@ -4,7 +4,9 @@ Snakemake reruns exactly the jobs whose code changed.
 Snakemake tracks a script's own modification time but not the modules it imports; the rules therefore list
 :func:`module_closure` of their script as inputs. The closure follows absolute and relative imports through
 the package's layers, and counts the ``__init__`` of every package on the way (Python runs them on import).
-Each module is parsed once per process, however many scripts share it.
+Each module is parsed once per process, however many scripts share it, and, with a cache file, once per
+change: the workflow keeps what each module imports, keyed by the file's size and modification time, so a
+run does not parse the library again to learn what it already knew.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import json
+import os
 from pathlib import Path
 
 PACKAGE = "survey_audit"
@@ -48,12 +52,20 @@ def _module_files(name: str, package_dir: Path) -> list[Path]:
     return files
 
 
-@functools.cache
+_known: dict[str, list] = {}  # path → [size, modification time, module files it imports]: the cache's content
+
+
 def _imports(path: Path, package_dir: Path) -> frozenset[Path]:
-    """The package modules one file imports directly (parsed once per process)."""
-    return frozenset(
-        f.resolve() for name in _imported_names(path, package_dir) for f in _module_files(name, package_dir)
-    )
+    """The package modules one file imports directly."""
+    stat = path.stat()
+    entry = _known.get(str(path))
+    if entry is None or entry[:2] != [stat.st_size, stat.st_mtime_ns]:
+        files = {
+            str(f.resolve()) for name in _imported_names(path, package_dir) for f in _module_files(name, package_dir)
+        }
+        entry = [stat.st_size, stat.st_mtime_ns, sorted(files)]
+        _known[str(path)] = entry
+    return frozenset(map(Path, entry[2]))
 
 
 def _imported_names(path: Path, package_dir: Path) -> set[str]:
@@ -82,8 +94,13 @@ def _imported_names(path: Path, package_dir: Path) -> set[str]:
 
 
 @functools.cache
-def module_closure(script: str | Path, package_dir: str | Path = PACKAGE_DIR) -> tuple[Path, ...]:
-    """The library modules a script imports, directly or through other modules, sorted by path."""
+def module_closure(
+    script: str | Path, package_dir: str | Path = PACKAGE_DIR, cache: str | Path | None = None
+) -> tuple[Path, ...]:
+    """The library modules a script imports, directly or through other modules, sorted by path. ``cache`` is a
+    file that keeps what each module imports between runs."""
+    if cache is not None:
+        _load(Path(cache))
     package_dir = Path(package_dir).resolve()
     seen: set[Path] = set()
     todo = list(_imports(Path(script).resolve(), package_dir))
@@ -93,7 +110,32 @@ def module_closure(script: str | Path, package_dir: str | Path = PACKAGE_DIR) ->
             continue
         seen.add(current)
         todo.extend(_imports(current, package_dir) - seen)
+    if cache is not None:
+        _save(Path(cache))
     return tuple(sorted(seen))
+
+
+CACHE_FORMAT = 2  # bump when what a cache entry holds changes: an older cache is then rebuilt
+
+
+def _load(cache: Path) -> None:
+    if not _known and cache.is_file():
+        try:
+            data = json.loads(cache.read_text(encoding="utf-8"))
+        except ValueError:
+            return  # a damaged cache is rebuilt
+        if isinstance(data, dict) and data.get("format") == CACHE_FORMAT:
+            _known.update(data["files"])
+
+
+def _save(cache: Path) -> None:
+    text = json.dumps({"format": CACHE_FORMAT, "files": _known}, sort_keys=True)
+    if cache.is_file() and cache.read_text(encoding="utf-8") == text:
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(cache)
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -166,19 +166,17 @@ def validate(
     doc: LoadedYaml | Any, schema_name: str, *, path: str | Path | None = None, pointer: str = "", keys: tuple = ()
 ) -> None:
     """Validate a document (or the part of it at ``keys``) against a project schema (or the sub-schema at
-    ``pointer``), reporting the first problem by file and row. A valid document gets the schema's defaults
-    filled in (a copy is validated first, so an invalid one is reported as it was written)."""
+    ``pointer``), reporting the first problem by file and row, and fill in the schema's defaults (a default is
+    itself valid, so filling never hides or adds a problem)."""
     data = doc.data if isinstance(doc, LoadedYaml) else doc
     for key in keys:
         data = data[key]
     file = doc.path if isinstance(doc, LoadedYaml) else path
     errors = sorted(
-        validator(schema_name, pointer).iter_errors(data),
+        validator(schema_name, pointer, fill=True).iter_errors(data),
         key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
     )
     if not errors:
-        for _ in validator(schema_name, pointer, fill=True).iter_errors(data):
-            pass  # defaults never make a valid document invalid
         return
     error = min(errors, key=_error_rank)
     keys = tuple(keys) + tuple(error.absolute_path)

@@ -34,6 +34,7 @@ from .waves import Wave, load_wave_sheet
 from .weighting import WeightingSpec, load_weighting_spec
 
 PLAN_DIR = Path("results/internal/plan")
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, where PyYAML has it
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def write_plan(plan: Plan, directory: str | Path = PLAN_DIR) -> None:
         view = plan.view(scope)
         write_if_changed(
             directory / f"{scope}.variables.yaml",
-            yaml.safe_dump(view.document(), sort_keys=False, allow_unicode=True, width=120),
+            yaml.dump(view.document(), Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=120),
         )
         tables = {
             "scope": scope,
