@@ -179,3 +179,14 @@ def test_a_trend_across_three_waves_is_the_svyglm_slope_over_their_fielding_year
     row = rows["t:w1+w2+w3:online:wave_trend"]
     assert (row["statistic"], row["p"], row["ddf"]) == (direct["statistic"], direct["p"], direct["ddf"])
     assert row["family"] == "exploratory" and row["test"] == "trend"
+
+
+def test_a_wave_with_no_estimable_cell_is_not_compared_and_says_why(variables):
+    rows = [
+        ("w1", "unweighted", "female", 6, 10, 60.0, 5.0, 13),
+        ("w2", "unweighted", "female", 0, 0, float("nan"), 0.0, 23),
+    ]
+    out = wave_comparisons(
+        cells_frame(rows), spec(waves=("w1", "w2")), views(variables, spec(waves=("w1", "w2"))), SIGNIFICANCE
+    )
+    assert [(r["test_id"], r["method"]) for r in out] == [("t:w1-w2", "not computable: w2 has no estimable cell")]

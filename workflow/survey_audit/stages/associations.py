@@ -182,7 +182,10 @@ def wave_comparisons(
         var = _pair_variable(views, first, second, spec.variable)
         for weighting in spec.weighting:
             sides = [_side(by_wave, wave, weighting) for wave in (first, second)]
-            if any(side is None for side in sides) or (weighting == "weighted" and not any(s[1] for s in sides)):
+            empty = [wave for wave, side in zip((first, second), sides) if side is None]
+            if empty and weighting == "unweighted":
+                rows.append(_not_comparable(spec, first, second, f"{' and '.join(empty)} has no estimable cell"))
+            if empty or (weighting == "weighted" and not any(s[1] for s in sides)):
                 continue
             (a, a_weighted), (b, b_weighted) = sides
             rows += _comparison_rows(a, b, spec, var, testing, first, second, weighting, (a_weighted, b_weighted))
@@ -245,6 +248,21 @@ def wave_trend_tests(
                 }
             )
     return rows
+
+
+def _not_comparable(spec: TableSpec, first: str, second: str, reason: str) -> dict:
+    """The row saying why two waves' cells of a table are not compared."""
+    return {
+        "test_id": f"{spec.id}:{first}-{second}",
+        "table_id": spec.id,
+        "wave": f"{first}-{second}",
+        "weighting": "unweighted",
+        "variable": spec.variable,
+        "by": spec.by or "",
+        "category": "",
+        "test": "wave_difference",
+        "method": f"not computable: {reason}",
+    }
 
 
 def _side(by_wave: dict, wave: str, weighting: str) -> tuple[pd.DataFrame, bool] | None:
