@@ -1,5 +1,5 @@
 # survey-audit: reproduce and audit the statistics of Thorn's survivor surveys.
-# Stages: ingest → clean → weight → tabulate → associations → publish → audit (see README.md).
+# Stages: ingest → clean → weight → tabulate → associations → audit → publish → disclosure (see README.md).
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -16,7 +16,9 @@ include: "workflow/rules/tabulate.smk"
 include: "workflow/rules/associations.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/audit.smk"
+include: "workflow/rules/disclosure.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/manifest.smk"
 include: "workflow/rules/synthetic.smk"
 
 

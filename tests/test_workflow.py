@@ -120,7 +120,9 @@ def registry_entries(project: Path) -> list[dict]:
 
 def test_tests_are_adjusted_within_their_families(project):
     tests = pd.read_csv(
-        project / "results" / "tests.csv", keep_default_na=False, na_values={"p_adjusted": [""], "p": [""]}
+        project / "results" / "internal" / "tests.csv",
+        keep_default_na=False,
+        na_values={"p_adjusted": [""], "p": [""]},
     )
     assert tests["test_id"].is_unique
     assert tests["p"].dropna().between(0, 1).all()

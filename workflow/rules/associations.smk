@@ -13,7 +13,7 @@ rule associations:
         tables=f"{PLAN_DIR}/tables.json",
         code=code("associations"),
     output:
-        tests="results/tests.csv",
+        tests="results/internal/tests.csv",
     log:
         "results/logs/associations.log",
     params:

@@ -1,19 +1,18 @@
-# audit: a verdict for every number the reports printed, and the summary shown at the end of each run.
+# audit: a verdict for every number the reports printed, computed on the full internal cells and tests (the
+# publish stage writes the public audit, without the counts of suppressed cells).
 
 
 rule audit:
     input:
-        tables=expand("results/tables/{table_id}.csv", table_id=TABLE_IDS),
-        tests="results/tests.csv",
+        cells=expand("results/internal/cells/{scope}.parquet", scope=SCOPES),
+        tests="results/internal/tests.csv",
         registries=config["published"],
         code=code("audit"),
     output:
-        audit="results/audit/published.csv",
-        summary="results/audit/summary.txt",
+        audit="results/internal/audit.csv",
     log:
         "results/logs/audit.log",
     params:
-        synthetic=SYNTHETIC,
         rounding=config["audit"]["rounding"],
     conda:
         "../envs/survey-audit.yaml"

@@ -36,6 +36,12 @@ WAVE_IDS = list(WAVES)
 SCOPES = PLAN.scopes
 TABLE_IDS = sorted(spec.id for spec in PLAN.specs)
 SYNTHETIC = any(w.synthetic for w in WAVES.values())
+WEIGHTED = [wave for wave in WAVE_IDS if wave in PLAN.weighting]
+# For each weighted wave, the wave each margin's targets come from (their shares repeat that wave's counts).
+REFERENCES = {
+    wave: {m["variable"]: m["source"]["wave"] for m in spec.margins if "wave" in m["source"]}
+    for wave, spec in PLAN.weighting.items()
+}
 
 
 wildcard_constraints:
@@ -87,12 +93,17 @@ def scope_calibration(wildcards):
 
 
 def public_outputs():
-    """The files a reviewer reads: tables, tests and the audit."""
+    """The files a reviewer reads: tables, tests, the audit, each wave's flow and margins, the disclosure check
+    and the report (disclosure control applied to all)."""
     return [
         *expand("results/tables/{table_id}.csv", table_id=TABLE_IDS),
         "results/tests.csv",
         "results/audit/published.csv",
         "results/audit/summary.txt",
+        "results/audit/disclosure.txt",
+        *expand("results/public/flow/{wave}.csv", wave=WAVE_IDS),
+        *expand("results/public/log/{wave}.csv", wave=WAVE_IDS),
+        *expand("results/public/margins/{wave}.csv", wave=WEIGHTED),
         "results/report/index.html",
     ]
 

@@ -1,4 +1,4 @@
-"""Snakemake adapter: audit the published numbers."""
+"""Snakemake adapter: audit the published numbers against the full internal results."""
 
 from survey_audit import adapter
 from survey_audit.stages.audit import audit_tables
@@ -6,12 +6,10 @@ from survey_audit.stages.audit import audit_tables
 adapter.run(
     snakemake,
     lambda: audit_tables(
-        tables=list(snakemake.input.tables),
+        cells=list(snakemake.input.cells),
         tests=snakemake.input.tests,
         registries=list(snakemake.input.registries),
-        synthetic=snakemake.params.synthetic,
         conventions=snakemake.params.rounding,
         audit_out=snakemake.output.audit,
-        summary_out=snakemake.output.summary,
     ),
 )

@@ -14,6 +14,7 @@ adapter.run(
         logs=list(snakemake.input.logs),
         diagnostics=list(snakemake.input.diagnostics),
         margins=list(snakemake.input.margins),
+        disclosure=snakemake.input.disclosure,
         synthetic=snakemake.params.synthetic,
         report_out=snakemake.output.report,
     ),

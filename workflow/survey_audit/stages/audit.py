@@ -333,15 +333,16 @@ def summary_text(frame: pd.DataFrame, synthetic: bool) -> str:
     lines.append(f"{'entry':<40} {'printed':<14} {'recomputed':<12} {'difference':>10}  verdict")
     shown = frame[frame["verdict"] != NOT_TRANSCRIBED]
     for r in shown.itertuples(index=False):
-        difference = "" if r.difference is None or pd.isna(r.difference) else f"{float(r.difference):+.2f}"
+        difference = "" if r.difference in (None, "") or pd.isna(r.difference) else f"{float(r.difference):+.2f}"
         recomputed = r.recomputed_as_printed or (
             "p = " + r.recomputed_display.split("p = ")[-1]
             if "p = " in str(r.recomputed_display)
             else r.recomputed_display
         )
         printed = (r.printed or "(claim)")[:14]
+        suppressed = " (cell suppressed)" if "cell suppressed" in str(getattr(r, "flags", "")) else ""
         lines.append(
-            f"{r.entry_id:<40} {printed:<14} {str(recomputed)[:12]:<12} {difference:>10}  {r.verdict}"
+            f"{r.entry_id:<40} {printed:<14} {str(recomputed)[:12]:<12} {difference:>10}  {r.verdict}{suppressed}"
             + (f" [{r.reliability}]" if r.reliability != "primary" else "")
         )
     hidden = frame[frame["verdict"] == NOT_TRANSCRIBED]
@@ -369,34 +370,16 @@ def summary_text(frame: pd.DataFrame, synthetic: bool) -> str:
 
 
 def audit_tables(
-    *,
-    tables: list[str],
-    tests: str,
-    registries: list[str],
-    synthetic: bool,
-    conventions: list[str],
-    audit_out: str,
-    summary_out: str,
+    *, cells: list[str], tests: str, registries: list[str], conventions: list[str], audit_out: str
 ) -> None:
-    """Published tables and tests → a verdict per registry entry, and the summary printed after a run."""
-    cells = pd.concat(
-        [
-            pd.read_csv(
-                p,
-                dtype={"by_value": str, "category": str},
-                keep_default_na=False,
-                na_values={"pct": [""], "mean": [""]},
-            )
-            for p in tables
-        ],
-        ignore_index=True,
-    )
+    """Stage function: the full internal cells and tests → a verdict per registry entry (internal: the publish
+    stage writes the public audit, with the counts of suppressed cells left out)."""
+    frame_cells = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
     tests_frame = pd.read_csv(tests, keep_default_na=False, na_values={c: [""] for c in ("p", "p_adjusted")})
     loaded = [load_registry(p) for p in registries]
-    frame = audit(loaded, cells, tests_frame, tuple(conventions))
+    frame = audit(loaded, frame_cells, tests_frame, tuple(conventions))
     frame = frame.sort_values(["report", "entry_id"], kind="stable").reset_index(drop=True)
     formats.write_csv(frame, audit_out)
-    formats.write_text(summary_text(frame, synthetic), summary_out)
 
 
 def check_published(registry: Registry, conventions: tuple[str, ...] = ("half_up", "half_even")) -> pd.DataFrame:

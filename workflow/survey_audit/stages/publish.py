@@ -1,21 +1,51 @@
-"""The publish stage: the internal cells of every scope → one public CSV per table.
+"""The publish stage: the full internal results → the public outputs, with disclosure control applied.
+
+Two tiers. ``results/internal/`` holds the full results for those who hold the data (never released; all of
+``results/`` but the releases is ignored by git). The public outputs are what a release freezes and the report
+and workbook show: one CSV per table (``results/tables/``), the tests (``results/tests.csv``), the audit
+(``results/audit/published.csv`` and its summary), each wave's exclusion flow and weighting margins
+(``results/public/``). Before any of them is written, :mod:`survey_audit.stages.disclosure` decides which
+counts to suppress (small counts, and the counts that would give them back); ``results/internal/suppressed.csv``
+records which and why, for the data holder.
 
 A public table keeps the columns of its kind (a proportion table has no mean columns and the reverse; a sample
 table only counts), rows by wave and weighting, then in the declared order of by-values and categories, and
-every fractional number rounded to ``tabulation.decimals`` decimals (the unrounded values stay in
-``results/internal/cells/``). The columns are described in ``docs/columns.md``.
+every fractional number rounded to ``tabulation.decimals`` decimals. Audit verdicts are the ones computed on the
+full values; a suppressed cell's recomputed value is not shown. The columns are described in
+``docs/columns.md``.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
 from .. import formats
+from ..config.registry import load_registry
+from ..stats.disclosure import protect, sensitive
+from .audit import summary_text
+from .disclosure import (
+    REPORTED,
+    SUPPRESSED,
+    domain_categories,
+    hidden_rows,
+    model,
+    multi_select,
+    public_cells,
+    public_flow,
+    public_log,
+    public_margins,
+    release_stages,
+)
 from .tabulate import CELL_COLUMNS, MEAN_COLUMNS, PROPORTION_COLUMNS
 
 ESTIMATE_COLUMNS = {"proportions": PROPORTION_COLUMNS, "mean": MEAN_COLUMNS, "sample": []}
 # Columns that describe an estimate's uncertainty: absent from a sample table, n_eff absent from a mean's.
 UNCERTAINTY_COLUMNS = ["ci_method", "level", "deff", "n_eff", "df"]
+TEST_RESULT_COLUMNS = ["statistic", "ddf", "p", "p_adjusted", "estimate", "direction"]
 
 
 def public_columns(kind: str) -> list[str]:
@@ -32,12 +62,139 @@ def table_kind(cells: pd.DataFrame) -> str:
     return "mean" if (cells["category"] == "mean").all() else "proportions"
 
 
-def publish_tables(*, cells: list[str], decimals: int, tables_out: dict[str, str]) -> None:
-    """Stage function: one public CSV per table id (``tables_out``: table id → path)."""
-    frame = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
-    for column in frame.columns:
-        if pd.api.types.is_float_dtype(frame[column].dtype):
-            frame[column] = frame[column].round(decimals)
+def publish(
+    *,
+    cells: list[str],
+    tests: str,
+    audit: str,
+    registries: list[str],
+    flows: dict[str, str],
+    logs: dict[str, str],
+    margins: dict[str, str],
+    references: dict[str, dict[str, str]],
+    variables: list[str],
+    tables: str,
+    min_count: int,
+    decimals: int,
+    synthetic: bool,
+    tables_out: dict[str, str],
+    tests_out: str,
+    audit_out: str,
+    summary_out: str,
+    flows_out: dict[str, str],
+    logs_out: dict[str, str],
+    margins_out: dict[str, str],
+    suppressed_out: str,
+) -> None:
+    """Stage function: decide what to suppress, and write every public output."""
+    full = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
+    flow_frames = {w: pd.read_csv(p) for w, p in flows.items()}
+    margin_frames = {w: pd.read_csv(p, keep_default_na=False) for w, p in margins.items()}
+    domains = domain_categories(json.loads(Path(tables).read_text(encoding="utf-8"))["tables"])
+    counts = model(full, multi_select(variables), flow_frames, margin_frames, references, domains)
+    entries = {e["id"]: e for path in registries for e in load_registry(path).entries}
+    counts.problem.tier.update(dict.fromkeys(_reported(counts, full, entries.values()), REPORTED))
+    suppressed = protect(counts.problem, min_count, release_stages(counts, list(flows)))
+    formats.write_csv(_suppression_record(counts.problem, suppressed, min_count), suppressed_out)
+    hidden = hidden_rows(counts, full, suppressed)
+    public = public_cells(full, hidden)
+    _write_tables(public, decimals, tables_out)
+    for wave, path in flows_out.items():
+        flow = public_flow(flow_frames[wave], counts.flows[wave], suppressed)
+        formats.write_csv(flow, path)
+        log = pd.read_csv(logs[wave], keep_default_na=False)
+        formats.write_csv(public_log(log, flow, min_count), logs_out[wave])
+    for wave, path in margins_out.items():
+        formats.write_csv(public_margins(margin_frames[wave], counts.margins[wave], suppressed), path)
+    hidden_cells = full.loc[hidden.any(axis=1), ["table_id", "wave", "by_value", "category"]]
+    hidden_set = set(hidden_cells.itertuples(index=False, name=None))
+    public_tests = _public_tests(pd.read_csv(tests, dtype=str, keep_default_na=False), full, hidden_set, min_count)
+    formats.write_csv(public_tests, tests_out)
+    public_audit = _public_audit(pd.read_csv(audit, keep_default_na=False), entries, full, hidden)
+    formats.write_csv(public_audit, audit_out)
+    formats.write_text(summary_text(public_audit, synthetic), summary_out)
+
+
+def _reported(counts, full: pd.DataFrame, entries) -> set:
+    """The counts whose percentage the reports printed: known to any reader of the reports whatever this
+    pipeline prints, so withholding one protects little, and one is chosen as a complementary suppression last
+    (a small one is still not printed here: the report's rounding is the report's disclosure, and the audit only
+    says whether it holds)."""
+    printed = {
+        (e["cell"]["table"], e["cell"]["wave"], e["cell"]["by_value"], e["cell"].get("category", ""))
+        for e in entries
+        if e.get("cell") and e.get("value") is not None and e["cell"].get("weighting", "unweighted") == "unweighted"
+    }
+    where = full.loc[counts.rows.index, ["table_id", "wave", "by_value", "category"]].itertuples(index=False, name=None)
+    return {n for n, place in zip(counts.rows["n"], where) if n is not None and place in printed}
+
+
+def _write_tables(public: pd.DataFrame, decimals: int, tables_out: dict[str, str]) -> None:
+    for column in public.columns:
+        if pd.api.types.is_float_dtype(public[column].dtype):
+            public[column] = public[column].round(decimals)
     for table_id, path in tables_out.items():
-        part = frame[frame["table_id"] == table_id].sort_values(["wave", "weighting"], kind="stable")
+        part = public[public["table_id"] == table_id].sort_values(["wave", "weighting"], kind="stable")
         formats.write_csv(part[public_columns(table_kind(part))].reset_index(drop=True), path)
+
+
+def _suppression_record(problem, suppressed: set, k: int) -> pd.DataFrame:
+    """What was suppressed and why (internal: it says which counts were small)."""
+    rows = [
+        {
+            "cell": " | ".join(map(str, key)),
+            "value": problem.values[key],
+            "reason": "primary: a count, or its complement, below the threshold"
+            if sensitive(problem.values[key], k)
+            else "complementary: would give back a suppressed count",
+        }
+        for key in suppressed
+    ]
+    return pd.DataFrame(rows, columns=["cell", "value", "reason"]).sort_values("cell", kind="stable")
+
+
+def _public_tests(tests: pd.DataFrame, full: pd.DataFrame, hidden: set, k: int) -> pd.DataFrame:
+    """The tests as published: a wave comparison of a suppressed cell loses its numbers (its difference would
+    give the cell back from the other wave's), and a test's base below the threshold is not printed."""
+    out = tests.copy()
+    compared = out["test"] == "wave_difference"
+    involves = [
+        any(
+            (table, wave, by_value, category) in hidden
+            for wave in pair.split("-")
+            for by_value in _by_values(test_id, pair)
+        )
+        for table, pair, test_id, category in zip(out["table_id"], out["wave"], out["test_id"], out["category"])
+    ]
+    gone = compared & np.array(involves, dtype=bool)
+    for column in TEST_RESULT_COLUMNS:
+        out.loc[gone, column] = ""
+    out.loc[gone, "flags"] = [";".join([f for f in (flags, SUPPRESSED) if f]) for flags in out.loc[gone, "flags"]]
+    small = out["n"].map(lambda n: n != "" and sensitive(float(n), k))
+    out.loc[small, "n"] = ""
+    return out
+
+
+def _by_values(test_id: str, pair: str) -> list[str]:
+    """The by-value of a wave comparison, from its id (``{table}:{a}-{b}:[{by_value}:]{category}``)."""
+    parts = test_id.removesuffix(":weighted").split(":")
+    return [parts[2]] if len(parts) == 4 else ["all"]
+
+
+def _public_audit(audit: pd.DataFrame, entries: dict, full: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
+    """The audit as published: verdicts as computed on the full values; a suppressed cell's recomputed value,
+    its display and the difference from the printed value are not shown, and its flags say so."""
+    flagged = full.loc[hidden.any(axis=1), ["table_id", "wave", "by_value", "category", "weighting"]]
+    hidden_cells = set(flagged.itertuples(index=False, name=None))
+    out = audit.copy()
+    out["flags"] = ""
+    for i, entry_id in enumerate(out["entry_id"]):
+        cell = entries[entry_id].get("cell")
+        if not cell:
+            continue
+        key = (cell["table"], cell["wave"], cell["by_value"], cell.get("category", ""), cell["weighting"])
+        if key in hidden_cells:
+            out.loc[i, ["recomputed", "recomputed_display", "recomputed_as_printed", "difference"]] = ""
+            out.loc[i, "checks"] = "; ".join(c for c in out.loc[i, "checks"].split("; ") if "recomputed base" not in c)
+            out.loc[i, "flags"] = "cell suppressed"
+    return out

@@ -3,7 +3,9 @@ chapter's tables and figures, the tests, the cleaning flow and the provenance of
 
 One self-contained file (``results/report/index.html``): styles inline, figures as inline SVG, no scripts, no
 network. It is written deterministically (fixed SVG ids, no dates), so it can be hashed like any table.
-Percentages show the unweighted numerator and base beside them, and every interval names its method.
+Percentages show the unweighted numerator and base beside them, and every interval names its method. The report
+reads only the public outputs (disclosure control applied): a number not printed for disclosure control shows
+as ``[c]`` (confidential, the symbol of the UK Government Statistical Service's guidance).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ VERDICT_CLASS = {
     "not computable": "warn",
     "not transcribed": "muted",
 }
+MARGIN_NUMBERS = ["n", "unweighted_share", "target_share", "target", "achieved", "difference"]
 CHAPTER_ORDER = ["participants", "recruitment", "grooming", "life", "advertising", "buyers", "help", "exit"]
 FIGURE_TABLES = {
     "groom_methods_by_period": "Figure 3 (2015)",
@@ -79,8 +82,25 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+CONFIDENTIAL = "[c]"
+
+
 def _fmt_pct(value) -> str:
     return "" if pd.isna(value) else f"{float(value):.1f}%"
+
+
+def _count(values: pd.Series, hidden: pd.Series) -> list[str]:
+    """Counts as printed: a suppressed one as ``[c]``."""
+    return [CONFIDENTIAL if h else "" if pd.isna(v) else str(int(v)) for v, h in zip(values, hidden)]
+
+
+def _share(values: pd.Series) -> pd.Series:
+    """Shares as percentages: a withheld one as ``[c]``."""
+    return values.map(lambda v: CONFIDENTIAL if pd.isna(v) else f"{100 * v:.1f}%")
+
+
+def _suppressed(cells: pd.DataFrame) -> pd.Series:
+    return cells["flags"].fillna("").str.split(";").map(lambda flags: "suppressed" in flags)
 
 
 def _cell_view(cells: pd.DataFrame) -> pd.DataFrame:
@@ -90,18 +110,20 @@ def _cell_view(cells: pd.DataFrame) -> pd.DataFrame:
         view[cells["by"].iloc[0] or "by"] = cells["by_value"]
     view["category"] = cells["category"]
     estimate = "mean" if "mean" in cells else "pct" if "pct" in cells else None
-    if estimate == "mean":
-        view["mean"] = cells["mean"].map(lambda v: "" if pd.isna(v) else f"{float(v):.2f}")
-    elif estimate == "pct":
-        view["percent"] = cells["pct"].map(_fmt_pct)
+    suppressed = _suppressed(cells)
     if estimate:
+        hidden = suppressed & cells[estimate].isna()
+        shown = cells[estimate].map(
+            (lambda v: "" if pd.isna(v) else f"{float(v):.2f}") if estimate == "mean" else _fmt_pct
+        )
+        view["mean" if estimate == "mean" else "percent"] = shown.mask(hidden, CONFIDENTIAL)
         view["95% CI"] = [
             "" if pd.isna(lo) else f"{float(lo):.1f}–{float(hi):.1f}"
             for lo, hi in zip(cells[f"{estimate}_ci_low"], cells[f"{estimate}_ci_high"])
         ]
         view["CI method"] = cells["ci_method"]
-    view["n"] = cells["n"]
-    view["base"] = cells["base_n"]
+    view["n"] = _count(cells["n"], suppressed & cells["n"].isna())
+    view["base"] = _count(cells["base_n"], suppressed & cells["base_n"].isna())
     if (cells["weighting"] != "unweighted").any():
         view["weighting"] = cells["weighting"]
     view["flags"] = cells["flags"].fillna("")
@@ -163,6 +185,7 @@ def build_report(
     synthetic: bool,
     code_version: str,
     weighting: dict[str, tuple[dict, pd.DataFrame]] | None = None,
+    disclosure: str = "",
 ) -> str:
     """The report's HTML. ``titles`` maps a table id to (chapter, title); ``chapters`` a chapter id to its title."""
     parts = [
@@ -174,6 +197,7 @@ def build_report(
         _tests_section(tests),
         _weighting_section(weighting or {}),
         _cleaning_section(flows, logs),
+        _disclosure_section(disclosure),
         "</main></body></html>\n",
     ]
     return "".join(parts)
@@ -196,6 +220,7 @@ def _header(synthetic: bool, code_version: str, titles: dict, chapters: dict) ->
         f'<a href="#{c}">{_e(chapters[c])}</a>' for c in _chapters(titles, chapters)
     ]
     nav += ['<a href="#tests">Tests</a>', '<a href="#weighting">Weighting</a>', '<a href="#cleaning">Cleaning</a>']
+    nav += ['<a href="#disclosure">Disclosure control</a>']
     parts.append("<nav>" + "".join(nav) + "</nav>")
     return "".join(parts)
 
@@ -220,10 +245,11 @@ def _audit_section(audit: pd.DataFrame) -> str:
             if r.table_id and ":" not in r.table_id
             else _e(r.table_id)
         )
-        notes = "; ".join(x for x in (r.checks, r.note) if x)
+        notes = "; ".join(x for x in (r.checks, r.note, getattr(r, "flags", "")) if x)
         rows.append(
             f'<tr><td><b>{_e(r.entry_id)}</b><div class="small">{_e(r.wording)}</div></td>'
-            f"<td>{_e(r.printed) or '<span class=muted>(claim)</span>'}</td><td>{_e(r.recomputed_display)}</td>"
+            f"<td>{_e(r.printed) or '<span class=muted>(claim)</span>'}</td>"
+            f"<td>{_e(r.recomputed_display) or (CONFIDENTIAL if 'cell suppressed' in str(r.flags) else '')}</td>"
             f'<td class="{VERDICT_CLASS.get(r.verdict, "")}">{_e(r.verdict)}</td>'
             f'<td>{_e(r.reliability)}<div class="small">{_e(r.figure)}</div></td>'
             f'<td>{anchor}</td><td class="small">{_e(notes)}</td></tr>'
@@ -301,9 +327,10 @@ def _weighting_section(weighting: dict[str, tuple[dict, pd.DataFrame]]) -> str:
             )
         if len(margins):
             view = margins.assign(
-                target=margins["target_share"].map(lambda v: f"{100 * v:.1f}%"),
-                achieved=margins["achieved"].map(lambda v: f"{100 * v:.1f}%"),
-                unweighted=margins["unweighted_share"].map(lambda v: f"{100 * v:.1f}%"),
+                n=_count(margins["n"], margins["n"].isna()),
+                target=_share(margins["target_share"]),
+                achieved=_share(margins["achieved"]),
+                unweighted=_share(margins["unweighted_share"]),
             )[["variable", "category", "n", "unweighted", "target", "achieved"]]
             parts.append(_table(view, numeric={"n", "unweighted", "target", "achieved"}))
     return "".join(parts)
@@ -312,11 +339,28 @@ def _weighting_section(weighting: dict[str, tuple[dict, pd.DataFrame]]) -> str:
 def _cleaning_section(flows: dict[str, pd.DataFrame], logs: dict[str, pd.DataFrame]) -> str:
     parts = ['<h2 id="cleaning">Cleaning</h2>']
     for wave in sorted(flows):
+        flow = flows[wave].assign(
+            excluded=lambda f: _count(f["excluded"], f["excluded"].isna()),
+            remaining=lambda f: _count(f["remaining"], f["remaining"].isna()),
+        )
         parts.append(f"<h3>{_e(wave)}: exclusion flow</h3>")
-        parts.append(_table(flows[wave], numeric={"excluded", "remaining"}))
+        parts.append(_table(flow, numeric={"excluded", "remaining"}))
+        log = logs[wave].assign(rows_affected=lambda f: _count(f["rows_affected"], f["rows_affected"].isna()))
         parts.append(f"<h3>{_e(wave)}: cleaning log</h3>")
-        parts.append(_table(logs[wave], numeric={"rows_affected"}))
+        parts.append(_table(log, numeric={"rows_affected"}))
     return "".join(parts)
+
+
+def _disclosure_section(disclosure: str) -> str:
+    lines = [line for line in disclosure.splitlines() if line.strip()]
+    return (
+        '<h2 id="disclosure">Disclosure control</h2><p class="small">The respondents are survivors of child sexual '
+        "exploitation: no number in this report points at fewer people than the threshold below. "
+        f"{CONFIDENTIAL} marks a number not printed, because it is small or because it would give a small one "
+        "back by subtraction; the audit verdicts are computed on the full values.</p><ul>"
+        + "".join(f"<li>{_e(line)}</li>" for line in lines[1:])
+        + "</ul>"
+    )
 
 
 def _chapters(titles: dict[str, tuple[str, str]], chapters: dict[str, str]) -> list[str]:
@@ -335,14 +379,16 @@ def write_report(
     logs: list[str],
     diagnostics: list[str],
     margins: list[str],
+    disclosure: str,
     synthetic: bool,
     report_out: str,
 ) -> None:
-    """Stage function: read the public results and write the HTML report."""
+    """Stage function: read the public results (and each weighted wave's diagnostics, which print no count
+    smaller than the wave) and write the HTML report."""
     read = {
         "dtype": {"by_value": str, "category": str, "by": str, "flags": str},
         "keep_default_na": False,
-        "na_values": {c: [""] for c in (*PROPORTION_COLUMNS, *MEAN_COLUMNS)},
+        "na_values": {c: [""] for c in (*PROPORTION_COLUMNS, *MEAN_COLUMNS, "n", "base_n", "excluded_n")},
     }
     frames = {Path(p).stem: pd.read_csv(p, **read) for p in tables}
     chapters = {}
@@ -352,8 +398,8 @@ def write_report(
         chapters[data["chapter"]] = data["title"]
         for item in data["tables"]:
             titles[item["id"]] = (data["chapter"], item["title"])
-    flow_frames = {Path(p).name.split(".")[0]: pd.read_csv(p) for p in flows}
-    log_frames = {Path(p).name.split(".")[0]: pd.read_csv(p, keep_default_na=False) for p in logs}
+    flow_frames = {Path(p).stem: pd.read_csv(p, dtype={"excluded": "Int64", "remaining": "Int64"}) for p in flows}
+    log_frames = {Path(p).stem: pd.read_csv(p, keep_default_na=False, na_values={"rows_affected": [""]}) for p in logs}
     html_text = build_report(
         tables=frames,
         titles=titles,
@@ -365,8 +411,12 @@ def write_report(
         synthetic=synthetic,
         code_version=__version__,
         weighting={
-            Path(d).name.split(".")[0]: (json.loads(Path(d).read_text(encoding="utf-8")), pd.read_csv(m))
+            Path(d).name.split(".")[0]: (
+                json.loads(Path(d).read_text(encoding="utf-8")),
+                pd.read_csv(m, keep_default_na=False, na_values={c: [""] for c in MARGIN_NUMBERS}),
+            )
             for d, m in zip(diagnostics, margins)
         },
+        disclosure=Path(disclosure).read_text(encoding="utf-8"),
     )
     write_text(html_text, report_out)

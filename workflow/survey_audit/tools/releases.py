@@ -1,8 +1,9 @@
 """Versioned releases: freeze the public results, verify a rerun against a frozen release, and list what
 changed between two versions, cell by cell.
 
-A release (``results/releases/{name}/``, tracked in git) holds the public tables, the tests, the audit, its
-summary and the manifest exactly as a run wrote them, plus ``release.json`` (code version, synthetic flag,
+A release (``results/releases/{name}/``, tracked in git) holds the public outputs exactly as a run wrote them
+(disclosure control applied; nothing of ``results/internal/``): the tables, the tests, the audit, its summary,
+the disclosure check, each wave's exclusion flow, cleaning log and weighting margins, and the manifest, plus ``release.json`` (code version, synthetic flag,
 sha256 of every file) and an entry in ``results/releases/CHANGELOG.md``. Because the outputs are written
 deterministically, a rerun with the same data, configuration and code reproduces every file byte for byte;
 ``verify`` says which cells differ when one does not.
@@ -53,7 +54,8 @@ class Version:
     def files(self) -> list[Path]:
         """The files a release freezes, relative to its root."""
         files = [p.relative_to(self.root) for p in self.table_paths().values()]
-        for name in ("tests.csv", "audit/published.csv", "audit/summary.txt", "manifest.json"):
+        files += [p.relative_to(self.root) for p in sorted((self.root / "public").glob("*/*.csv"))]
+        for name in ("tests.csv", "audit/published.csv", "audit/summary.txt", "audit/disclosure.txt", "manifest.json"):
             if (self.root / name).is_file():
                 files.append(Path(name))
         return files

@@ -1,0 +1,148 @@
+"""Cell suppression and the attack on it (survey_audit.stats.disclosure), against tables worked by hand: the
+intervals an intruder can derive from a table's margins follow from the Fréchet bounds of a 2 x 2 table, and
+the suppression patterns from what each subtraction gives back."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey_audit.stats.disclosure import Problem, attack, protect, sensitive
+
+K = 5
+
+
+def two_by_two(a=3, b=10, c=12, d=20) -> Problem:
+    """A 2 x 2 table with its row, column and grand totals, every cell published::
+
+      a  b | a+b
+      c  d | c+d
+      -----+----
+    a+c b+d| total
+    """
+    p = Problem()
+    cells = {"a": a, "b": b, "c": c, "d": d, "r1": a + b, "r2": c + d, "c1": a + c, "c2": b + d}
+    cells["total"] = a + b + c + d
+    for key, value in cells.items():
+        p.cell(key, value, published=True)
+    p.relate({"r1": 1, "a": -1, "b": -1})
+    p.relate({"r2": 1, "c": -1, "d": -1})
+    p.relate({"c1": 1, "a": -1, "c": -1})
+    p.relate({"c2": 1, "b": -1, "d": -1})
+    p.relate({"total": 1, "r1": -1, "r2": -1})
+    return p
+
+
+def test_a_count_is_sensitive_when_it_points_at_a_few_people_but_some():
+    assert [sensitive(v, K) for v in (0, 1, 4, 5, 60)] == [False, True, True, False, False]
+
+
+def test_suppressing_the_small_cell_alone_gives_it_back_by_subtraction():
+    p = two_by_two()
+    (exposure,) = attack(p, {"a"}, K)
+    # a = (a + b) - b: the intruder recovers 3 exactly
+    assert (exposure.key, exposure.value, exposure.low, exposure.high) == ("a", 3, 3, 3)
+
+
+def test_a_published_small_count_is_exposed_by_being_printed():
+    p = two_by_two()
+    (exposure,) = attack(p, set(), K)
+    assert (exposure.key, exposure.low, exposure.high, exposure.sensitive) == ("a", 3, 3, True)
+
+
+def test_protection_suppresses_the_rectangle_and_keeps_the_margins():
+    p = two_by_two()
+    suppressed = protect(p, K)
+    assert suppressed == {"a", "b", "c", "d"}
+    assert attack(p, suppressed, K) == []
+    # By hand (Fréchet bounds): a lies in [max(0, c1 - r2, r1 - c2), min(r1, c1)] = [max(0, -17, -17), 13]
+    from survey_audit.stats.disclosure import _components
+
+    unknown = {"a", "b", "c", "d"}
+    (component,) = list(_components(p, unknown))
+    assert component.bounds("a") == (0.0, 13.0)
+    assert component.bounds("d") == (17.0, 30.0)  # d = c2 - b, b in [0, 13]
+
+
+def test_a_rectangle_of_small_partners_is_not_enough():
+    # every partner is small: a lies in [max(0, 4 - 3, 4 - 2), min(4, 4)] = [2, 4], fewer than 5 values wide
+    p = two_by_two(a=3, b=1, c=1, d=1)
+    suppressed = {"a", "b", "c", "d"}
+    exposures = {e.key: (e.low, e.high) for e in attack(p, suppressed, K) if e.key == "a"}
+    assert exposures == {"a": (2.0, 4.0)}
+    # protection then withholds margins too, until every small cell spans 5 values
+    protected = protect(p, K)
+    assert attack(p, protected, K) == []
+    assert {"r1", "r2", "c1", "c2"} & protected
+
+
+def test_a_hidden_small_complement_is_protected_like_a_printed_count():
+    # a multi-select option chosen by 58 of 60: the 2 who did not choose it are never printed, but 60 - 58 says it
+    p = Problem()
+    p.cell("base", 60, published=True)
+    p.cell("chose", 58, published=True)
+    p.cell("did not", 2, published=False)
+    p.relate({"base": 1, "chose": -1, "did not": -1})
+    (exposure,) = attack(p, set(), K)
+    assert (exposure.key, exposure.low, exposure.high) == ("did not", 2, 2)
+    suppressed = protect(p, K)
+    assert "chose" in suppressed or "base" in suppressed
+    assert attack(p, suppressed, K) == []
+
+
+def test_a_complementary_suppression_that_protects_nothing_is_printed_again():
+    # b and c are suppressed to protect a; e, a separate cell pinned by its own total, would protect nothing
+    p = two_by_two()
+    p.cell("e", 40, published=True)
+    p.cell("e total", 40, published=True)
+    p.relate({"e total": 1, "e": -1})
+    suppressed = protect(p, K)
+    assert "e" not in suppressed
+    assert attack(p, suppressed, K) == []
+
+
+def test_a_wave_pooled_with_another_cannot_be_recovered_from_the_pool():
+    # wave 1: 3 of 40; wave 2: 20 of 50; pooled: 23 of 90 (pooled = wave 1 + wave 2, cell by cell)
+    p = Problem()
+    for scope, (yes, no) in {"w1": (3, 37), "w2": (20, 30), "pool": (23, 67)}.items():
+        p.cell((scope, "yes"), yes, published=True)
+        p.cell((scope, "no"), no, published=True)
+        p.cell((scope, "base"), yes + no, published=True)
+        p.relate({(scope, "base"): 1, (scope, "yes"): -1, (scope, "no"): -1})
+    for category in ("yes", "no", "base"):
+        p.relate({("pool", category): 1, ("w1", category): -1, ("w2", category): -1})
+    assert {e.key for e in attack(p, {("w1", "yes")}, K)} >= {("w1", "yes")}
+    suppressed = protect(p, K)
+    assert attack(p, suppressed, K) == []
+    # the pool minus the other wave must not give it back: a pooled or a wave 2 count is withheld too
+    assert suppressed & {("pool", "yes"), ("pool", "no"), ("w2", "yes"), ("w2", "no")}
+
+
+def test_a_later_stage_never_changes_what_an_earlier_one_printed():
+    p = Problem()
+    for scope, (yes, no) in {"w1": (30, 37), "w2": (3, 30), "pool": (33, 67)}.items():
+        p.cell((scope, "yes"), yes, published=True)
+        p.cell((scope, "no"), no, published=True)
+        p.cell((scope, "base"), yes + no, published=True)
+        p.relate({(scope, "base"): 1, (scope, "yes"): -1, (scope, "no"): -1})
+    for category in ("yes", "no", "base"):
+        p.relate({("pool", category): 1, ("w1", category): -1, ("w2", category): -1})
+    first = {key for key in p.values if key[0] == "w1"}
+    second = set(p.values) - first
+    suppressed = protect(p, K, [first, second])
+    assert not suppressed & first  # wave 1, released first, stays as it was printed
+    assert attack(p, suppressed, K) == []
+    assert protect(p.restrict(first), K) == set()
+
+
+def test_restrict_keeps_only_the_relations_among_the_cells_kept():
+    p = two_by_two()
+    part = p.restrict({"a", "b", "r1"})
+    assert part.relations == [{"r1": 1, "a": -1, "b": -1}]
+    assert set(part.values) == {"a", "b", "r1"} and part.published == {"a", "b", "r1"}
+
+
+def test_a_cell_holds_one_count():
+    p = Problem()
+    p.cell("x", 3, published=True)
+    with pytest.raises(ValueError, match="holds 3 and 4"):
+        p.cell("x", 4, published=True)

@@ -1,0 +1,173 @@
+"""The public tier and its attack check (survey_audit.stages.publish and .disclosure), on a two-wave table
+worked by hand: what a naive suppression prints, what subtraction gives back from it (the intruder's
+arithmetic is written out in each test), and what the check says about it."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from survey_audit import formats
+from survey_audit.errors import SurveyAuditError
+from survey_audit.stages.disclosure import check, hidden_rows, model, public_cells, public_log
+from survey_audit.stats.disclosure import protect
+
+# gender by wave: wave 1 has 3 men (a small count); the pool is the sum of the waves
+COUNTS = {
+    "wave1": {"female": 40, "male": 3, "other": 7},
+    "wave2": {"female": 60, "male": 20, "other": 10},
+    "wave1+wave2": {"female": 100, "male": 23, "other": 17},
+}
+
+
+def full_cells() -> pd.DataFrame:
+    rows = []
+    for wave, counts in COUNTS.items():
+        base = sum(counts.values())
+        common = {"wave": wave, "domain": "all", "by": "", "by_value": "all", "weighting": "unweighted"}
+        rows.append({**common, "table_id": "sample", "variable": "sample", "category": "respondents", "n": base,
+                     "base_n": base, "excluded_n": 0, "pct": None})  # fmt: skip
+        for category, n in counts.items():
+            rows.append({**common, "table_id": "gender", "variable": "gender", "category": category, "n": n,
+                         "base_n": base, "excluded_n": 0, "pct": 100 * n / base})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    frame["flags"] = ""
+    return frame
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    cells = full_cells()
+    formats.write_parquet(cells, tmp_path / "cells.parquet")
+    flows = {}
+    for wave in ("wave1", "wave2"):
+        base = sum(COUNTS[wave].values())
+        flow = pd.DataFrame({"step": [0, 1], "rule": ["raw responses", "consent"], "excluded": [0, 10],
+                             "remaining": [base + 10, base]})  # fmt: skip
+        flows[wave] = flow
+        formats.write_csv(flow, tmp_path / f"{wave}.flow.csv")
+        formats.write_csv(flow, tmp_path / f"{wave}.public-flow.csv")
+    (tmp_path / "variables.yaml").write_text(
+        "missing_codes: {}\nvariables:\n  gender:\n    label: Gender\n    type: single\n"
+        "    categories: {female: Female, male: Male, other: Other}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "tables.json").write_text(json.dumps({"tables": []}), encoding="utf-8")
+    formats.write_csv(pd.DataFrame({"test_id": ["gender:wave1-wave2"], "n": ["140"]}), tmp_path / "tests.csv")
+    formats.write_csv(
+        pd.DataFrame({"entry_id": ["x"], "recomputed_display": ["14.00% (7/50)"]}), tmp_path / "audit.csv"
+    )
+    return tmp_path, cells, flows
+
+
+def publish_table(directory, cells: pd.DataFrame, blank: set[tuple[str, str]]) -> list[str]:
+    """The public gender and sample tables, with the (wave, category) cells of ``blank`` not printed."""
+    public = cells.copy().astype({"n": "Int64"})
+    hide = [(w, c) in blank for w, c in zip(public["wave"], public["category"])]
+    public.loc[hide, ["n", "pct"]] = None
+    paths = []
+    for table_id, part in public.groupby("table_id"):
+        formats.write_csv(part, directory / f"{table_id}.csv")
+        paths.append(str(directory / f"{table_id}.csv"))
+    return paths
+
+
+def run_check(directory, tables: list[str], audit: str = "audit.csv") -> str:
+    report = directory / "disclosure.txt"
+    check(
+        cells=[str(directory / "cells.parquet")],
+        flows=[str(directory / f"{w}.flow.csv") for w in ("wave1", "wave2")],
+        margins=[],
+        variables=[str(directory / "variables.yaml")],
+        tables=str(directory / "tables.json"),
+        waves=["wave1", "wave2"],
+        weighted=[],
+        references={},
+        public_tables=tables,
+        public_flows=[str(directory / f"{w}.public-flow.csv") for w in ("wave1", "wave2")],
+        public_margins=[],
+        public_tests=str(directory / "tests.csv"),
+        public_audit=str(directory / audit),
+        min_count=5,
+        report_out=str(report),
+    )
+    return report.read_text(encoding="utf-8")
+
+
+def test_the_check_catches_a_small_count_left_to_subtraction(inputs):
+    directory, cells, _ = inputs
+    # only the 3 is blanked: 50 - 40 - 7 = 3
+    tables = publish_table(directory, cells, {("wave1", "male")})
+    with pytest.raises(SurveyAuditError) as caught:
+        run_check(directory, tables)
+    assert "recoverable: n (scope wave1, variable gender, category male) (its possible values: 3 to 3)" in str(
+        caught.value
+    )
+    assert not (directory / "disclosure.txt").exists()
+
+
+def test_the_check_catches_a_wave_given_back_by_the_pool(inputs):
+    directory, cells, _ = inputs
+    # wave 1's men and women are blanked, but pooled minus wave 2 gives both back: 23 - 20 = 3, 100 - 60 = 40
+    tables = publish_table(directory, cells, {("wave1", "male"), ("wave1", "female")})
+    with pytest.raises(SurveyAuditError) as caught:
+        run_check(directory, tables)
+    assert "recoverable: n (scope wave1, variable gender, category male) (its possible values: 3 to 3)" in str(
+        caught.value
+    )
+
+
+def test_the_check_catches_a_small_count_printed_anywhere(inputs):
+    directory, cells, _ = inputs
+    tables = publish_table(directory, cells, set())
+    with pytest.raises(SurveyAuditError) as caught:
+        run_check(directory, tables)
+    assert "printed: n (scope wave1, variable gender, category male)" in str(caught.value)
+    formats.write_csv(
+        pd.DataFrame({"entry_id": ["t-men"], "recomputed_display": ["6.00% (3/50)"]}), directory / "a.csv"
+    )
+    protected = protect_and_publish(directory, cells)
+    with pytest.raises(SurveyAuditError, match="printed: the counts in the audit of t-men"):
+        run_check(directory, protected, audit="a.csv")
+
+
+def protect_and_publish(directory, cells) -> list[str]:
+    flows = {w: pd.read_csv(directory / f"{w}.flow.csv") for w in ("wave1", "wave2")}
+    counts = model(cells, set(), flows, {}, {})
+    suppressed = protect(counts.problem, 5)
+    public = public_cells(cells, hidden_rows(counts, cells, suppressed))
+    blank = {(w, c) for w, c, n in zip(public["wave"], public["category"], public["n"]) if pd.isna(n)}
+    return publish_table(directory, cells, blank)
+
+
+def test_the_protected_tables_pass_the_check(inputs):
+    directory, cells, _ = inputs
+    report = run_check(directory, protect_and_publish(directory, cells))
+    assert "no suppressed count can be recovered" in report
+    public = pd.read_csv(directory / "gender.csv", keep_default_na=False)
+    blank = public.loc[public["n"] == "", ["wave", "category"]]
+    pairs = set(zip(blank["wave"], blank["category"]))
+    assert ("wave1", "male") in pairs
+    # within wave 1 a second cell goes (else 50 - the rest gives 3 back), and across waves a pooled or wave 2
+    # men's count (else pooled - wave 2 gives it back)
+    assert len({c for w, c in pairs if w == "wave1"}) >= 2
+    assert pairs & {("wave2", "male"), ("wave1+wave2", "male")}
+
+
+def test_public_cells_blank_every_number_computed_from_a_suppressed_count(inputs):
+    _, cells, flows = inputs
+    counts = model(cells, set(), flows, {}, {})
+    suppressed = protect(counts.problem, 5)
+    public = public_cells(cells, hidden_rows(counts, cells, suppressed))
+    men = public[(public["wave"] == "wave1") & (public["category"] == "male")].iloc[0]
+    assert pd.isna(men["n"]) and pd.isna(men["pct"]) and men["flags"] == "suppressed"
+    assert men["base_n"] == 50  # the base is printed: the table's other cells keep their percentages
+
+
+def test_a_cleaning_rule_that_touched_few_rows_is_not_counted_in_public():
+    log = pd.DataFrame({"rule": ["consent", "recode"], "action": ["excluded", "set_missing"], "rows_affected": [3, 2]})
+    flow = pd.DataFrame({"rule": ["consent"], "excluded": pd.array([pd.NA], dtype="Int64")})
+    public = public_log(log, flow, 5)
+    assert public["rows_affected"].isna().all()
