@@ -37,3 +37,22 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
             tmp.write_text("partial")
             raise RuntimeError("boom")
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised_and_numbers_are_not():
+    # OWASP "CSV injection": a cell beginning with = + - @ (or a tab or carriage return) is a formula to Excel
+    frame = pd.DataFrame(
+        {
+            "wording": ['=HYPERLINK("http://x","y")', "+1 called", "-x", "@SUM(A1)", "\tx", "plain"],
+            "as_text": ["-1.5", "+2", "-inf", "1e-3", "wave1-wave2", ""],
+            "number": [-1.5, 2.0, -3.0, 0.001, 4.0, 5.0],
+        }
+    )
+    assert csv_text(frame).splitlines()[1:] == [
+        '"\'=HYPERLINK(""http://x"",""y"")",-1.5,-1.5',
+        "'+1 called,+2,2",
+        "'-x,-inf,-3",
+        "'@SUM(A1),1e-3,0.001",
+        "'\tx,wave1-wave2,4",
+        "plain,,5",
+    ]

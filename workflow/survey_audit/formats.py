@@ -4,6 +4,11 @@ The same frame always gives the same bytes: rows in the order given (callers sor
 floats written with a fixed number of significant digits, UTF-8 with ``\\n`` line ends, no index, no
 timestamps. Files are written to a temporary name and renamed into place, so a failed job never leaves a
 partial output behind.
+
+A text cell that a spreadsheet would read as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return, and is not a number) is written with a leading apostrophe, the OWASP defence against CSV
+injection: a registry wording or a category label can never run as a formula in the reviewer's spreadsheet.
+Numbers, and text that is a number (``-1.5``), are written as they are.
 """
 
 from __future__ import annotations
@@ -40,6 +45,20 @@ def format_float(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
     return text
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text``, with a leading apostrophe if a spreadsheet would take it for a formula."""
+    if not text.startswith(FORMULA_PREFIXES):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
+
+
 def _column_text(series: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.map(lambda v: "" if v is pd.NA or v is None else ("true" if v else "false")).astype(object)
@@ -57,7 +76,9 @@ def _scalar_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (float, np.floating)):
         return format_float(float(value))
-    return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    return neutralise_formula(str(value))
 
 
 @contextmanager
