@@ -417,18 +417,23 @@ def _printed(counts: Counts, full: pd.DataFrame, tables: list[str], flows: dict,
     printed = {k for k in counts.problem.published if k[0] == "group"}  # the sample table
     read = {"dtype": str, "keep_default_na": False}
     public = pd.concat([pd.read_csv(p, **read) for p in tables], ignore_index=True)
-    public = public[public["weighting"] == "unweighted"].set_index(["table_id", "wave", "by_value", "category"])
+    # Every row of a cell (unweighted and weighted) prints its unweighted counts.
+    prints = pd.DataFrame(
+        {
+            "n": (public["n"] != "") | ((public.get("pct", "") != "") & (public["base_n"] != "")),
+            "base": public["base_n"] != "",
+            "excluded": public["excluded_n"] != "",
+        }
+    )
+    prints.index = pd.MultiIndex.from_frame(public[["table_id", "wave", "by_value", "category"]])
+    prints = prints.groupby(level=[0, 1, 2, 3]).any()
     where = full.loc[counts.rows.index, ["table_id", "wave", "by_value", "category"]]
-    for (n, base, excluded), place in zip(counts.rows.itertuples(index=False), where.itertuples(index=False)):
-        if place not in public.index:
-            continue
-        row = public.loc[place]
-        if n is not None and (row["n"] != "" or (row.get("pct", "") != "" and row["base_n"] != "")):
-            printed.add(n)
-        if row["base_n"] != "":
-            printed.add(base)
-        if row["excluded_n"] != "":
-            printed.add(excluded)
+    for keys, place in zip(counts.rows.itertuples(index=False), where.itertuples(index=False, name=None)):
+        if place in prints.index:
+            shown = prints.loc[place]
+            printed |= {
+                key for key, column in zip(keys, ("n", "base", "excluded")) if key is not None and shown[column]
+            }
     for wave, path in flows.items():
         flow = pd.read_csv(path, **read)
         for (excluded, remaining), row in zip(counts.flows[wave], flow.itertuples(index=False)):
