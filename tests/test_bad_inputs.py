@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyreadstat
 import pytest
 
 from survey_audit.cli import main
@@ -345,3 +346,45 @@ def test_a_failed_ingest_creates_no_directories(tmp_path, capsys):
     case = next(case for case in CASES if case.id == "unknown_code")
     assert main(arguments(case, tmp_path / "new" / "out")) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def write_sav(path: Path, labels: dict) -> Path:
+    """good.csv as an SPSS export, its answers numeric, with the given value labels."""
+    from survey_audit.intake.readers import read_raw
+
+    frame = read_raw(DATA / "good.csv").frame
+    text = {"pid", "org", "comments", "ip"}
+    columns = {c: frame[c] if c in text else pd.to_numeric(frame[c]) for c in frame.columns}
+    pyreadstat.write_sav(pd.DataFrame(columns), str(path), variable_value_labels=labels)
+    return path
+
+
+def test_value_labels_that_invert_the_codebook_stop_ingest_every_one_listed(tmp_path, capsys):
+    # the codebook maps gender 1 → female and 2 → male; this export labels them the other way round
+    raw = write_sav(tmp_path / "inverted.sav", {"gender": {1: "Male", 2: "Female", 3: "Other"}})
+    args = arguments(Case("good.csv", problem=""), tmp_path / "out")
+    args[1] = str(raw)
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.splitlines()[:6] == [
+        f"2 problem(s) in the value labels of {raw}:",
+        f"1. Input problem in {raw}, column 'gender': code '1' of 'gender' is labelled 'Male' in the file, but the"
+        " codebook maps it to 'female' (Female)",
+        "     expected: codes that mean what their labels say: '1' → male",
+        f"     what to do: fix the codes of 'gender' in {DATA / 'codebook.yaml'} (a wrong code would invert its tables)",
+        f"2. Input problem in {raw}, column 'gender': code '2' of 'gender' is labelled 'Female' in the file, but the"
+        " codebook maps it to 'male' (Male)",
+        "     expected: codes that mean what their labels say: '2' → female",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inverted.sav"]  # nothing written
+
+
+def test_value_labels_that_agree_with_the_codebook_ingest(tmp_path, capsys):
+    raw = write_sav(tmp_path / "agreeing.sav", {"gender": {1: "Female", 2: "Male", 3: "Other", 99: "Refused"}})
+    args = arguments(Case("good.csv", problem=""), tmp_path / "out")
+    args[1] = str(raw)
+    assert main(args) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.splitlines()[0] == "bad: 4 raw responses, 4 analysed"
+    gender = pd.read_parquet(tmp_path / "out" / "bad.parquet")["gender"]
+    assert list(gender.astype(object).where(gender.notna(), None)) == ["female", "male", "other", None]

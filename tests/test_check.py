@@ -78,22 +78,60 @@ def test_long_unknown_values_are_described_not_shown(tmp_path):
     assert secret not in problem.message and "a value of 30 characters" in problem.message
 
 
-def test_value_labels_that_contradict_the_codebook(tmp_path):
+def labelled_wave(tmp_path, labels: dict, codebook: str = CODEBOOK):
+    """A one-wave project whose raw file is an SPSS export with the given value labels (two respondents)."""
     frame = pd.DataFrame(
         {c: [""] * 2 for c in HEADER.split(",")} | {"pid": ["P1", "P2"], "org": ["A", "B"], "status": ["0", "0"]}
     )
     frame["consent"] = [1.0, 1.0]
     frame["gender"] = [1.0, 2.0]
+    frame["phone"] = [1.0, 98.0]
     frame["recorded"] = ["2016-05-01", "2016-05-02"]
-    config = project(tmp_path, raw_name="raw.sav")
-    pyreadstat.write_sav(
-        frame, str(tmp_path / "raw.sav"), variable_value_labels={"gender": {1.0: "Male", 2.0: "Female"}}
-    )
+    config = project(tmp_path, codebook=codebook, raw_name="raw.sav")
+    pyreadstat.write_sav(frame, str(tmp_path / "raw.sav"), variable_value_labels=labels)
+    return config
+
+
+def test_value_labels_that_contradict_the_codebook(tmp_path):
+    config = labelled_wave(tmp_path, {"gender": {1.0: "Male", 2.0: "Female"}})
     result = check_wave(config, "w1", tmp_path)
     flagged = [p for p in result.problems if p.column == "gender"]
     assert [p.problem for p in flagged] == [
         "code '1' of 'gender' is labelled 'Male' in the file, but the codebook maps it to 'female' (Female)",
         "code '2' of 'gender' is labelled 'Female' in the file, but the codebook maps it to 'male' (Male)",
+    ]
+    assert [p.expected for p in flagged] == [
+        "codes that mean what their labels say: '1' → male",
+        "codes that mean what their labels say: '2' → female",
+    ]
+
+
+def test_value_labels_agree_whatever_their_case_punctuation_or_code_prefix(tmp_path):
+    labels = {
+        "gender": {1.0: "1. FEMALE", 2.0: " male ", 3.0: "Other!"},
+        "phone": {1.0: "Yes", 2.0: "No", 98.0: "Don’t know", 99.0: "99"},  # 99: only its own code
+        "consent": {1.0: "yes", 2.0: "no"},
+    }
+    assert check_wave(labelled_wave(tmp_path, labels), "w1", tmp_path).problems == []
+
+
+def test_a_value_label_that_names_no_category_is_a_problem_until_the_codebook_accepts_it(tmp_path):
+    labels = {"gender": {1.0: "Woman or girl", 2.0: "Male"}}
+    (problem,) = check_wave(labelled_wave(tmp_path, labels), "w1", tmp_path).problems
+    assert (problem.column, problem.problem) == (
+        "gender",
+        "code '1' of 'gender' is labelled 'Woman or girl' in the file, which does not name 'female' (Female), the"
+        " category the codebook maps it to",
+    )
+    assert problem.hint.startswith("if 'Woman or girl' does mean female, add \"Woman or girl\": female to the codes")
+    accepting = CODEBOOK.replace('"Female": female}', '"Female": female, "Woman or girl": female}')
+    assert check_wave(labelled_wave(tmp_path, labels, accepting), "w1", tmp_path).problems == []
+    # a label the codebook maps to another category is a contradiction, not a new wording
+    inverted = {"gender": {1.0: "Male", 2.0: "Woman or girl"}}
+    problems = check_wave(labelled_wave(tmp_path, inverted, accepting), "w1", tmp_path).problems
+    assert [p.expected for p in problems] == [
+        "codes that mean what their labels say: '1' → male",
+        "codes that mean what their labels say: '2' → female",
     ]
 
 

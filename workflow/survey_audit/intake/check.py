@@ -12,7 +12,9 @@ What is checked, in order; a problem never stops the checks that do not depend o
    (through the file's value labels too), integers that are not whole numbers, dates with no year: each with
    its count and first rows;
 5. value labels (SPSS, Stata): a code whose label in the file names another category than the codebook maps it
-   to (1 = "Male" where the codebook says 1 = female) would invert a table without any error.
+   to (1 = "Male" where the codebook says 1 = female) would invert a table without any error, and a label that
+   names no category the codebook could mean is as suspect until the codebook accepts it
+   (:func:`label_problems`; ingest runs the same check).
 
 Values are shown only when they are short codes; anything longer, or that looks like an address, is described
 by its length (the export may hold survivors' own words).
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from ..config.codebook import Codebook, Mapping, load_codebook
 from ..config.loading import load_yaml
-from ..config.variables import VariableSet, load_variables, normalise_text
+from ..config.variables import Variable, VariableSet, load_variables, normalise_text
 from ..config.waves import Wave, load_wave_sheet
 from ..errors import Collector, ConfigError, InputError, Problems, SurveyAuditError
 
@@ -87,6 +89,7 @@ def check_wave(config: dict, wave: str, root: str | Path = ".") -> WaveCheck:
     _check_columns(result, raw, root / row.codebook)
     if book is not None:
         _check_values(result, raw, book)
+        result.problems += label_problems(raw, book, view)
     return result
 
 
@@ -186,7 +189,6 @@ def _check_values(result: WaveCheck, raw: RawTable, book: Codebook) -> None:
             _check_integers(result, raw, mapping)
         elif mapping.column is not None:
             _check_codes(result, raw, mapping, {**mapping.missing, **mapping.codes}, delimited=var.is_multi)
-            _check_labels(result, raw, mapping, book)
         else:
             for column in mapping.columns:
                 _check_codes(
@@ -242,26 +244,74 @@ def _check_integers(result: WaveCheck, raw: RawTable, mapping: Mapping) -> None:
         )
 
 
-def _check_labels(result: WaveCheck, raw: RawTable, mapping: Mapping, book: Codebook) -> None:
-    """A code whose value label in the file names a different category than the codebook maps it to."""
-    var = mapping.variable
-    names = {normalise_text(c): c for c in var.categories} | {
-        normalise_text(label): c for c, label in var.categories.items()
-    }
-    for code, label in raw.value_labels.get(mapping.column, {}).items():
-        meant = names.get(normalise_text(label))
-        mapped = mapping.codes.get(normalise_text(code))
-        if meant is not None and mapped is not None and mapped != meant:
-            result.problems.append(
-                InputError(
-                    f"code '{code}' of '{mapping.column}' is labelled '{label}' in the file, but the codebook maps it "
-                    f"to '{mapped}' ({var.categories.get(mapped, mapped)})",
-                    file=raw.path,
-                    column=mapping.column,
-                    expected=f"codes that mean what their labels say: '{code}' → {meant}",
-                    hint=f"fix the codes of '{var.name}' in {book.path} (a wrong code would invert its tables)",
-                )
-            )
+def label_problems(raw: RawTable, book: Codebook, variables: VariableSet) -> list[InputError]:
+    """Every value label (SPSS, Stata) that contradicts the codebook, one problem per labelled code.
+
+    A code the codebook maps directly (not through its label) is compared with its label in the file, as words:
+    case, whitespace and punctuation ignored (apostrophes dropped, so "Don't know" reads as ``dont_know``) and a
+    leading copy of the code ("1. Female") left out. The label agrees when it is the id or the label of the
+    category (or missing code) the codebook maps the code to, or a label the codebook itself maps to that
+    category: a key of its codes with letters in it, such as ``"IP Address": survey``, which is how a label the
+    file words differently is accepted. Otherwise it is a problem: a contradiction when the label names another
+    category or missing code of the variable (1 = "Male" where the codebook maps 1 to female), else a label the
+    codebook does not account for ("IP Address" for ``survey``), which the analyst confirms by adding it to
+    the codes. A label that is only the code itself says nothing and is passed over."""
+    problems = []
+    for mapping in book.mappings.values():
+        labels = raw.value_labels.get(mapping.column, {}) if mapping.column is not None else {}
+        targets = {**mapping.missing, **mapping.codes}
+        names = _names(targets, mapping.variable, variables)
+        for code, label in labels.items():
+            mapped = targets.get(normalise_text(code))
+            words = _label_words(label, code)
+            if mapped is None or not words or words in names[mapped]:
+                continue
+            meant = next((target for target, named in names.items() if words in named), None)
+            problems.append(_label_problem(raw, mapping, book, (code, label), mapped, meant, variables))
+    return problems
+
+
+def _label_words(text: str, code: str | None = None) -> tuple[str, ...]:
+    """A label (or a name) as the words it is compared by, without a leading copy of ``code``."""
+    words = tuple(re.sub(r"[^0-9a-z]+", " ", re.sub(r"['’]", "", text.casefold())).split())
+    own = _label_words(code) if code is not None else ()
+    return words[len(own) :] if own and words[: len(own)] == own else words
+
+
+def _names(targets: dict[str, str], var: Variable, variables: VariableSet) -> dict[str, set[tuple[str, ...]]]:
+    """The words of each target's id and label, and of the labels the codebook maps to it."""
+    names: dict[str, set[tuple[str, ...]]] = {}
+    for key, target in targets.items():
+        label = var.categories.get(target, variables.missing_codes.get(target, target))
+        named = names.setdefault(target, {_label_words(target), _label_words(label)})
+        if re.search("[a-z]", key):
+            named.add(_label_words(key))
+    return names
+
+
+def _label_problem(raw, mapping: Mapping, book: Codebook, labelled, mapped, meant, variables) -> InputError:
+    var, (code, label) = mapping.variable, labelled
+
+    def named(target: str) -> str:
+        return f"'{target}' ({var.categories.get(target, variables.missing_codes.get(target, target))})"
+
+    what = f"code '{code}' of '{mapping.column}' is labelled '{label}' in the file"
+    if meant is not None:
+        return InputError(
+            f"{what}, but the codebook maps it to {named(mapped)}",
+            file=raw.path,
+            column=mapping.column,
+            expected=f"codes that mean what their labels say: '{code}' → {meant}",
+            hint=f"fix the codes of '{var.name}' in {book.path} (a wrong code would invert its tables)",
+        )
+    return InputError(
+        f"{what}, which does not name {named(mapped)}, the category the codebook maps it to",
+        file=raw.path,
+        column=mapping.column,
+        expected=f"the label of {named(mapped)}, or a label the codebook maps to it",
+        hint=f"if '{label}' does mean {mapped}, add \"{label}\": {mapped} to the codes of '{var.name}' in"
+        f" {book.path}; if it does not, the code is wrong",
+    )
 
 
 def _unknown(raw: RawTable, column: str, bad: pd.Series, what: str, accepted: list[str]) -> InputError:

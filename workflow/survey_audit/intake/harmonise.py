@@ -9,6 +9,8 @@ text) are checked to exist and then discarded.
 
 Nothing is silently changed: a raw value that matches its code only once stray case or whitespace is ignored
 is accepted and reported as a finding, and a value that matches nothing stops the run with its row and column.
+Nor is a value label of an SPSS or Stata file that disagrees with the code the codebook maps (see
+:func:`survey_audit.intake.check.label_problems`): every such label stops the run, all of them listed at once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import pandas as pd
 
 from ..config.codebook import Codebook, Mapping
 from ..config.variables import NO_ANSWER, STRAY_TEXT, Variable, VariableSet, normalise_text
-from ..errors import InputError
+from ..errors import Collector, InputError
+from .check import label_problems
 from .readers import RawTable
 
 FINDING_COLUMNS = ["respondent_id", "source_row", "variable", "column", "finding"]
@@ -64,8 +67,13 @@ def check_columns(raw: RawTable, codebook: Codebook) -> None:
 
 
 def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harmonised:
-    """Map a raw export onto the harmonised variables of its wave."""
+    """Map a raw export onto the harmonised variables of its wave, once its columns are the codebook's and its
+    value labels (SPSS, Stata) agree with the codebook's codes (every disagreement reported at once)."""
     check_columns(raw, codebook)
+    labels = Collector(f"the value labels of {raw.path}")
+    for problem in label_problems(raw, codebook, variables):
+        labels.add(problem)
+    labels.raise_if_any()
     findings: list[dict] = []
     ids = _pseudonyms(raw, codebook)
     base = pd.DataFrame(
