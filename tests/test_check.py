@@ -75,7 +75,7 @@ def test_long_unknown_values_are_described_not_shown(tmp_path):
     rows = [*GOOD, f"P4,A,0,1,2016-05-04,{secret},28,13,2001,2,,,1,,,x"]
     result = check_wave(project(tmp_path, rows), "w1", tmp_path)
     (problem,) = result.problems
-    assert secret not in problem.message and "a value of 30 characters" in problem.message
+    assert secret not in problem.message and "1 unknown codes of 'gender': a text of 30 characters" in problem.message
 
 
 def labelled_wave(tmp_path, labels: dict, codebook: str = CODEBOOK):

@@ -16,8 +16,9 @@ What is checked, in order; a problem never stops the checks that do not depend o
    names no category the codebook could mean is as suspect until the codebook accepts it
    (:func:`label_problems`; ingest runs the same check).
 
-Values are shown only when they are short codes; anything longer, or that looks like an address, is described
-by its length (the export may hold survivors' own words).
+Values are shown only when they are short codes of a column that is neither identifying nor free text; any
+other is described by its kind and length (the export may hold survivors' own words; see
+:func:`survey_audit.errors.raw_value`).
 
 The whole check is columnar: each mapped column's distinct values are resolved once, whatever the number of
 rows. At the start of a run a wave is checked again only when its raw file (size and modification time), its
@@ -34,11 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config.codebook import Codebook, Mapping, load_codebook
+from ..config.codebook import Codebook, Mapping, load_codebook, private_columns
 from ..config.loading import load_yaml
 from ..config.variables import Variable, VariableSet, load_variables, normalise_text
 from ..config.waves import Wave, load_wave_sheet
-from ..errors import Collector, ConfigError, InputError, Problems, SurveyAuditError
+from ..errors import Collector, ConfigError, InputError, Problems, SurveyAuditError, raw_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +82,7 @@ def check_wave(config: dict, wave: str, root: str | Path = ".") -> WaveCheck:
     result = WaveCheck(wave)
     view = load_variables(root / config["variables"]).for_waves({wave: (row.fielded_from, row.fielded_to)})
     book = _codebook(result, row, view, config, root)
-    raw = _raw(result, row, root)
+    raw = _raw(result, row, root, view)
     if raw is None:
         return result
     if raw.blank_rows:
@@ -108,15 +109,17 @@ def _codebook(result: WaveCheck, row: Wave, view: VariableSet, config: dict, roo
     return book
 
 
-def _raw(result: WaveCheck, row: Wave, root: Path) -> RawTable | None:
+def _raw(result: WaveCheck, row: Wave, root: Path, view: VariableSet) -> RawTable | None:
     from .readers import read_raw
 
     options = {}
     try:
-        file_spec = load_yaml(root / row.codebook).data.get("file", {})
+        data = load_yaml(root / row.codebook).data
+        file_spec = data.get("file", {})
         options = {k: file_spec[k] for k in ("layout", "encoding", "delimiter", "sheet") if file_spec.get(k)}
-    except (SurveyAuditError, AttributeError):
-        pass  # the codebook's own problems are reported above; read the file with the defaults
+        options["private"] = private_columns(data, view)
+    except (SurveyAuditError, AttributeError, TypeError):
+        pass  # the codebook's own problems are reported above; read the file with the defaults (nothing shown)
     try:
         return read_raw(root / row.raw, **options)
     except SurveyAuditError as problem:
@@ -318,7 +321,9 @@ def _unknown(raw: RawTable, column: str, bad: pd.Series, what: str, accepted: li
     """One problem for every raw value of a column that matches no code: each value with its count, the first
     rows it is on."""
     counts = bad.value_counts(sort=True)
-    shown = ", ".join(f"{_shown(v)} in {n} row(s)" for v, n in list(counts.items())[:10])
+    # organisation and coded columns are neither identifying nor free text; a value that is no short code is
+    # still described, not shown
+    shown = ", ".join(f"{raw_value(v, private=False, show=repr)} in {n} row(s)" for v, n in list(counts.items())[:10])
     positions = raw.frame.index.isin(bad.index).nonzero()[0]
     listed = ", ".join(repr(k) for k in accepted[:12]) + (" ..." if len(accepted) > 12 else "")
     return InputError(
@@ -328,14 +333,6 @@ def _unknown(raw: RawTable, column: str, bad: pd.Series, what: str, accepted: li
         expected="one of " + listed + " or blank",
         hint="add the code to the codebook if it is a real answer, or fix the value in the export",
     )
-
-
-def _shown(value: str) -> str:
-    """A raw value as a problem may show it: short codes as they are, anything else by its length only."""
-    value = str(value)
-    if len(value) <= 12 and "@" not in value:
-        return repr(value)
-    return f"a value of {len(value)} characters"
 
 
 def _rows(rows) -> str:

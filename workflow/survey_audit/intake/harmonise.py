@@ -11,6 +11,8 @@ Nothing is silently changed: a raw value that matches its code only once stray c
 is accepted and reported as a finding, and a value that matches nothing stops the run with its row and column.
 Nor is a value label of an SPSS or Stata file that disagrees with the code the codebook maps (see
 :func:`survey_audit.intake.check.label_problems`): every such label stops the run, all of them listed at once.
+The columns read here (the organisation, coded and integer answers) are neither identifying nor free text, so a
+value in a message is shown when it is a short code and described otherwise (:func:`survey_audit.errors.raw_value`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 
 from ..config.codebook import Codebook, Mapping
 from ..config.variables import NO_ANSWER, STRAY_TEXT, Variable, VariableSet, normalise_text
-from ..errors import Collector, InputError
+from ..errors import Collector, InputError, raw_value
 from .check import label_problems
 from .readers import RawTable
 
@@ -149,7 +151,7 @@ def _organisations(raw: RawTable, codebook: Codebook) -> tuple[pd.Categorical, p
                 file=raw.path,
                 row=int(row),
                 column=column,
-                value=value,
+                value=raw_value(value, private=False),
                 expected="one of " + ", ".join(o.code for o in codebook.organisations.values()),
                 hint=f"add the organisation to 'organisation: codes' in {codebook.path}",
             )
@@ -206,7 +208,7 @@ class _Context:
             file=self.raw.path,
             row=int(row),
             column=column,
-            value=value,
+            value=raw_value(value, private=False),
             expected="one of " + ", ".join(repr(a) for a in accepted) + " or blank",
             hint="fix the value in the raw file, or add the code to the codebook if it is a real answer",
         )
@@ -255,7 +257,7 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                     file=ctx.raw.path,
                     row=int(row),
                     column=mapping.column,
-                    value=value,
+                    value=raw_value(value, private=False),
                     expected="a date with a four-digit year, such as 2016-05-03 or 5/3/2016",
                 )
             values.append(int(match.group(1)))
@@ -267,7 +269,7 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                 file=ctx.raw.path,
                 row=int(row),
                 column=mapping.column,
-                value=value,
+                value=raw_value(value, private=False),
                 expected="a whole number"
                 + (
                     f", or one of the missing codes {', '.join(repr(m) for m in mapping.missing)}"
@@ -282,7 +284,7 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                 file=ctx.raw.path,
                 row=int(row),
                 column=mapping.column,
-                value=value,
+                value=raw_value(value, private=False),
                 expected="a whole number such as an age, a year or a count",
             )
         if value != text:
