@@ -44,10 +44,11 @@ class Case:
     variables: str = "variables.yaml"
     kind: str = "Input problem"
     about: str | None = None  # the file the message names, when not the raw file
+    name: str | None = None  # the case's id, when not the stem of the file the message names
 
     @property
     def id(self) -> str:
-        return Path(self.raw if self.about is None else self.about).stem
+        return self.name or Path(self.raw if self.about is None else self.about).stem
 
 
 CASES = [
@@ -204,6 +205,16 @@ CASES = [
         "the row has a value in column O, beyond the last named column",
         row=3,
         found="a text of 4 characters",
+    ),
+    # --- the responses against the cleaning rules ------------------------------------------------------------------
+    Case(
+        # every response is excluded (a test response, two without consent, one not eligible): the clean stage
+        # stops with the exclusion flow, not the weight stage with a traceback
+        "nobody_left.csv",
+        "no respondent of wave 'bad' is left after cleaning: 4 raw responses, test_responses excluded 1, consent"
+        " excluded 2, trafficked_as_minor excluded 1, 0 analysed",
+        about="codebook.yaml",
+        name="nobody_left",
     ),
     # --- the codebook and the variables ---------------------------------------------------------------------------
     Case(
