@@ -116,6 +116,12 @@ def test_a_design_without_degrees_of_freedom_has_no_design_based_test():
         assert info.value.value == residual
 
 
+def test_a_table_every_psu_answers_alike_has_no_rao_scott_adjustment():
+    alike = pd.DataFrame({"org": np.repeat(np.arange(4), 4), "a": list("xxyy") * 4, "y": [0, 1, 0, 1] * 4})
+    with pytest.raises(DesignError, match="the design-based variance of the table is zero"):
+        S.association_tests(svydesign(alike, cluster="org"), "a", "y")
+
+
 def test_f_test_p_value_is_reproducible_from_the_stored_columns():
     d = svydesign(FRAME, cluster="org")
     row = S.svychisq(d, "a", "y").iloc[0]
