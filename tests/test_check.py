@@ -11,8 +11,10 @@ import pyreadstat
 import pytest
 
 from conftest import CLEANING_DEFAULTS, CODEBOOK, HEADER, VARIABLES, write
-from survey_audit.errors import Problems
+from survey_audit.config.tables import ALL, PAIR_SEPARATOR, POOL_SEPARATOR, POOLED
+from survey_audit.errors import ConfigError, Problems
 from survey_audit.intake.check import check_wave, check_waves
+from survey_audit.tools.releases import CURRENT
 
 GOOD = [
     'P1,A,0,1,2016-05-01,1,25,14,2005,1,1,1,,"1,2",hello there,10.0.0.1',
@@ -133,6 +135,28 @@ def test_a_value_label_that_names_no_category_is_a_problem_until_the_codebook_ac
         "codes that mean what their labels say: '1' → male",
         "codes that mean what their labels say: '2' → female",
     ]
+
+
+@pytest.mark.parametrize(
+    "wave, problem",
+    [
+        (POOLED, "'pooled' is reserved"),  # a table's pooled scopes
+        (ALL, "'all' is reserved"),  # the by-value of a table without a by-variable
+        (CURRENT, "'current' is reserved"),  # the current results, beside the releases
+        (f"w1{POOL_SEPARATOR}w2", "'w1+w2' is not in the form this key takes"),  # a pool's scope
+        (f"w1{PAIR_SEPARATOR}w2", "'w1-w2' is not in the form this key takes"),  # a comparison's scope
+        ("Wave1", "'Wave1' is not in the form this key takes"),
+    ],
+)
+def test_a_wave_named_like_a_scope_is_refused_by_the_sheet(tmp_path, wave, problem):
+    config = project(tmp_path)
+    sheet = tmp_path / "waves.tsv"
+    sheet.write_text(sheet.read_text().replace("\nw1\t", f"\n{wave}\t"))
+    with pytest.raises(ConfigError) as info:
+        check_waves(config, tmp_path)
+    assert (info.value.file, info.value.row, info.value.problem) == (str(sheet), 2, f"at 'wave': {problem}")
+    assert info.value.expected.startswith("a wave id: lower-case letters, digits and underscores")
+    assert "'+' joins waves into a pool" in info.value.expected and "nor current" in info.value.expected
 
 
 def test_a_wave_that_passed_is_not_read_again_until_an_input_changes(tmp_path):
