@@ -159,6 +159,35 @@ def test_a_wave_named_like_a_scope_is_refused_by_the_sheet(tmp_path, wave, probl
     assert "'+' joins waves into a pool" in info.value.expected and "nor current" in info.value.expected
 
 
+def test_a_wave_given_another_waves_codebook_is_told_so_not_flooded_with_missing_columns(root, tmp_path, capsys):
+    from survey_audit.cli import main
+    from survey_audit.config.settings import load_config
+
+    sheet = tmp_path / "waves.tsv"
+    bundled = (root / "config" / "waves.tsv").read_text(encoding="utf-8")
+    sheet.write_text(bundled.replace("config/codebooks/wave1.yaml", "config/codebooks/wave2.yaml"), encoding="utf-8")
+    config = {**load_config(root / "config" / "config.yaml"), "waves": str(sheet)}
+    result = check_wave(config, "wave1", root)
+    # wave 2's codebook names 55 columns, 38 of them not in wave 1's export of 72 columns (55 it does not name)
+    described = (
+        "the codebook does not describe this file: 38 of the 55 columns it names are not in the file ('pid', 'org',"
+        " 'consent', 'gender', 'orientation', ...), and 55 of the file's 72 columns are not in the codebook"
+    )
+    assert [(p.file, p.problem) for p in result.problems] == [
+        (
+            str(root / "config" / "codebooks" / "wave2.yaml"),
+            "the codebook is for wave 'wave2' but config/waves.tsv uses it for wave 'wave1'",
+        ),
+        (str(root / "resources" / "synthetic" / "wave1.csv"), described + "; it is the codebook of wave 'wave2'"),
+    ]
+    assert "check the 'codebook' and 'raw' cells of wave 'wave1'" in result.problems[1].hint
+    # survey-audit ingest says the same of the pair
+    raw, codebook = root / "resources" / "synthetic" / "wave1.csv", root / "config" / "codebooks" / "wave2.yaml"
+    options = ["--variables", str(root / "config" / "variables.yaml"), "--config", str(root / "config" / "config.yaml")]
+    assert main(["ingest", str(raw), "--codebook", str(codebook), *options, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == f"Input problem in {raw}, row 1: {described}"
+
+
 def test_a_wave_that_passed_is_not_read_again_until_an_input_changes(tmp_path):
     config = project(tmp_path)
     cache = tmp_path / "cache"

@@ -7,7 +7,9 @@ What is checked, in order; a problem never stops the checks that do not depend o
 1. the codebook against its schema and the wave's view of the harmonised variables (every codebook problem);
 2. the raw file can be read with the codebook's file options;
 3. columns: those the codebook names but the file lacks, those the file has but the codebook does not mention,
-   and, for each missing one, an unmentioned column whose close spelling suggests it was renamed;
+   and, for each missing one, an unmentioned column whose close spelling suggests it was renamed; when most of
+   the codebook's columns are missing, one problem saying the codebook does not describe the file (another
+   wave's codebook or file) instead, and no value is checked;
 4. values: organisation codes the codebook does not list, raw values of a coded question that match no code
    (through the file's value labels too), integers that are not whole numbers, dates with no year: each with
    its count and first rows;
@@ -87,8 +89,7 @@ def check_wave(config: dict, wave: str, root: str | Path = ".") -> WaveCheck:
         return result
     if raw.blank_rows:
         result.notes.append(f"{len(raw.blank_rows)} blank row(s) skipped (rows {_rows(raw.blank_rows)})")
-    _check_columns(result, raw, root / row.codebook)
-    if book is not None:
+    if _check_columns(result, raw, row, root / row.codebook) and book is not None:
         _check_values(result, raw, book)
         result.problems += label_problems(raw, book, view)
     return result
@@ -127,23 +128,59 @@ def _raw(result: WaveCheck, row: Wave, root: Path, view: VariableSet) -> RawTabl
         return None
 
 
-def _declared_columns(codebook_path: Path) -> list[str]:
-    """Every raw column a codebook names (identifier, organisation, mappings, drops), read leniently so that a
-    codebook with problems of its own still has its columns checked."""
+def _declared(codebook_path: Path) -> tuple[list[str], str | None]:
+    """Every raw column a codebook names (identifier, organisation, mappings, drops) and the wave it says it is
+    for, read leniently so that a codebook with problems of its own still has its columns checked."""
     try:
         data = load_yaml(codebook_path).data or {}
     except SurveyAuditError:
-        return []
+        return [], None
     columns = [data.get("respondent_id"), (data.get("organisation") or {}).get("column")]
     for spec in (data.get("variables") or {}).values():
         if isinstance(spec, dict):
             columns += [spec["column"]] if "column" in spec else list(spec.get("columns") or {})
     columns += list(data.get("drop") or {})
-    return [str(c) for c in columns if c is not None]
+    return [str(c) for c in columns if c is not None], data.get("wave")
 
 
-def _check_columns(result: WaveCheck, raw: RawTable, codebook_path: Path) -> None:
-    declared = _declared_columns(codebook_path)
+def not_described(declared: list[str], present: list[str]) -> str | None:
+    """The problem of a codebook that does not describe a file at all, or None: when most of the columns it
+    names are not in the file, it was written for another export (another wave's codebook, or another wave's
+    file), and listing each missing column would only hide that."""
+    missing = [c for c in declared if c not in set(present)]
+    if len(missing) * 2 <= len(declared):
+        return None
+    unmentioned = [c for c in present if c not in set(declared)]
+    return (
+        f"the codebook does not describe this file: {len(missing)} of the {len(declared)} columns it names are not"
+        f" in the file ({_listed(missing)}), and {len(unmentioned)} of the file's {len(present)} columns are not in"
+        " the codebook"
+    )
+
+
+def _listed(names: list[str], first: int = 5) -> str:
+    return ", ".join(repr(n) for n in names[:first]) + (", ..." if len(names) > first else "")
+
+
+def _check_columns(result: WaveCheck, raw: RawTable, row: Wave, codebook_path: Path) -> bool:
+    """The file's columns against those the codebook names; False when the codebook does not describe the file
+    at all (then its values are not checked either)."""
+    declared, declared_wave = _declared(codebook_path)
+    mismatch = not_described(declared, raw.columns)
+    if mismatch is not None:
+        other = declared_wave is not None and declared_wave != row.wave
+        result.problems.append(
+            InputError(
+                mismatch + (f"; it is the codebook of wave '{declared_wave}'" if other else ""),
+                file=raw.path,
+                row=1,
+                expected=f"a codebook written for this export (the wave sheet gives wave '{row.wave}' the codebook"
+                f" {row.codebook})",
+                hint=f"check the 'codebook' and 'raw' cells of wave '{row.wave}' in the wave sheet: one of them is"
+                " probably another wave's",
+            )
+        )
+        return False
     present = set(raw.columns)
     missing = [c for c in declared if c not in present]
     unexpected = [c for c in raw.columns if c not in set(declared)]
@@ -171,6 +208,7 @@ def _check_columns(result: WaveCheck, raw: RawTable, codebook_path: Path) -> Non
                 hint="map it, or drop it with a reason, so nothing passes unreviewed",
             )
         )
+    return True
 
 
 def _renamed(column: str, candidates: list[str]) -> str | None:

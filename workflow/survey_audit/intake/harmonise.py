@@ -26,7 +26,7 @@ import pandas as pd
 from ..config.codebook import Codebook, Mapping
 from ..config.variables import NO_ANSWER, STRAY_TEXT, Variable, VariableSet, normalise_text
 from ..errors import Collector, InputError, raw_value
-from .check import label_problems
+from .check import label_problems, not_described
 from .readers import RawTable
 
 FINDING_COLUMNS = ["respondent_id", "source_row", "variable", "column", "finding"]
@@ -45,6 +45,15 @@ class Harmonised:
 def check_columns(raw: RawTable, codebook: Codebook) -> None:
     """The raw file must have exactly the columns the codebook names (maps or drops), in any order."""
     expected = codebook.expected_columns
+    mismatch = not_described(expected, raw.columns)
+    if mismatch is not None:
+        raise InputError(
+            mismatch,
+            file=raw.path,
+            row=1,
+            expected=f"the export {codebook.path} was written for (wave '{codebook.wave}')",
+            hint="check that the file and the codebook are of the same wave",
+        )
     present = set(raw.columns)
     missing = [c for c in expected if c not in present]
     if missing:
