@@ -104,6 +104,7 @@ CASES = [
     ),
     # --- the file itself -----------------------------------------------------------------------------------------
     Case("empty.csv", "the file is empty"),
+    Case("workbook_saved_as.csv", "the file is an Excel workbook (or another zip archive) saved with a .csv extension"),
     Case("header_only.csv", "the file has a header but no responses"),
     Case("nonexistent.csv", "the raw data file does not exist"),
     Case(

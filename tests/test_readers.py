@@ -261,6 +261,35 @@ def test_a_value_is_described_not_shown_in_a_private_column_and_when_no_codebook
     assert str(shown.value) == r"byte 0x81 in the value 'Jo\x81'"  # a short code of a column that may be shown
 
 
+@pytest.mark.parametrize(
+    "kind, name, problem, hint",
+    [
+        ("xlsx", "raw.csv", "an Excel workbook (or another zip archive) saved with a .csv extension", "end in .xlsx"),
+        ("xls", "raw.csv", "an old-style Excel workbook (.xls, or another Office file) saved with a .csv extension",
+         "save it as .xlsx"),
+        ("xls", "raw.xlsx", "an old-style Excel workbook (.xls, or another Office file) saved with a .xlsx extension",
+         "save it as .xlsx"),
+        ("sav", "raw.txt", "an SPSS data file saved with a .txt extension", "end in .sav"),
+        ("dta", "raw.tsv", "a Stata data file saved with a .tsv extension", "end in .dta"),
+        ("sav", "raw.dta", "an SPSS data file saved with a .dta extension", "end in .sav"),
+    ],
+)  # fmt: skip
+def test_a_file_under_another_kind_of_extension_is_named_for_what_it_is(tmp_path, kind, name, problem, hint):
+    path = tmp_path / name
+    frame = pd.DataFrame({"id": [1.0, 2.0], "age": [30.0, 31.0]})
+    if kind == "xlsx":
+        frame.to_excel(tmp_path / "made.xlsx", index=False)
+        path.write_bytes((tmp_path / "made.xlsx").read_bytes())
+    elif kind == "xls":  # the compound-file header every .xls workbook starts with
+        path.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
+    else:
+        (pyreadstat.write_sav if kind == "sav" else pyreadstat.write_dta)(frame, str(path))
+    with pytest.raises(InputError) as info:
+        read_raw(path)
+    assert (info.value.file, info.value.problem) == (str(path), f"the file is {problem}")
+    assert hint in info.value.hint
+
+
 def test_blank_column_name(tmp_path):
     error = fails(tmp_path, "id, ,age\n1,2,3\n")
     assert error.problem == "column 2 of the header has no name"

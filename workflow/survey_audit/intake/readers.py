@@ -20,7 +20,9 @@ characters Windows software writes there (€ ‘ ’ “ ” – — …). Read
 author saw. ``encoding: latin-1`` may still be declared; it then refuses a file with bytes 0x80–0x9F rather than
 turning them into control characters. A file in cp1252 whose bytes happen to be valid UTF-8 as well is read as
 UTF-8; declare ``encoding: cp1252`` for such a file. Bytes that fit no supported encoding, and NUL characters
-(UTF-16 without a byte-order mark, or a binary file), stop the read naming the row and column they are in.
+(UTF-16 without a byte-order mark, or a binary file), stop the read naming the row and column they are in. A
+file whose first bytes are those of a workbook, an SPSS or a Stata file is refused for what it is when its
+extension says otherwise (an Excel workbook saved as .csv).
 
 A message about a response's value shows it only through :func:`survey_audit.errors.raw_value`: ``private``
 names the columns whose values are never shown (the codebook's identifying and free-text columns); a value
@@ -50,6 +52,15 @@ from ..errors import ConfigError, Found, InputError, raw_value
 DELIMITERS = ",;\t|"
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+# The first bytes of the binary files an export is most often mistaken for: what the file is, the extension it is
+# read under (None for an old-style .xls workbook, which cannot be read) and the extensions that fit it.
+SIGNATURES = [
+    (b"PK\x03\x04", "an Excel workbook (or another zip archive)", ".xlsx", XLSX_SUFFIXES),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel workbook (.xls, or another Office file)", None, set()),
+    (b"$FL2", "an SPSS data file", ".sav", {".sav"}),
+    (b"$FL3", "a compressed SPSS data file", ".zsav", {".zsav"}),
+    (b"<stata_dta>", "a Stata data file", ".dta", {".dta"}),
+]
 LAYOUTS = ("auto", "plain", "platform")
 DELIMITER_NAMES = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "tab", "|": "'|' (pipe)"}
 SNIFF_LINES = 200  # lines of a text file the delimiter is judged on
@@ -130,6 +141,7 @@ def read_raw(
             hint="check the 'raw' column of the wave sheet (config/waves.tsv), or the path given on the command line",
         )
     suffix = path.suffix.lower()
+    _check_signature(path, suffix)
     if suffix in TEXT_SUFFIXES:
         table = _read_text(path, layout=layout, encoding=encoding, delimiter=delimiter, private=private)
     elif suffix in XLSX_SUFFIXES:
@@ -153,6 +165,22 @@ def read_raw(
             hint="check that the export includes the responses and is not a template",
         )
     return table
+
+
+def _check_signature(path: Path, suffix: str) -> None:
+    """A file whose first bytes say it is another kind of file than its extension (a workbook saved as .csv) is
+    refused for what it is, rather than read as a text with strange bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    for signature, what, proper, fitting in SIGNATURES:
+        if head.startswith(signature) and suffix not in fitting:
+            rename = f"rename it to end in {proper}" if proper else "open it in Excel and save it as .xlsx (or CSV)"
+            raise InputError(
+                f"the file is {what} saved with a {suffix} extension",
+                file=path,
+                expected=f"a file whose content is what its extension says ({suffix})",
+                hint=f"{rename}, and point the wave sheet's 'raw' (or the command) at the new name",
+            )
 
 
 def _is_private(column: str | None, private: Collection[str] | None) -> bool:
