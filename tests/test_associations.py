@@ -11,7 +11,13 @@ import pytest
 from conftest import ROWS, frame_of
 from survey_audit.config.tables import TableSpec
 from survey_audit.errors import ConfigError
-from survey_audit.stages.associations import BOUNDARY, adjust_tests, table_tests, wave_comparisons
+from survey_audit.stages.associations import (
+    BOUNDARY,
+    NOT_COMPUTABLE,
+    adjust_tests,
+    table_tests,
+    wave_comparisons,
+)
 from survey_audit.stages.conventions import Significance, scope_design
 
 SIGNIFICANCE = Significance(
@@ -34,6 +40,38 @@ def test_a_test_with_nothing_to_compare_is_reported_not_computable(variables):
     f = next(r for r in rows if r["test"] == "F")  # everyone advertised online entered from 2004: one column
     assert f["method"].startswith("not computable: a test of association needs at least two observed levels")
     assert "p" not in f or pd.isna(f.get("p"))
+
+
+def test_every_respondent_from_one_organisation_leaves_the_design_based_tests_not_computable(variables):
+    frame = frame_of([("A", *row[1:]) for row in ROWS])  # a single cluster: no degrees of freedom
+    table = spec(variable="advertised", by="gender", test_family="exploratory", trend=True)
+    design = scope_design(frame, np.ones(len(frame)), "w1", "adjust")
+    rows = {r["test_id"]: r for r in table_tests(design, table, variables, "w1", weighting="unweighted", df="domain")}
+    design_based = ["t:w1:online", "t:w1:street", "t:w1:online:trend", "t:w1:street:trend"]
+    for test_id in design_based:
+        assert rows[test_id]["flags"] == NOT_COMPUTABLE
+        assert rows[test_id]["method"].startswith("not computable: ")
+        assert "has no degrees of freedom" in rows[test_id]["method"]
+        assert "statistic" not in rows[test_id] and "p" not in rows[test_id]
+    # the unweighted sensitivity tests need no design: online by gender among the 9 who answered both
+    pearson = rows["t:w1:online:pearson"]
+    assert pearson["n"] == 9 and 0 < pearson["p"] <= 1 and "flags" not in pearson
+    tests = adjust_tests(pd.DataFrame(rows.values()).assign(report="r"), SIGNIFICANCE, claims=set())
+    assert set(tests.loc[tests["test_id"].isin(design_based), "adjustment"]) == {"none"}
+
+
+def test_a_wave_whose_cells_have_no_degrees_of_freedom_is_not_compared(variables):
+    rows = [
+        ("w1", "unweighted", "female", 60, 100, 60.0, 0.0, 0),  # one organisation: SE 0 on df 0
+        ("w2", "unweighted", "female", 70, 100, 70.0, 5.0, 23),
+    ]
+    table = spec(waves=("w1", "w2"))
+    (row,) = wave_comparisons(cells_frame(rows), table, views(variables, table), SIGNIFICANCE)
+    assert (row["test_id"], row["flags"]) == ("t:w1-w2:female", NOT_COMPUTABLE)
+    assert row["method"] == (
+        "not computable: w1's estimate has no degrees of freedom (one PSU per stratum), so no design SE"
+    )
+    assert "statistic" not in row and "p" not in row
 
 
 def test_every_outcome_gets_the_design_based_tests_and_unweighted_ones_only_unweighted(variables):

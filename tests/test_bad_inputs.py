@@ -1,6 +1,6 @@
 """The bad-input corpus (tests/data/bad/): every broken export or codebook stops `survey-audit ingest` with one
-specific message naming the file, row and column, showing the value found, exit status 2, no traceback, and
-nothing written.
+specific message naming the file, row and column, showing the value found (or, in an identifying or free-text
+column, describing it without its content), exit status 2, no traceback, and nothing written.
 
 Each raw file is a copy of good.csv with one thing broken; each codebook or variables file a copy of
 codebook.yaml or variables.yaml with one mistake. Most cases call the command in-process (fast); a few run it as
@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyreadstat
 import pytest
 
 from survey_audit.cli import main
+from survey_audit.errors import Problems
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "bad"
@@ -42,10 +44,11 @@ class Case:
     variables: str = "variables.yaml"
     kind: str = "Input problem"
     about: str | None = None  # the file the message names, when not the raw file
+    name: str | None = None  # the case's id, when not the stem of the file the message names
 
     @property
     def id(self) -> str:
-        return Path(self.raw if self.about is None else self.about).stem
+        return self.name or Path(self.raw if self.about is None else self.about).stem
 
 
 CASES = [
@@ -77,8 +80,31 @@ CASES = [
         column="org",
         found="'Z'",
     ),
+    # --- values that are never shown: an identifying or free-text column, or a value that is no short code ---------
+    Case(
+        "identifying_value.csv",
+        "the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x81 is a character in neither",
+        row=3,
+        column="pid",
+        found="byte 0x81 in an e-mail address of 21 characters, at character 9",
+    ),
+    Case(
+        "free_text_value.csv",
+        "the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x81 is a character in neither",
+        row=3,
+        column="comments",
+        found="byte 0x81 in a text of 36 characters, at character 19",
+    ),
+    Case(
+        "email_in_age.csv",
+        "'age_at_survey' (Age at survey) must be a whole number",
+        row=3,
+        column="age",
+        found="an e-mail address of 20 characters",
+    ),
     # --- the file itself -----------------------------------------------------------------------------------------
     Case("empty.csv", "the file is empty"),
+    Case("workbook_saved_as.csv", "the file is an Excel workbook (or another zip archive) saved with a .csv extension"),
     Case("header_only.csv", "the file has a header but no responses"),
     Case("nonexistent.csv", "the raw data file does not exist"),
     Case(
@@ -86,7 +112,7 @@ CASES = [
         "the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x81 is a character in neither",
         row=2,
         column="comments",
-        found=r"byte 0x81 in the value 'caf\x81'",
+        found="byte 0x81 in a text of 4 characters, at character 4",  # free text: described, never shown
     ),
     Case(
         # the byte is on line 5, inside a value whose record starts on line 4
@@ -94,14 +120,14 @@ CASES = [
         "the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x8D is a character in neither",
         row=4,
         column="comments",
-        found=r"byte 0x8D in the value 'two\nli\x8dnes'",
+        found="byte 0x8D in a text of 10 characters on 2 lines, at character 7",
     ),
     Case(
         "mixed_encoding.csv",
         "the file mixes encodings: it holds UTF-8 text (from line 2) but byte 0xE9 here is not valid UTF-8",
         row=3,
         column="comments",
-        found=r"byte 0xE9 in the value 'Ren\xe9'",
+        found="byte 0xE9 in a text of 4 characters, at character 4",
     ),
     Case(
         "utf16_without_bom.csv",
@@ -115,7 +141,7 @@ CASES = [
         " (cp1252), where it is '“'",
         row=2,
         column="comments",
-        found=r"byte 0x93 in the value '\x93hi\x94'",
+        found="byte 0x93 in a text of 4 characters, at character 1",
         codebook="codebook_latin1.yaml",
     ),
     Case(
@@ -130,20 +156,20 @@ CASES = [
         "the file ends inside a quoted value: the quote opened on this row is never closed",
         row=4,
         column="comments",
-        found=r"'two\nli'",
+        found="a text of 6 characters on 2 lines",
     ),
     Case(
         "extra_field.csv",
         "the row has 14 values but the header has 13 columns",
         row=3,
-        found="'10.0.0.2'",
+        found="a text of 8 characters",  # under no column: never shown
     ),
     Case(
         "quote_followed_by_text.csv",
         "a quoted value is followed by other text before the next delimiter",
         row=2,
         column="comments",
-        found="'said '",
+        found="a text of 5 characters",
     ),
     Case(
         "duplicate_column.csv",
@@ -166,7 +192,7 @@ CASES = [
         "the file is declared as a survey-platform export (layout: platform), but its third row is not the import-id"
         " row",
         row=3,
-        found="'P1'",
+        found="a text of 2 characters",  # the respondent id
         codebook="codebook_platform.yaml",
     ),
     Case(
@@ -179,7 +205,17 @@ CASES = [
         "beyond_last_column.xlsx",
         "the row has a value in column O, beyond the last named column",
         row=3,
-        found="'note'",
+        found="a text of 4 characters",
+    ),
+    # --- the responses against the cleaning rules ------------------------------------------------------------------
+    Case(
+        # every response is excluded (a test response, two without consent, one not eligible): the clean stage
+        # stops with the exclusion flow, not the weight stage with a traceback
+        "nobody_left.csv",
+        "no respondent of wave 'bad' is left after cleaning: 4 raw responses, test_responses excluded 1, consent"
+        " excluded 2, trafficked_as_minor excluded 1, 0 analysed",
+        about="codebook.yaml",
+        name="nobody_left",
     ),
     # --- the codebook and the variables ---------------------------------------------------------------------------
     Case(
@@ -345,3 +381,105 @@ def test_a_failed_ingest_creates_no_directories(tmp_path, capsys):
     case = next(case for case in CASES if case.id == "unknown_code")
     assert main(arguments(case, tmp_path / "new" / "out")) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def write_sav(path: Path, labels: dict) -> Path:
+    """good.csv as an SPSS export, its answers numeric, with the given value labels."""
+    from survey_audit.intake.readers import read_raw
+
+    frame = read_raw(DATA / "good.csv").frame
+    text = {"pid", "org", "comments", "ip"}
+    columns = {c: frame[c] if c in text else pd.to_numeric(frame[c]) for c in frame.columns}
+    pyreadstat.write_sav(pd.DataFrame(columns), str(path), variable_value_labels=labels)
+    return path
+
+
+def test_value_labels_that_invert_the_codebook_stop_ingest_every_one_listed(tmp_path, capsys):
+    # the codebook maps gender 1 → female and 2 → male; this export labels them the other way round
+    raw = write_sav(tmp_path / "inverted.sav", {"gender": {1: "Male", 2: "Female", 3: "Other"}})
+    args = arguments(Case("good.csv", problem=""), tmp_path / "out")
+    args[1] = str(raw)
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.splitlines()[:6] == [
+        f"2 problem(s) in the value labels of {raw}:",
+        f"1. Input problem in {raw}, column 'gender': code '1' of 'gender' is labelled 'Male' in the file, but the"
+        " codebook maps it to 'female' (Female)",
+        "     expected: codes that mean what their labels say: '1' → male",
+        f"     what to do: fix the codes of 'gender' in {DATA / 'codebook.yaml'} (a wrong code would invert its tables)",
+        f"2. Input problem in {raw}, column 'gender': code '2' of 'gender' is labelled 'Female' in the file, but the"
+        " codebook maps it to 'male' (Male)",
+        "     expected: codes that mean what their labels say: '2' → female",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inverted.sav"]  # nothing written
+
+
+def test_value_labels_that_agree_with_the_codebook_ingest(tmp_path, capsys):
+    raw = write_sav(tmp_path / "agreeing.sav", {"gender": {1: "Female", 2: "Male", 3: "Other", 99: "Refused"}})
+    args = arguments(Case("good.csv", problem=""), tmp_path / "out")
+    args[1] = str(raw)
+    assert main(args) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.splitlines()[0] == "bad: 4 raw responses, 4 analysed"
+    gender = pd.read_parquet(tmp_path / "out" / "bad.parquet")["gender"]
+    assert list(gender.astype(object).where(gender.notna(), None)) == ["female", "male", "other", None]
+
+
+PRIVATE = ["identifying_value", "free_text_value", "email_in_age"]
+SECRETS = ["jane", "example", "5551234567", "name is"]  # what the values above hold, in any case
+
+
+@pytest.mark.parametrize("name", PRIVATE)
+def test_no_message_log_or_file_holds_an_identifying_or_free_text_value(name, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from survey_audit import adapter
+    from survey_audit.config.settings import load_config
+    from survey_audit.intake.check import check_waves
+    from survey_audit.stages.ingest import ingest_wave
+
+    case = next(case for case in CASES if case.id == name)
+    raw, codebook = DATA / case.raw, DATA / case.codebook
+    cleaning = load_config(DATA / "config.yaml")["cleaning"]
+    heard = []
+    # survey-audit ingest
+    assert main(arguments(case, tmp_path / "out")) == 2
+    heard += capsys.readouterr()
+    # the workflow: the check every run starts with, then the ingest job under the adapter, logging to its log
+    sheet = tmp_path / "waves.tsv"
+    sheet.write_text(
+        "wave\tlabel\traw\tcodebook\tfielded_from\tfielded_to\tsynthetic\n"
+        f"bad\tBad\t{raw}\t{codebook}\t2016\t2016\tno\n",
+        encoding="utf-8",
+    )
+    config = {"waves": str(sheet), "variables": str(DATA / case.variables), "cleaning": cleaning}
+    with pytest.raises(Problems) as checked:
+        check_waves(config, tmp_path, cache=tmp_path / "plan")
+    heard.append(checked.value.message)
+    log = tmp_path / "logs" / "ingest.log"
+    log.parent.mkdir()
+    outputs = {k: str(tmp_path / "ingest" / f"bad.{k}") for k in ("parquet", "findings.csv", "summary.json")}
+    with pytest.raises(SystemExit):
+        adapter.run(
+            SimpleNamespace(log=[str(log)]),
+            lambda: ingest_wave(
+                raw=str(raw),
+                codebook=str(codebook),
+                variables=str(DATA / case.variables),
+                wave="bad",
+                cleaning_defaults=cleaning,
+                respondents_out=outputs["parquet"],
+                findings_out=outputs["findings.csv"],
+                summary_out=outputs["summary.json"],
+            ),
+        )
+    heard += capsys.readouterr()
+    # every message names where the value is (the check lists the rows of a problem) ...
+    where = f"{raw}, row {case.row}, column '{case.column}'"
+    assert where in heard[1] and where in log.read_text(encoding="utf-8")
+    assert where in heard[2] or f"{raw}, column '{case.column}'" in heard[2] and f"(rows {case.row})" in heard[2]
+    assert f"found:    {case.found}" in heard[1]
+    # ... and nothing said or written holds any of it
+    written = [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()]
+    for text in [*heard, *written]:
+        assert not any(secret in text.casefold() for secret in SECRETS), text

@@ -11,8 +11,10 @@ import pyreadstat
 import pytest
 
 from conftest import CLEANING_DEFAULTS, CODEBOOK, HEADER, VARIABLES, write
-from survey_audit.errors import Problems
+from survey_audit.config.tables import ALL, PAIR_SEPARATOR, POOL_SEPARATOR, POOLED
+from survey_audit.errors import ConfigError, Problems
 from survey_audit.intake.check import check_wave, check_waves
+from survey_audit.tools.releases import CURRENT
 
 GOOD = [
     'P1,A,0,1,2016-05-01,1,25,14,2005,1,1,1,,"1,2",hello there,10.0.0.1',
@@ -75,26 +77,115 @@ def test_long_unknown_values_are_described_not_shown(tmp_path):
     rows = [*GOOD, f"P4,A,0,1,2016-05-04,{secret},28,13,2001,2,,,1,,,x"]
     result = check_wave(project(tmp_path, rows), "w1", tmp_path)
     (problem,) = result.problems
-    assert secret not in problem.message and "a value of 30 characters" in problem.message
+    assert secret not in problem.message and "1 unknown codes of 'gender': a text of 30 characters" in problem.message
 
 
-def test_value_labels_that_contradict_the_codebook(tmp_path):
+def labelled_wave(tmp_path, labels: dict, codebook: str = CODEBOOK):
+    """A one-wave project whose raw file is an SPSS export with the given value labels (two respondents)."""
     frame = pd.DataFrame(
         {c: [""] * 2 for c in HEADER.split(",")} | {"pid": ["P1", "P2"], "org": ["A", "B"], "status": ["0", "0"]}
     )
     frame["consent"] = [1.0, 1.0]
     frame["gender"] = [1.0, 2.0]
+    frame["phone"] = [1.0, 98.0]
     frame["recorded"] = ["2016-05-01", "2016-05-02"]
-    config = project(tmp_path, raw_name="raw.sav")
-    pyreadstat.write_sav(
-        frame, str(tmp_path / "raw.sav"), variable_value_labels={"gender": {1.0: "Male", 2.0: "Female"}}
-    )
+    config = project(tmp_path, codebook=codebook, raw_name="raw.sav")
+    pyreadstat.write_sav(frame, str(tmp_path / "raw.sav"), variable_value_labels=labels)
+    return config
+
+
+def test_value_labels_that_contradict_the_codebook(tmp_path):
+    config = labelled_wave(tmp_path, {"gender": {1.0: "Male", 2.0: "Female"}})
     result = check_wave(config, "w1", tmp_path)
     flagged = [p for p in result.problems if p.column == "gender"]
     assert [p.problem for p in flagged] == [
         "code '1' of 'gender' is labelled 'Male' in the file, but the codebook maps it to 'female' (Female)",
         "code '2' of 'gender' is labelled 'Female' in the file, but the codebook maps it to 'male' (Male)",
     ]
+    assert [p.expected for p in flagged] == [
+        "codes that mean what their labels say: '1' → male",
+        "codes that mean what their labels say: '2' → female",
+    ]
+
+
+def test_value_labels_agree_whatever_their_case_punctuation_or_code_prefix(tmp_path):
+    labels = {
+        "gender": {1.0: "1. FEMALE", 2.0: " male ", 3.0: "Other!"},
+        "phone": {1.0: "Yes", 2.0: "No", 98.0: "Don’t know", 99.0: "99"},  # 99: only its own code
+        "consent": {1.0: "yes", 2.0: "no"},
+    }
+    assert check_wave(labelled_wave(tmp_path, labels), "w1", tmp_path).problems == []
+
+
+def test_a_value_label_that_names_no_category_is_a_problem_until_the_codebook_accepts_it(tmp_path):
+    labels = {"gender": {1.0: "Woman or girl", 2.0: "Male"}}
+    (problem,) = check_wave(labelled_wave(tmp_path, labels), "w1", tmp_path).problems
+    assert (problem.column, problem.problem) == (
+        "gender",
+        "code '1' of 'gender' is labelled 'Woman or girl' in the file, which does not name 'female' (Female), the"
+        " category the codebook maps it to",
+    )
+    assert problem.hint.startswith("if 'Woman or girl' does mean female, add \"Woman or girl\": female to the codes")
+    accepting = CODEBOOK.replace('"Female": female}', '"Female": female, "Woman or girl": female}')
+    assert check_wave(labelled_wave(tmp_path, labels, accepting), "w1", tmp_path).problems == []
+    # a label the codebook maps to another category is a contradiction, not a new wording
+    inverted = {"gender": {1.0: "Male", 2.0: "Woman or girl"}}
+    problems = check_wave(labelled_wave(tmp_path, inverted, accepting), "w1", tmp_path).problems
+    assert [p.expected for p in problems] == [
+        "codes that mean what their labels say: '1' → male",
+        "codes that mean what their labels say: '2' → female",
+    ]
+
+
+@pytest.mark.parametrize(
+    "wave, problem",
+    [
+        (POOLED, "'pooled' is reserved"),  # a table's pooled scopes
+        (ALL, "'all' is reserved"),  # the by-value of a table without a by-variable
+        (CURRENT, "'current' is reserved"),  # the current results, beside the releases
+        (f"w1{POOL_SEPARATOR}w2", "'w1+w2' is not in the form this key takes"),  # a pool's scope
+        (f"w1{PAIR_SEPARATOR}w2", "'w1-w2' is not in the form this key takes"),  # a comparison's scope
+        ("Wave1", "'Wave1' is not in the form this key takes"),
+    ],
+)
+def test_a_wave_named_like_a_scope_is_refused_by_the_sheet(tmp_path, wave, problem):
+    config = project(tmp_path)
+    sheet = tmp_path / "waves.tsv"
+    sheet.write_text(sheet.read_text().replace("\nw1\t", f"\n{wave}\t"))
+    with pytest.raises(ConfigError) as info:
+        check_waves(config, tmp_path)
+    assert (info.value.file, info.value.row, info.value.problem) == (str(sheet), 2, f"at 'wave': {problem}")
+    assert info.value.expected.startswith("a wave id: lower-case letters, digits and underscores")
+    assert "'+' joins waves into a pool" in info.value.expected and "nor current" in info.value.expected
+
+
+def test_a_wave_given_another_waves_codebook_is_told_so_not_flooded_with_missing_columns(root, tmp_path, capsys):
+    from survey_audit.cli import main
+    from survey_audit.config.settings import load_config
+
+    sheet = tmp_path / "waves.tsv"
+    bundled = (root / "config" / "waves.tsv").read_text(encoding="utf-8")
+    sheet.write_text(bundled.replace("config/codebooks/wave1.yaml", "config/codebooks/wave2.yaml"), encoding="utf-8")
+    config = {**load_config(root / "config" / "config.yaml"), "waves": str(sheet)}
+    result = check_wave(config, "wave1", root)
+    # wave 2's codebook names 55 columns, 38 of them not in wave 1's export of 72 columns (55 it does not name)
+    described = (
+        "the codebook does not describe this file: 38 of the 55 columns it names are not in the file ('pid', 'org',"
+        " 'consent', 'gender', 'orientation', ...), and 55 of the file's 72 columns are not in the codebook"
+    )
+    assert [(p.file, p.problem) for p in result.problems] == [
+        (
+            str(root / "config" / "codebooks" / "wave2.yaml"),
+            "the codebook is for wave 'wave2' but config/waves.tsv uses it for wave 'wave1'",
+        ),
+        (str(root / "resources" / "synthetic" / "wave1.csv"), described + "; it is the codebook of wave 'wave2'"),
+    ]
+    assert "check the 'codebook' and 'raw' cells of wave 'wave1'" in result.problems[1].hint
+    # survey-audit ingest says the same of the pair
+    raw, codebook = root / "resources" / "synthetic" / "wave1.csv", root / "config" / "codebooks" / "wave2.yaml"
+    options = ["--variables", str(root / "config" / "variables.yaml"), "--config", str(root / "config" / "config.yaml")]
+    assert main(["ingest", str(raw), "--codebook", str(codebook), *options, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == f"Input problem in {raw}, row 1: {described}"
 
 
 def test_a_wave_that_passed_is_not_read_again_until_an_input_changes(tmp_path):

@@ -317,5 +317,6 @@ def test_cli_paths_and_bad_wave_id(tmp_path, capsys):
     assert yaml.safe_load(out_book.read_text(encoding="utf-8"))["wave"] == "w3"
     assert pd.read_csv(out_csv)["column"].tolist() == read_raw(WAVE2_RAW).columns
     capsys.readouterr()
-    assert main(["new-wave", "../w3", str(WAVE2_RAW), "--variables", str(VARIABLES)]) == 2
-    assert "not a usable wave id" in capsys.readouterr().err
+    for wave in ("../w3", "pooled", "wave-3"):  # a path, a reserved scope, a comparison's separator
+        assert main(["new-wave", wave, str(WAVE2_RAW), "--variables", str(VARIABLES)]) == 2
+        assert f"'{wave}' is not a usable wave id" in capsys.readouterr().err

@@ -119,7 +119,7 @@ def test_latin1_file_is_read_as_cp1252(tmp_path):
 
 
 def test_declared_latin1_refuses_cp1252_punctuation(tmp_path):
-    error = fails(tmp_path, b"id,name\n1,x\n2,\x93quoted\x94\n", encoding="latin-1")
+    error = fails(tmp_path, b"id,name\n1,x\n2,\x93quoted\x94\n", encoding="latin-1", private=())
     assert error.problem == (
         "byte 0x93 is an invisible control character in Latin-1 (ISO-8859-1); the file is most likely"
         " Windows-1252 (cp1252), where it is '“'"
@@ -137,7 +137,7 @@ def test_cp1252_bytes_that_are_also_utf8_read_as_utf8_unless_declared(tmp_path):
 @pytest.mark.parametrize("byte", [0x81, 0x8D, 0x8F, 0x90, 0x9D])
 def test_byte_in_neither_utf8_nor_cp1252_names_row_column_and_value(tmp_path, byte):
     data = b"id,name,city\n1,Ann,Lyon\n2,Jos" + bytes([byte]) + b",Paris\n"
-    error = fails(tmp_path, data)
+    error = fails(tmp_path, data, private=())
     assert error.problem == (
         f"the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x{byte:02X} is a character in neither"
     )
@@ -159,7 +159,7 @@ def test_undecodable_byte_in_the_header_names_row_1(tmp_path):
 
 def test_file_mixing_utf8_and_cp1252_is_refused(tmp_path):
     data = "id,name\n1,José\n".encode() + "2,René\n".encode("cp1252")
-    error = fails(tmp_path, data)
+    error = fails(tmp_path, data, private=())
     assert error.problem == (
         "the file mixes encodings: it holds UTF-8 text (from line 2) but byte 0xE9 here is not valid UTF-8"
     )
@@ -249,6 +249,47 @@ def test_duplicate_column_name(tmp_path):
     assert (error.row, error.column) == (1, "age")
 
 
+def test_a_value_is_described_not_shown_in_a_private_column_and_when_no_codebook_says_which_are(tmp_path):
+    data = b"id,email,age\n1,jane.d\x81e@example.org,30\n"
+    for options in ({"private": ["email"]}, {}):  # the codebook's private columns; no codebook at all
+        error = fails(tmp_path, data, **options)
+        assert (error.row, error.column) == (2, "email")
+        assert str(error.value) == "byte 0x81 in an e-mail address of 20 characters, at character 7"
+        assert "jane" not in error.message and "example" not in error.message
+    assert str(fails(tmp_path, data, private=["id"]).value) == str(error.value)  # an address is never shown
+    shown = fails(tmp_path, b"id,name\n1,Jo\x81\n", private=["id"])
+    assert str(shown.value) == r"byte 0x81 in the value 'Jo\x81'"  # a short code of a column that may be shown
+
+
+@pytest.mark.parametrize(
+    "kind, name, problem, hint",
+    [
+        ("xlsx", "raw.csv", "an Excel workbook (or another zip archive) saved with a .csv extension", "end in .xlsx"),
+        ("xls", "raw.csv", "an old-style Excel workbook (.xls, or another Office file) saved with a .csv extension",
+         "save it as .xlsx"),
+        ("xls", "raw.xlsx", "an old-style Excel workbook (.xls, or another Office file) saved with a .xlsx extension",
+         "save it as .xlsx"),
+        ("sav", "raw.txt", "an SPSS data file saved with a .txt extension", "end in .sav"),
+        ("dta", "raw.tsv", "a Stata data file saved with a .tsv extension", "end in .dta"),
+        ("sav", "raw.dta", "an SPSS data file saved with a .dta extension", "end in .sav"),
+    ],
+)  # fmt: skip
+def test_a_file_under_another_kind_of_extension_is_named_for_what_it_is(tmp_path, kind, name, problem, hint):
+    path = tmp_path / name
+    frame = pd.DataFrame({"id": [1.0, 2.0], "age": [30.0, 31.0]})
+    if kind == "xlsx":
+        frame.to_excel(tmp_path / "made.xlsx", index=False)
+        path.write_bytes((tmp_path / "made.xlsx").read_bytes())
+    elif kind == "xls":  # the compound-file header every .xls workbook starts with
+        path.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
+    else:
+        (pyreadstat.write_sav if kind == "sav" else pyreadstat.write_dta)(frame, str(path))
+    with pytest.raises(InputError) as info:
+        read_raw(path)
+    assert (info.value.file, info.value.problem) == (str(path), f"the file is {problem}")
+    assert hint in info.value.hint
+
+
 def test_blank_column_name(tmp_path):
     error = fails(tmp_path, "id, ,age\n1,2,3\n")
     assert error.problem == "column 2 of the header has no name"
@@ -259,9 +300,9 @@ def test_trailing_unnamed_columns_are_allowed_while_empty(tmp_path):
     # spreadsheets often save a trailing delimiter on every line
     table = read(tmp_path, "id,age,\n1,30,\n2,31\n")
     assert table.columns == ["id", "age"] and rows(table) == [["1", "30"], ["2", "31"]]
-    error = fails(tmp_path, "id,age,\n1,30,\n2,31,oops\n")
+    error = fails(tmp_path, "id,age,\n1,30,\n2,31,oops\n", private=())
     assert error.problem == "the row has a value in column 3, beyond the last named column"
-    assert (error.row, error.value) == (3, "oops")
+    assert (error.row, str(error.value)) == (3, "a text of 4 characters")  # under no column: never shown
 
 
 def test_row_with_fewer_values_names_the_first_column_without_one(tmp_path):
@@ -280,20 +321,20 @@ def test_file_cut_off_in_its_last_row(tmp_path):
 
 
 def test_file_cut_off_inside_a_quoted_value(tmp_path):
-    error = fails(tmp_path, 'id,comment,age\n1,"fine",30\n2,"this value\nwas cut')
+    error = fails(tmp_path, 'id,comment,age\n1,"fine",30\n2,"this value\nwas cut', private=())
     assert error.problem == "the file ends inside a quoted value: the quote opened on this row is never closed"
     assert (error.row, error.column) == (3, "comment")
-    assert str(error.value) == r"'this value\nwas cut'"
+    assert str(error.value) == "a text of 18 characters on 2 lines"  # longer than a code: described
 
 
 def test_row_with_more_values_than_the_header(tmp_path):
-    error = fails(tmp_path, "id,comment,age\n1,fine,30\n2,one, two,31\n")
+    error = fails(tmp_path, "id,comment,age\n1,fine,30\n2,one, two,31\n", private=())
     assert error.problem == "the row has 4 values but the header has 3 columns"
-    assert (error.row, error.column, error.value) == (3, None, "31")
+    assert (error.row, error.column, str(error.value)) == (3, None, "a number of 2 characters")
 
 
 def test_text_after_a_closing_quote(tmp_path):
-    error = fails(tmp_path, 'id,comment,age\n1,"said "no" twice",30\n')
+    error = fails(tmp_path, 'id,comment,age\n1,"said "no" twice",30\n', private=())
     assert error.problem == "a quoted value is followed by other text before the next delimiter"
     assert (error.row, error.column) == (2, "comment")
     assert str(error.value) == "'said '"
@@ -358,7 +399,7 @@ def test_plain_layout_is_detected(tmp_path):
 
 
 def test_platform_declared_but_no_import_id_row(tmp_path):
-    error = fails(tmp_path, "ResponseId,Q1\nResponse ID,Age?\nR_1,14\n", layout="platform")
+    error = fails(tmp_path, "ResponseId,Q1\nResponse ID,Age?\nR_1,14\n", layout="platform", private=())
     assert error.problem == (
         "the file is declared as a survey-platform export (layout: platform), but its third row is not the"
         " import-id row"
@@ -456,10 +497,10 @@ def test_xlsx_sheet_by_name_or_index(tmp_path):
 def test_xlsx_value_beyond_the_last_named_column(tmp_path):
     path = write_xlsx(tmp_path / "raw.xlsx", grid([["id", "age"], [1, 30], [2, 31, None, "stray"]]))
     with pytest.raises(InputError) as info:
-        read_raw(path)
+        read_raw(path, private=())
     error = info.value
     assert error.problem == "the row has a value in column D, beyond the last named column"
-    assert (error.row, error.value) == (3, "stray")
+    assert (error.row, str(error.value)) == (3, "a text of 5 characters")
 
 
 def test_xlsx_blank_header_cell(tmp_path):

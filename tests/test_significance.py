@@ -103,6 +103,25 @@ def test_association_test_errors():
         S.trend_test(d, "score", "y")
 
 
+def test_a_design_without_degrees_of_freedom_has_no_design_based_test():
+    one = svydesign(FRAME.assign(org=0), cluster="org", lonely_psu="adjust")  # one organisation: df 0
+    with pytest.raises(DesignError, match="a test of association has no degrees of freedom") as info:
+        S.association_tests(one, "a", "y")
+    assert (info.value.value, info.value.expected) == ("df = 0", "at least two PSUs (clusters) in a stratum")
+    two = svydesign(FRAME.assign(org=FRAME["org"] % 2), cluster="org")  # df 1: a test, but no trend (df - 1 = 0)
+    assert S.association_tests(two, "a", "y").iloc[0]["df"] == 1
+    for design, residual in ((one, "df = -1"), (two, "df = 0")):
+        with pytest.raises(DesignError, match="the trend test has no degrees of freedom") as info:
+            S.trend_test(design, "y", "score")
+        assert info.value.value == residual
+
+
+def test_a_table_every_psu_answers_alike_has_no_rao_scott_adjustment():
+    alike = pd.DataFrame({"org": np.repeat(np.arange(4), 4), "a": list("xxyy") * 4, "y": [0, 1, 0, 1] * 4})
+    with pytest.raises(DesignError, match="the design-based variance of the table is zero"):
+        S.association_tests(svydesign(alike, cluster="org"), "a", "y")
+
+
 def test_f_test_p_value_is_reproducible_from_the_stored_columns():
     d = svydesign(FRAME, cluster="org")
     row = S.svychisq(d, "a", "y").iloc[0]

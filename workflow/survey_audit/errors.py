@@ -3,14 +3,27 @@
 Every error names where the problem is (file, row, column), what was found and what was expected. Rows are
 the line numbers a text editor or spreadsheet shows for the file (header lines included), so the analyst can
 go straight to them.
+
+The respondents are survivors of child sexual exploitation, and messages end up in terminals, logs and issue
+trackers. Every value read from a raw export that a message would show goes through :func:`raw_value`: the value
+is shown only when its column is neither identifying nor free text (the codebook's respondent id, every column it
+drops, every free-text question) and the value itself looks like a short code (no more than ``SHORT_CODE``
+characters, no ``@``, no run of ``LONG_DIGITS`` digits such as a phone number). Any other value is described,
+never shown: its kind, its length and where in it the problem is (``a text of 23 characters``).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 _UNSET = object()
+SHORT_CODE = 12  # characters of the longest raw value a message may show
+LONG_DIGITS = 7  # a run of this many digits (a phone or account number) is never shown
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 
 
 class SurveyAuditError(Exception):
@@ -166,3 +179,53 @@ def _show(value: Any) -> str:
             return "(an empty value)"
         return repr(value)
     return str(value)
+
+
+class Found:
+    """A 'found' value shown as written (not quoted again) in an error message."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        return str(other) == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def raw_value(value: str, *, private: bool, at: int | None = None, show: Callable[[str], str] | None = None):
+    """What a message may say about a value read from a raw export (see the module documentation): the value
+    itself (as ``show`` writes it; by default the value as it is, which a message quotes) or, when its column is
+    ``private`` (identifying or free text) or the value does not look like a short code, a description of it
+    that holds nothing of its content (:func:`describe`; ``at`` is the position of the problem in the value,
+    0-based)."""
+    value = str(value)
+    if private or not _short_code(value):
+        return Found(describe(value, at))
+    return value if show is None else Found(show(value))
+
+
+def _short_code(value: str) -> bool:
+    return len(value) <= SHORT_CODE and "@" not in value and not re.search(rf"\d{{{LONG_DIGITS}}}", value)
+
+
+def describe(value: str, at: int | None = None) -> str:
+    """A raw value by its kind and length only: ``an e-mail address of 21 characters``, ``a number of 3
+    characters``, ``a text of 40 characters on 2 lines``, with the position of a problem in it."""
+    if value == "":
+        return "(an empty value)"
+    stripped = value.strip()
+    kind = "an e-mail address" if _EMAIL.match(stripped) else "a number" if _NUMBER.match(stripped) else "a text"
+    text = f"{kind} of {len(value)} character{'s' if len(value) != 1 else ''}"
+    lines = len(re.findall(r"\r\n|\r|\n", value)) + 1
+    if lines > 1:
+        text += f" on {lines} lines"
+    if at is not None:
+        text += f", at character {at + 1}"
+    return text

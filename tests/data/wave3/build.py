@@ -4,7 +4,8 @@ relaunched questionnaire brings (tests/test_third_wave.py adds it to a copy of t
 * renamed columns: ``age`` → ``age_now``, ``met_how`` → ``first_contact``, ``year_first`` → ``entered_year`` (and
   the platform's ``Duration (in seconds)`` → ``Duration``: SPSS names have no spaces);
 * a yes/no question recoded 1/2 with value labels (``consent``), numeric codes with value labels for gender,
-  race and the response type;
+  race and the response type (the platform's labels: 0 = "IP Address" and 2 = "Survey Test" name no category of
+  ``response_type``, so the codebook accepts them by mapping them too);
 * a new answer option: race 5 = "Asian American" for eight respondents (a category only wave 3 has);
 * a question dropped (``phone_monitor``: how often the phone was monitored) and one added (``social``: used
   social media while in the life, 1 = Yes, 2 = No);
@@ -55,6 +56,7 @@ CODEBOOK_CHANGES = [
     ("wave: wave2", "wave: wave3"),
     ("description: Wave 2 survivor survey", "description: Wave 3 survivor survey (synthetic SPSS export)"),
     ("  layout: platform\n", "  layout: plain\n"),
+    ('"2": test}}', '"2": test, "IP Address": survey, "Survey Test": test}}'),
     (
         '  consent: {column: consent, codes: {"Yes": "yes", "No": "no"}}',
         '  consent: {column: consent, codes: {"1": "yes", "2": "no"}}',

@@ -5,6 +5,9 @@ wave's cleaning rules.
 A codebook is checked against its JSON Schema and then against the harmonised variables (a code mapped to a
 category that does not exist, a skip rule naming a variable the wave does not carry...); every problem is
 reported by file and row.
+
+A codebook also says which raw columns are private: no message ever shows their values (see
+:func:`private_columns`).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class Codebook:
     drop: dict[str, str]
     cleaning: dict[str, Any]
     carried: tuple[str, ...] = ()  # the harmonised variables the wave carries, mapped or derived
+    private_columns: frozenset[str] = frozenset()  # raw columns whose values no message shows
 
     def variables(self, variables: VariableSet) -> list[Variable]:
         """The harmonised variables this wave carries, in declaration order."""
@@ -156,12 +160,27 @@ def load_codebook(
         drop=dict(data["drop"]),
         cleaning=cleaning,
         carried=tuple(v.name for v in variables.carried(wave, frozenset(mappings))),
+        private_columns=private_columns(data, variables),
     )
     with problems.guard():
         _check_cleaning_names(codebook, variables, doc)
     if not lenient:
         problems.raise_if_any()
     return codebook
+
+
+def private_columns(data: Any, variables: VariableSet) -> frozenset[str]:
+    """The raw columns whose values no message may show: the respondent id, every column the codebook drops
+    (identifiers, contact details, locations, platform metadata, free text, and the unused: none is needed to
+    explain a problem) and the column of every free-text question, or of a question whose variable is not
+    declared (it may be one). Read leniently from the codebook's document, so that a codebook with problems of
+    its own still protects its columns."""
+    data = data if isinstance(data, dict) else {}
+    columns = {data.get("respondent_id")} | set(data.get("drop") or ())
+    for name, spec in (data.get("variables") or {}).items():
+        if isinstance(spec, dict) and (name not in variables or variables[name].type == "text"):
+            columns |= {spec.get("column")} | set(spec.get("columns") or ())
+    return frozenset(str(c) for c in columns if c is not None)
 
 
 class _Check:

@@ -205,6 +205,8 @@ def _describe(error) -> str:
         return f"{error.instance!r} is not an accepted value"
     if error.validator == "not":
         return f"{error.instance!r} is reserved"
+    if error.validator == "pattern":
+        return f"{error.instance!r} is not in the form this key takes"
     return error.message
 
 
@@ -214,6 +216,8 @@ def _expected(error) -> str | None:
         return "one of " + ", ".join(repr(v) for v in sch["enum"])
     if error.validator == "additionalProperties":
         return "only the keys " + ", ".join(repr(k) for k in sch.get("properties", {}))
+    if error.validator == "pattern" and "description" not in sch:
+        return f"text matching {sch['pattern']}"
     return sch.get("description")
 
 

@@ -25,7 +25,6 @@ POOLED = "pooled"  # in a spec: every wave that carries the table's variables, p
 ALL = "all"  # the by-value of a table without a by-variable
 POOL_SEPARATOR = "+"  # wave1+wave2: a pooled scope
 PAIR_SEPARATOR = "-"  # wave1-wave2: a comparison of two waves
-RESERVED_WAVE_IDS = (POOLED, ALL)
 KINDS = ("proportions", "mean", "sample")
 SAMPLE_CATEGORIES = ("respondents", "organisations", "states", "regions")  # the cells of a sample table
 

@@ -7,15 +7,20 @@ What is checked, in order; a problem never stops the checks that do not depend o
 1. the codebook against its schema and the wave's view of the harmonised variables (every codebook problem);
 2. the raw file can be read with the codebook's file options;
 3. columns: those the codebook names but the file lacks, those the file has but the codebook does not mention,
-   and, for each missing one, an unmentioned column whose close spelling suggests it was renamed;
+   and, for each missing one, an unmentioned column whose close spelling suggests it was renamed; when most of
+   the codebook's columns are missing, one problem saying the codebook does not describe the file (another
+   wave's codebook or file) instead, and no value is checked;
 4. values: organisation codes the codebook does not list, raw values of a coded question that match no code
    (through the file's value labels too), integers that are not whole numbers, dates with no year: each with
    its count and first rows;
 5. value labels (SPSS, Stata): a code whose label in the file names another category than the codebook maps it
-   to (1 = "Male" where the codebook says 1 = female) would invert a table without any error.
+   to (1 = "Male" where the codebook says 1 = female) would invert a table without any error, and a label that
+   names no category the codebook could mean is as suspect until the codebook accepts it
+   (:func:`label_problems`; ingest runs the same check).
 
-Values are shown only when they are short codes; anything longer, or that looks like an address, is described
-by its length (the export may hold survivors' own words).
+Values are shown only when they are short codes of a column that is neither identifying nor free text; any
+other is described by its kind and length (the export may hold survivors' own words; see
+:func:`survey_audit.errors.raw_value`).
 
 The whole check is columnar: each mapped column's distinct values are resolved once, whatever the number of
 rows. At the start of a run a wave is checked again only when its raw file (size and modification time), its
@@ -32,11 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config.codebook import Codebook, Mapping, load_codebook
+from ..config.codebook import Codebook, Mapping, load_codebook, private_columns
 from ..config.loading import load_yaml
-from ..config.variables import VariableSet, load_variables, normalise_text
+from ..config.variables import Variable, VariableSet, load_variables, normalise_text
 from ..config.waves import Wave, load_wave_sheet
-from ..errors import Collector, ConfigError, InputError, Problems, SurveyAuditError
+from ..errors import Collector, ConfigError, InputError, Problems, SurveyAuditError, raw_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,14 +84,14 @@ def check_wave(config: dict, wave: str, root: str | Path = ".") -> WaveCheck:
     result = WaveCheck(wave)
     view = load_variables(root / config["variables"]).for_waves({wave: (row.fielded_from, row.fielded_to)})
     book = _codebook(result, row, view, config, root)
-    raw = _raw(result, row, root)
+    raw = _raw(result, row, root, view)
     if raw is None:
         return result
     if raw.blank_rows:
         result.notes.append(f"{len(raw.blank_rows)} blank row(s) skipped (rows {_rows(raw.blank_rows)})")
-    _check_columns(result, raw, root / row.codebook)
-    if book is not None:
+    if _check_columns(result, raw, row, root / row.codebook) and book is not None:
         _check_values(result, raw, book)
+        result.problems += label_problems(raw, book, view)
     return result
 
 
@@ -105,15 +110,17 @@ def _codebook(result: WaveCheck, row: Wave, view: VariableSet, config: dict, roo
     return book
 
 
-def _raw(result: WaveCheck, row: Wave, root: Path) -> RawTable | None:
+def _raw(result: WaveCheck, row: Wave, root: Path, view: VariableSet) -> RawTable | None:
     from .readers import read_raw
 
     options = {}
     try:
-        file_spec = load_yaml(root / row.codebook).data.get("file", {})
+        data = load_yaml(root / row.codebook).data
+        file_spec = data.get("file", {})
         options = {k: file_spec[k] for k in ("layout", "encoding", "delimiter", "sheet") if file_spec.get(k)}
-    except (SurveyAuditError, AttributeError):
-        pass  # the codebook's own problems are reported above; read the file with the defaults
+        options["private"] = private_columns(data, view)
+    except (SurveyAuditError, AttributeError, TypeError):
+        pass  # the codebook's own problems are reported above; read the file with the defaults (nothing shown)
     try:
         return read_raw(root / row.raw, **options)
     except SurveyAuditError as problem:
@@ -121,23 +128,59 @@ def _raw(result: WaveCheck, row: Wave, root: Path) -> RawTable | None:
         return None
 
 
-def _declared_columns(codebook_path: Path) -> list[str]:
-    """Every raw column a codebook names (identifier, organisation, mappings, drops), read leniently so that a
-    codebook with problems of its own still has its columns checked."""
+def _declared(codebook_path: Path) -> tuple[list[str], str | None]:
+    """Every raw column a codebook names (identifier, organisation, mappings, drops) and the wave it says it is
+    for, read leniently so that a codebook with problems of its own still has its columns checked."""
     try:
         data = load_yaml(codebook_path).data or {}
     except SurveyAuditError:
-        return []
+        return [], None
     columns = [data.get("respondent_id"), (data.get("organisation") or {}).get("column")]
     for spec in (data.get("variables") or {}).values():
         if isinstance(spec, dict):
             columns += [spec["column"]] if "column" in spec else list(spec.get("columns") or {})
     columns += list(data.get("drop") or {})
-    return [str(c) for c in columns if c is not None]
+    return [str(c) for c in columns if c is not None], data.get("wave")
 
 
-def _check_columns(result: WaveCheck, raw: RawTable, codebook_path: Path) -> None:
-    declared = _declared_columns(codebook_path)
+def not_described(declared: list[str], present: list[str]) -> str | None:
+    """The problem of a codebook that does not describe a file at all, or None: when most of the columns it
+    names are not in the file, it was written for another export (another wave's codebook, or another wave's
+    file), and listing each missing column would only hide that."""
+    missing = [c for c in declared if c not in set(present)]
+    if len(missing) * 2 <= len(declared):
+        return None
+    unmentioned = [c for c in present if c not in set(declared)]
+    return (
+        f"the codebook does not describe this file: {len(missing)} of the {len(declared)} columns it names are not"
+        f" in the file ({_listed(missing)}), and {len(unmentioned)} of the file's {len(present)} columns are not in"
+        " the codebook"
+    )
+
+
+def _listed(names: list[str], first: int = 5) -> str:
+    return ", ".join(repr(n) for n in names[:first]) + (", ..." if len(names) > first else "")
+
+
+def _check_columns(result: WaveCheck, raw: RawTable, row: Wave, codebook_path: Path) -> bool:
+    """The file's columns against those the codebook names; False when the codebook does not describe the file
+    at all (then its values are not checked either)."""
+    declared, declared_wave = _declared(codebook_path)
+    mismatch = not_described(declared, raw.columns)
+    if mismatch is not None:
+        other = declared_wave is not None and declared_wave != row.wave
+        result.problems.append(
+            InputError(
+                mismatch + (f"; it is the codebook of wave '{declared_wave}'" if other else ""),
+                file=raw.path,
+                row=1,
+                expected=f"a codebook written for this export (the wave sheet gives wave '{row.wave}' the codebook"
+                f" {row.codebook})",
+                hint=f"check the 'codebook' and 'raw' cells of wave '{row.wave}' in the wave sheet: one of them is"
+                " probably another wave's",
+            )
+        )
+        return False
     present = set(raw.columns)
     missing = [c for c in declared if c not in present]
     unexpected = [c for c in raw.columns if c not in set(declared)]
@@ -165,6 +208,7 @@ def _check_columns(result: WaveCheck, raw: RawTable, codebook_path: Path) -> Non
                 hint="map it, or drop it with a reason, so nothing passes unreviewed",
             )
         )
+    return True
 
 
 def _renamed(column: str, candidates: list[str]) -> str | None:
@@ -186,7 +230,6 @@ def _check_values(result: WaveCheck, raw: RawTable, book: Codebook) -> None:
             _check_integers(result, raw, mapping)
         elif mapping.column is not None:
             _check_codes(result, raw, mapping, {**mapping.missing, **mapping.codes}, delimited=var.is_multi)
-            _check_labels(result, raw, mapping, book)
         else:
             for column in mapping.columns:
                 _check_codes(
@@ -242,33 +285,83 @@ def _check_integers(result: WaveCheck, raw: RawTable, mapping: Mapping) -> None:
         )
 
 
-def _check_labels(result: WaveCheck, raw: RawTable, mapping: Mapping, book: Codebook) -> None:
-    """A code whose value label in the file names a different category than the codebook maps it to."""
-    var = mapping.variable
-    names = {normalise_text(c): c for c in var.categories} | {
-        normalise_text(label): c for c, label in var.categories.items()
-    }
-    for code, label in raw.value_labels.get(mapping.column, {}).items():
-        meant = names.get(normalise_text(label))
-        mapped = mapping.codes.get(normalise_text(code))
-        if meant is not None and mapped is not None and mapped != meant:
-            result.problems.append(
-                InputError(
-                    f"code '{code}' of '{mapping.column}' is labelled '{label}' in the file, but the codebook maps it "
-                    f"to '{mapped}' ({var.categories.get(mapped, mapped)})",
-                    file=raw.path,
-                    column=mapping.column,
-                    expected=f"codes that mean what their labels say: '{code}' → {meant}",
-                    hint=f"fix the codes of '{var.name}' in {book.path} (a wrong code would invert its tables)",
-                )
-            )
+def label_problems(raw: RawTable, book: Codebook, variables: VariableSet) -> list[InputError]:
+    """Every value label (SPSS, Stata) that contradicts the codebook, one problem per labelled code.
+
+    A code the codebook maps directly (not through its label) is compared with its label in the file, as words:
+    case, whitespace and punctuation ignored (apostrophes dropped, so "Don't know" reads as ``dont_know``) and a
+    leading copy of the code ("1. Female") left out. The label agrees when it is the id or the label of the
+    category (or missing code) the codebook maps the code to, or a label the codebook itself maps to that
+    category: a key of its codes with letters in it, such as ``"IP Address": survey``, which is how a label the
+    file words differently is accepted. Otherwise it is a problem: a contradiction when the label names another
+    category or missing code of the variable (1 = "Male" where the codebook maps 1 to female), else a label the
+    codebook does not account for ("IP Address" for ``survey``), which the analyst confirms by adding it to
+    the codes. A label that is only the code itself says nothing and is passed over."""
+    problems = []
+    for mapping in book.mappings.values():
+        labels = raw.value_labels.get(mapping.column, {}) if mapping.column is not None else {}
+        targets = {**mapping.missing, **mapping.codes}
+        names = _names(targets, mapping.variable, variables)
+        for code, label in labels.items():
+            mapped = targets.get(normalise_text(code))
+            words = _label_words(label, code)
+            if mapped is None or not words or words in names[mapped]:
+                continue
+            meant = next((target for target, named in names.items() if words in named), None)
+            problems.append(_label_problem(raw, mapping, book, (code, label), mapped, meant, variables))
+    return problems
+
+
+def _label_words(text: str, code: str | None = None) -> tuple[str, ...]:
+    """A label (or a name) as the words it is compared by, without a leading copy of ``code``."""
+    words = tuple(re.sub(r"[^0-9a-z]+", " ", re.sub(r"['’]", "", text.casefold())).split())
+    own = _label_words(code) if code is not None else ()
+    return words[len(own) :] if own and words[: len(own)] == own else words
+
+
+def _names(targets: dict[str, str], var: Variable, variables: VariableSet) -> dict[str, set[tuple[str, ...]]]:
+    """The words of each target's id and label, and of the labels the codebook maps to it."""
+    names: dict[str, set[tuple[str, ...]]] = {}
+    for key, target in targets.items():
+        label = var.categories.get(target, variables.missing_codes.get(target, target))
+        named = names.setdefault(target, {_label_words(target), _label_words(label)})
+        if re.search("[a-z]", key):
+            named.add(_label_words(key))
+    return names
+
+
+def _label_problem(raw, mapping: Mapping, book: Codebook, labelled, mapped, meant, variables) -> InputError:
+    var, (code, label) = mapping.variable, labelled
+
+    def named(target: str) -> str:
+        return f"'{target}' ({var.categories.get(target, variables.missing_codes.get(target, target))})"
+
+    what = f"code '{code}' of '{mapping.column}' is labelled '{label}' in the file"
+    if meant is not None:
+        return InputError(
+            f"{what}, but the codebook maps it to {named(mapped)}",
+            file=raw.path,
+            column=mapping.column,
+            expected=f"codes that mean what their labels say: '{code}' → {meant}",
+            hint=f"fix the codes of '{var.name}' in {book.path} (a wrong code would invert its tables)",
+        )
+    return InputError(
+        f"{what}, which does not name {named(mapped)}, the category the codebook maps it to",
+        file=raw.path,
+        column=mapping.column,
+        expected=f"the label of {named(mapped)}, or a label the codebook maps to it",
+        hint=f"if '{label}' does mean {mapped}, add \"{label}\": {mapped} to the codes of '{var.name}' in"
+        f" {book.path}; if it does not, the code is wrong",
+    )
 
 
 def _unknown(raw: RawTable, column: str, bad: pd.Series, what: str, accepted: list[str]) -> InputError:
     """One problem for every raw value of a column that matches no code: each value with its count, the first
     rows it is on."""
     counts = bad.value_counts(sort=True)
-    shown = ", ".join(f"{_shown(v)} in {n} row(s)" for v, n in list(counts.items())[:10])
+    # organisation and coded columns are neither identifying nor free text; a value that is no short code is
+    # still described, not shown
+    shown = ", ".join(f"{raw_value(v, private=False, show=repr)} in {n} row(s)" for v, n in list(counts.items())[:10])
     positions = raw.frame.index.isin(bad.index).nonzero()[0]
     listed = ", ".join(repr(k) for k in accepted[:12]) + (" ..." if len(accepted) > 12 else "")
     return InputError(
@@ -278,14 +371,6 @@ def _unknown(raw: RawTable, column: str, bad: pd.Series, what: str, accepted: li
         expected="one of " + listed + " or blank",
         hint="add the code to the codebook if it is a real answer, or fix the value in the export",
     )
-
-
-def _shown(value: str) -> str:
-    """A raw value as a problem may show it: short codes as they are, anything else by its length only."""
-    value = str(value)
-    if len(value) <= 12 and "@" not in value:
-        return repr(value)
-    return f"a value of {len(value)} characters"
 
 
 def _rows(rows) -> str:

@@ -15,8 +15,9 @@ Rules, in order (each configured per wave in its codebook, defaults in config/co
 9. ``skip_logic`` – answers to questions that were not asked are set to missing; unanswered questions that were
    not asked are recorded as ``not_asked``.
 
-Raw rows = analysed + quarantined, checked on every run. Derived variables are computed last, from the
-cleaned values.
+Raw rows = analysed + quarantined, checked on every run. A wave with no response left after the rules stops
+here, with its exclusion flow, rather than in a later stage that has nothing to weight or tabulate. Derived
+variables are computed last, from the cleaned values.
 """
 
 from __future__ import annotations
@@ -147,7 +148,25 @@ def clean(respondents: pd.DataFrame, findings: pd.DataFrame, codebook: Codebook,
         for problem in run.problems:
             problem.file = str(codebook.path)
         raise Problems(run.problems, subject=f"the cleaning of wave {codebook.wave}")
+    if not run.active.any():
+        raise _nobody_left(run, codebook)
     return _cleaned(run, len(respondents), variables, codebook)
+
+
+def _nobody_left(run: _Run, codebook: Codebook) -> InputError:
+    """The error for a wave whose every response was excluded: nothing could be weighted or tabulated. The
+    exclusion flow says which rules emptied it."""
+    steps = [f"{step['rule']} excluded {step['excluded']}" for step in run.flow[1:] if step["excluded"]]
+    return InputError(
+        f"no respondent of wave '{codebook.wave}' is left after cleaning: {run.flow[0]['remaining']} raw responses, "
+        + ", ".join(steps or ["none excluded"])
+        + ", 0 analysed",
+        file=codebook.path,
+        expected="at least one response that passes every cleaning rule",
+        hint="a rule that excludes everyone usually has a wrong code or condition: check the codebook's codes of its"
+        " variable and the rule (cleaning in the codebook, or in config/config.yaml); survey-audit ingest RAW"
+        " --codebook CB prints the same flow",
+    )
 
 
 def _normalise_text(run: _Run, findings: pd.DataFrame) -> None:

@@ -9,6 +9,10 @@ text) are checked to exist and then discarded.
 
 Nothing is silently changed: a raw value that matches its code only once stray case or whitespace is ignored
 is accepted and reported as a finding, and a value that matches nothing stops the run with its row and column.
+Nor is a value label of an SPSS or Stata file that disagrees with the code the codebook maps (see
+:func:`survey_audit.intake.check.label_problems`): every such label stops the run, all of them listed at once.
+The columns read here (the organisation, coded and integer answers) are neither identifying nor free text, so a
+value in a message is shown when it is a short code and described otherwise (:func:`survey_audit.errors.raw_value`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import pandas as pd
 
 from ..config.codebook import Codebook, Mapping
 from ..config.variables import NO_ANSWER, STRAY_TEXT, Variable, VariableSet, normalise_text
-from ..errors import InputError
+from ..errors import Collector, InputError, raw_value
+from .check import label_problems, not_described
 from .readers import RawTable
 
 FINDING_COLUMNS = ["respondent_id", "source_row", "variable", "column", "finding"]
@@ -40,6 +45,15 @@ class Harmonised:
 def check_columns(raw: RawTable, codebook: Codebook) -> None:
     """The raw file must have exactly the columns the codebook names (maps or drops), in any order."""
     expected = codebook.expected_columns
+    mismatch = not_described(expected, raw.columns)
+    if mismatch is not None:
+        raise InputError(
+            mismatch,
+            file=raw.path,
+            row=1,
+            expected=f"the export {codebook.path} was written for (wave '{codebook.wave}')",
+            hint="check that the file and the codebook are of the same wave",
+        )
     present = set(raw.columns)
     missing = [c for c in expected if c not in present]
     if missing:
@@ -64,8 +78,13 @@ def check_columns(raw: RawTable, codebook: Codebook) -> None:
 
 
 def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harmonised:
-    """Map a raw export onto the harmonised variables of its wave."""
+    """Map a raw export onto the harmonised variables of its wave, once its columns are the codebook's and its
+    value labels (SPSS, Stata) agree with the codebook's codes (every disagreement reported at once)."""
     check_columns(raw, codebook)
+    labels = Collector(f"the value labels of {raw.path}")
+    for problem in label_problems(raw, codebook, variables):
+        labels.add(problem)
+    labels.raise_if_any()
     findings: list[dict] = []
     ids = _pseudonyms(raw, codebook)
     base = pd.DataFrame(
@@ -141,7 +160,7 @@ def _organisations(raw: RawTable, codebook: Codebook) -> tuple[pd.Categorical, p
                 file=raw.path,
                 row=int(row),
                 column=column,
-                value=value,
+                value=raw_value(value, private=False),
                 expected="one of " + ", ".join(o.code for o in codebook.organisations.values()),
                 hint=f"add the organisation to 'organisation: codes' in {codebook.path}",
             )
@@ -198,7 +217,7 @@ class _Context:
             file=self.raw.path,
             row=int(row),
             column=column,
-            value=value,
+            value=raw_value(value, private=False),
             expected="one of " + ", ".join(repr(a) for a in accepted) + " or blank",
             hint="fix the value in the raw file, or add the code to the codebook if it is a real answer",
         )
@@ -247,7 +266,7 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                     file=ctx.raw.path,
                     row=int(row),
                     column=mapping.column,
-                    value=value,
+                    value=raw_value(value, private=False),
                     expected="a date with a four-digit year, such as 2016-05-03 or 5/3/2016",
                 )
             values.append(int(match.group(1)))
@@ -259,7 +278,7 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                 file=ctx.raw.path,
                 row=int(row),
                 column=mapping.column,
-                value=value,
+                value=raw_value(value, private=False),
                 expected="a whole number"
                 + (
                     f", or one of the missing codes {', '.join(repr(m) for m in mapping.missing)}"
@@ -274,7 +293,7 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                 file=ctx.raw.path,
                 row=int(row),
                 column=mapping.column,
-                value=value,
+                value=raw_value(value, private=False),
                 expected="a whole number such as an age, a year or a count",
             )
         if value != text:

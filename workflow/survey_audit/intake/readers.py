@@ -20,7 +20,15 @@ characters Windows software writes there (€ ‘ ’ “ ” – — …). Read
 author saw. ``encoding: latin-1`` may still be declared; it then refuses a file with bytes 0x80–0x9F rather than
 turning them into control characters. A file in cp1252 whose bytes happen to be valid UTF-8 as well is read as
 UTF-8; declare ``encoding: cp1252`` for such a file. Bytes that fit no supported encoding, and NUL characters
-(UTF-16 without a byte-order mark, or a binary file), stop the read naming the row and column they are in.
+(UTF-16 without a byte-order mark, or a binary file), stop the read naming the row and column they are in. A
+file whose first bytes are those of a workbook, an SPSS or a Stata file is refused for what it is when its
+extension says otherwise (an Excel workbook saved as .csv).
+
+A message about a response's value shows it only through :func:`survey_audit.errors.raw_value`: ``private``
+names the columns whose values are never shown (the codebook's identifying and free-text columns); a value
+under no named column, and every value when the columns' roles are not known (``private`` None: no codebook),
+is described by its kind and length instead. Header cells (column names) and the platform's import-id row are
+shown as they are.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -38,11 +47,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, Found, InputError, raw_value
 
 DELIMITERS = ",;\t|"
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+# The first bytes of the binary files an export is most often mistaken for: what the file is, the extension it is
+# read under (None for an old-style .xls workbook, which cannot be read) and the extensions that fit it.
+SIGNATURES = [
+    (b"PK\x03\x04", "an Excel workbook (or another zip archive)", ".xlsx", XLSX_SUFFIXES),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel workbook (.xls, or another Office file)", None, set()),
+    (b"$FL2", "an SPSS data file", ".sav", {".sav"}),
+    (b"$FL3", "a compressed SPSS data file", ".zsav", {".zsav"}),
+    (b"<stata_dta>", "a Stata data file", ".dta", {".dta"}),
+]
 LAYOUTS = ("auto", "plain", "platform")
 DELIMITER_NAMES = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "tab", "|": "'|' (pipe)"}
 SNIFF_LINES = 200  # lines of a text file the delimiter is judged on
@@ -100,13 +118,15 @@ def read_raw(
     encoding: str = "auto",
     delimiter: str = "auto",
     sheet: str | int | None = None,
+    private: Collection[str] | None = None,
 ) -> RawTable:
     """Read a raw survey export, choosing the reader by the file's extension.
 
     ``layout`` (text and XLSX): ``plain`` (one header row), ``platform`` (column names, question text, import
     ids) or ``auto``. ``encoding``: ``auto`` (see the module documentation) or a codec name; for SPSS and Stata
     files it overrides the encoding the file declares. ``delimiter`` (text): ``auto`` (sniffed) or one
-    character. ``sheet`` (XLSX): name or 0-based index, the first sheet by default.
+    character. ``sheet`` (XLSX): name or 0-based index, the first sheet by default. ``private``: the columns
+    whose values no message may show (None: every column, when no codebook says which are identifying).
     """
     path = Path(path)
     if layout not in LAYOUTS:
@@ -121,10 +141,11 @@ def read_raw(
             hint="check the 'raw' column of the wave sheet (config/waves.tsv), or the path given on the command line",
         )
     suffix = path.suffix.lower()
+    _check_signature(path, suffix)
     if suffix in TEXT_SUFFIXES:
-        table = _read_text(path, layout=layout, encoding=encoding, delimiter=delimiter)
+        table = _read_text(path, layout=layout, encoding=encoding, delimiter=delimiter, private=private)
     elif suffix in XLSX_SUFFIXES:
-        table = _read_xlsx(path, layout=layout, sheet=sheet)
+        table = _read_xlsx(path, layout=layout, sheet=sheet, private=private)
     elif suffix in (".sav", ".zsav"):
         table = _read_stat(path, "sav", encoding)
     elif suffix == ".dta":
@@ -146,22 +167,30 @@ def read_raw(
     return table
 
 
-class _Found:
-    """A 'found' value shown as written (not quoted again) in an error message."""
+def _check_signature(path: Path, suffix: str) -> None:
+    """A file whose first bytes say it is another kind of file than its extension (a workbook saved as .csv) is
+    refused for what it is, rather than read as a text with strange bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    for signature, what, proper, fitting in SIGNATURES:
+        if head.startswith(signature) and suffix not in fitting:
+            rename = f"rename it to end in {proper}" if proper else "open it in Excel and save it as .xlsx (or CSV)"
+            raise InputError(
+                f"the file is {what} saved with a {suffix} extension",
+                file=path,
+                expected=f"a file whose content is what its extension says ({suffix})",
+                hint=f"{rename}, and point the wave sheet's 'raw' (or the command) at the new name",
+            )
 
-    def __init__(self, text: str) -> None:
-        self.text = text
 
-    def __str__(self) -> str:
-        return self.text
+def _is_private(column: str | None, private: Collection[str] | None) -> bool:
+    """Whether a value under ``column`` (None: beyond the named columns) may not be shown in a message."""
+    return private is None or column is None or column in private
 
-    __repr__ = __str__
 
-    def __eq__(self, other: object) -> bool:
-        return str(other) == self.text
-
-    def __hash__(self) -> int:
-        return hash(self.text)
+def _cell(value: str, column: str | None, private: Collection[str] | None) -> Found:
+    """A response's value as a message shows it: an excerpt of it, or its description."""
+    return raw_value(value, private=_is_private(column, private), show=_excerpt)
 
 
 def _excerpt(value: str, at: int = 0) -> str:
@@ -177,17 +206,23 @@ def _excerpt(value: str, at: int = 0) -> str:
 
 
 def decode(
-    data: bytes, encoding: str = "auto", path: str | Path = "<bytes>", *, delimiter: str = "auto"
+    data: bytes,
+    encoding: str = "auto",
+    path: str | Path = "<bytes>",
+    *,
+    delimiter: str = "auto",
+    private: Collection[str] | None = None,
 ) -> tuple[str, str]:
     """Decode a text file's bytes, returning the text and the encoding used (see the module documentation).
 
-    ``delimiter`` is only used to name the column of a byte that cannot be decoded.
+    ``delimiter`` and ``private`` are only used to name the column of a byte that cannot be decoded and to say
+    what the value holding it is.
     """
     path = Path(path)
     if encoding == "auto":
-        text, used = _decode_auto(data, path, delimiter)
+        text, used = _decode_auto(data, path, delimiter, private)
     else:
-        text, used = _decode_declared(data, encoding, path, delimiter)
+        text, used = _decode_declared(data, encoding, path, delimiter, private)
     nul = text.find("\x00")
     if nul >= 0:
         raise _text_error(
@@ -196,6 +231,7 @@ def decode(
             lambda c: c == "\x00",
             path,
             delimiter,
+            private,
             problem="the file contains a NUL character (byte 0x00), which text files never hold",
             found="byte 0x00",
             expected="text in UTF-8, UTF-16 with a byte-order mark, or cp1252",
@@ -205,7 +241,7 @@ def decode(
     return text, used
 
 
-def _decode_auto(data: bytes, path: Path, delimiter: str) -> tuple[str, str]:
+def _decode_auto(data: bytes, path: Path, delimiter: str, private) -> tuple[str, str]:
     for bom, codec, name in [
         (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
         (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
@@ -213,7 +249,7 @@ def _decode_auto(data: bytes, path: Path, delimiter: str) -> tuple[str, str]:
     ]:
         if data.startswith(bom):
             why = f"the file starts with a {name} byte-order mark"
-            return _decode_strict(data, codec, path, delimiter, why), codec
+            return _decode_strict(data, codec, path, delimiter, private, why), codec
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -228,6 +264,7 @@ def _decode_auto(data: bytes, path: Path, delimiter: str) -> tuple[str, str]:
             utf8_error.start,
             path,
             delimiter,
+            private,
             problem=f"the file mixes encodings: it holds UTF-8 text (from line {line}) but byte 0x{bad:02X} here is not"
             " valid UTF-8",
             expected="the whole file in one encoding, UTF-8 preferred",
@@ -244,6 +281,7 @@ def _decode_auto(data: bytes, path: Path, delimiter: str) -> tuple[str, str]:
             exc.start,
             path,
             delimiter,
+            private,
             problem=f"the file is neither UTF-8 nor Windows-1252 (cp1252) text: byte 0x{bad:02X} is a character in"
             " neither",
             expected="text saved as UTF-8 (preferred) or cp1252",
@@ -252,7 +290,7 @@ def _decode_auto(data: bytes, path: Path, delimiter: str) -> tuple[str, str]:
         ) from None
 
 
-def _decode_declared(data: bytes, encoding: str, path: Path, delimiter: str) -> tuple[str, str]:
+def _decode_declared(data: bytes, encoding: str, path: Path, delimiter: str, private) -> tuple[str, str]:
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
@@ -264,7 +302,7 @@ def _decode_declared(data: bytes, encoding: str, path: Path, delimiter: str) -> 
         ) from None
     if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
         codec = "utf-8-sig"  # a byte-order mark is not part of the first column name
-    text = _decode_strict(data, codec, path, delimiter, f"the codebook declares the encoding '{encoding}'")
+    text = _decode_strict(data, codec, path, delimiter, private, f"the codebook declares the encoding '{encoding}'")
     if text.startswith("\ufeff"):
         text = text[1:]
     if codec == "iso8859-1":
@@ -278,6 +316,7 @@ def _decode_declared(data: bytes, encoding: str, path: Path, delimiter: str) -> 
                 lambda c: "\x80" <= c <= "\x9f",
                 path,
                 delimiter,
+                private,
                 problem=f"byte 0x{byte:02X} is an invisible control character in Latin-1 (ISO-8859-1); the file is"
                 f" most likely Windows-1252 (cp1252), where it is {shown!r}",
                 found=f"byte 0x{byte:02X}",
@@ -287,7 +326,7 @@ def _decode_declared(data: bytes, encoding: str, path: Path, delimiter: str) -> 
     return text, codec
 
 
-def _decode_strict(data: bytes, codec: str, path: Path, delimiter: str, why: str) -> str:
+def _decode_strict(data: bytes, codec: str, path: Path, delimiter: str, private, why: str) -> str:
     # utf-8-sig reports error positions after its byte-order mark: decode the rest as UTF-8 instead
     skip = len(codecs.BOM_UTF8) if codec == "utf-8-sig" and data.startswith(codecs.BOM_UTF8) else 0
     try:
@@ -300,6 +339,7 @@ def _decode_strict(data: bytes, codec: str, path: Path, delimiter: str, why: str
             skip + exc.start,
             path,
             delimiter,
+            private,
             problem=f"{why}, but byte 0x{bad:02X} here is not valid {_codec_name(codec)}",
             expected=f"text encoded as {_codec_name(codec)} throughout",
             hint="re-save the export as UTF-8, or set the right 'encoding' in the codebook's file section (auto"
@@ -313,9 +353,19 @@ def _codec_name(codec: str) -> str:
 
 
 def _byte_error(
-    data: bytes, codec: str, position: int, path: Path, delimiter: str, *, problem: str, expected: str, hint: str
+    data: bytes,
+    codec: str,
+    position: int,
+    path: Path,
+    delimiter: str,
+    private,
+    *,
+    problem: str,
+    expected: str,
+    hint: str,
 ) -> InputError:
-    """The error for an undecodable byte, naming the row and column it is in and showing the value."""
+    """The error for an undecodable byte, naming the row and column it is in and showing (or describing) the
+    value."""
     text = data.decode(codec, errors="survey_audit.mark")
     at = len(data[:position].decode(codec, errors="survey_audit.mark"))
     if text[:1] == "\ufeff" and at > 0:
@@ -326,6 +376,7 @@ def _byte_error(
         lambda c: _MARK <= ord(c) <= _MARK + 0xFF,
         path,
         delimiter,
+        private,
         problem=problem,
         found=f"byte 0x{data[position]:02X}",
         expected=expected,
@@ -334,27 +385,40 @@ def _byte_error(
 
 
 def _text_error(
-    text: str, at: int, is_bad, path: Path, delimiter: str, *, problem: str, found: str, expected: str, hint: str
+    text: str,
+    at: int,
+    is_bad,
+    path: Path,
+    delimiter: str,
+    private,
+    *,
+    problem: str,
+    found: str,
+    expected: str,
+    hint: str,
 ) -> InputError:
-    """An error about the character at ``at``: row (the line its record starts on), column and value."""
-    row, column, value = _locate(text, at, is_bad, delimiter)
-    shown = found + (f" in the value {value}" if value is not None else "")
-    return InputError(problem, file=path, row=row, column=column, value=_Found(shown), expected=expected, hint=hint)
+    """An error about the character at ``at``: row (the line its record starts on), column and value (a header
+    cell shown, a response's value through :func:`_cell`)."""
+    row, column, value, hit, in_header = _locate(text, at, is_bad, delimiter)
+    if value is not None:
+        hidden = not in_header and _is_private(column, private)
+        found += " in " + str(raw_value(value, private=hidden, at=hit, show=lambda v: f"the value {_excerpt(v, hit)}"))
+    return InputError(problem, file=path, row=row, column=column, value=Found(found), expected=expected, hint=hint)
 
 
 def _line_breaks(text: str) -> int:
     return len(re.findall(r"\r\n|\r|\n", text))
 
 
-def _locate(text: str, at: int, is_bad, delimiter: str) -> tuple[int, str | None, str | None]:
-    """Where the character at ``at`` is: the record's first line, the column (when below the header) and the
-    value holding it, as shown in messages."""
+def _locate(text: str, at: int, is_bad, delimiter: str):
+    """Where the character at ``at`` is: the record's first line, the column (when below the header), the value
+    holding it, the character's position in the value, and whether the value is a header cell."""
     line = _line_breaks(text[:at]) + 1
     if delimiter == "auto":
         delimiter = sniff_delimiter(text)
     records = [(start, fields) for start, fields in _lenient_records(text, delimiter) if any(f.strip() for f in fields)]
     if not records:
-        return line, None, None
+        return line, None, None, None, False
     header = records[0][1]
     for index, (start, fields) in enumerate(records):
         following = records[index + 1][0] if index + 1 < len(records) else None
@@ -363,9 +427,9 @@ def _locate(text: str, at: int, is_bad, delimiter: str) -> tuple[int, str | None
                 hit = next((i for i, c in enumerate(value) if is_bad(c)), None)
                 if hit is not None:
                     column = header[position] if index > 0 and position < len(header) else None
-                    return start, column or None, _excerpt(value, hit)
-            return start, None, None
-    return line, None, None
+                    return start, column or None, value, hit, index == 0
+            return start, None, None, None, False
+    return line, None, None, None, False
 
 
 # --------------------------------------------------------------------------------------------- text files
@@ -452,7 +516,7 @@ def _quote_fault(text: str, delimiter: str) -> tuple[int, int, int | None] | Non
     return None
 
 
-def _parse(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]:
+def _parse(text: str, delimiter: str, path: Path, private) -> list[tuple[int, list[str]]]:
     """Parse delimited text into (first line, fields) records, quoting checked strictly."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records = []
@@ -462,11 +526,13 @@ def _parse(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]
             records.append((start, fields))
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise _quoting_error(text, delimiter, path, start, records, str(exc)) from None
+        raise _quoting_error(text, delimiter, path, start, records, str(exc), private) from None
     return records
 
 
-def _quoting_error(text: str, delimiter: str, path: Path, start: int, records: list, detail: str) -> InputError:
+def _quoting_error(
+    text: str, delimiter: str, path: Path, start: int, records: list, detail: str, private
+) -> InputError:
     lines = list(io.StringIO(text, newline=""))
     rest = "".join(lines[start - 1 :])
     header = next((fields for _, fields in records if any(f.strip() for f in fields)), None)
@@ -481,7 +547,8 @@ def _quoting_error(text: str, delimiter: str, path: Path, start: int, records: l
     index, opened, closed = fault
     column = header[index] if header is not None and index < len(header) else None
     value = rest[opened + 1 : closed if closed is not None else len(rest)]
-    kwargs = {"file": path, "row": start, "column": column, "value": _Found(_excerpt(value))}
+    shown = Found(_excerpt(value)) if header is None else _cell(value, column, private)  # None: in the header
+    kwargs = {"file": path, "row": start, "column": column, "value": shown}
     if closed is None:
         return InputError(
             "the file ends inside a quoted value: the quote opened on this row is never closed",
@@ -499,12 +566,12 @@ def _quoting_error(text: str, delimiter: str, path: Path, start: int, records: l
     )
 
 
-def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str) -> RawTable:
+def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, private) -> RawTable:
     data = path.read_bytes()
     declared = None if delimiter == "auto" else _delimiter_char(delimiter)
-    text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto")
+    text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto", private=private)
     used = declared or sniff_delimiter(text)
-    parsed = _parse(text, used, path)
+    parsed = _parse(text, used, path, private)
     records = [(line, fields) for line, fields in parsed if any(f.strip() for f in fields)]
     if not records:
         raise InputError("the file is empty", file=path, expected="a header row and at least one response")
@@ -517,7 +584,7 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str) -> Raw
                 f" single column, but split on {DELIMITER_NAMES[sniffed]} it has {len(header)} columns",
                 file=path,
                 row=records[0][0],
-                value=_Found(_excerpt(records[0][1][0])),
+                value=Found(_excerpt(records[0][1][0])),
                 expected="the delimiter the file uses",
                 hint="set 'delimiter: auto' (or the right character) in the codebook's file section",
             )
@@ -531,6 +598,7 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str) -> Raw
         delimiter=used,
         blank_rows=[line for line, fields in parsed if first < line < last and not any(f.strip() for f in fields)],
         ends_open=not text.endswith(("\n", "\r")),
+        private=private,
     )
 
 
@@ -570,6 +638,7 @@ def _table_from_records(
     sheet: str | None = None,
     blank_rows: list[int] | None = None,
     ends_open: bool = False,
+    private: Collection[str] | None = None,
 ) -> RawTable:
     """Header checks, row widths and layout detection, shared by text files and spreadsheets."""
     header_line, raw_header = records[0]
@@ -583,7 +652,7 @@ def _table_from_records(
     for line, fields in records[1:]:
         _check_width(fields, header, len(raw_header), path, line, spreadsheet, ends_open and line == last_line)
         body.append((line, (fields + [""] * (width - len(fields)))[:width]))
-    layout, body, question_text, import_ids = _split_layout(layout, header, body, path)
+    layout, body, question_text, import_ids = _split_layout(layout, header, body, path, private)
     repeated = next((line for line, fields in body if fields == header), None)
     if repeated is not None:
         raise InputError(
@@ -609,11 +678,13 @@ def _table_from_records(
     )
 
 
-def _first_value(fields: list[str]) -> _Found:
-    return _Found(_excerpt(next((c for c in fields if c.strip()), "")))
+def _first_value(fields: list[str], header: list[str]) -> tuple[str, str | None]:
+    """The first non-blank value of a row and its column."""
+    position = next((i for i, c in enumerate(fields) if c.strip()), 0)
+    return (fields[position] if fields else ""), (header[position] if position < len(header) else None)
 
 
-def _split_layout(layout: str, header: list[str], body: list, path: Path):
+def _split_layout(layout: str, header: list[str], body: list, path: Path, private: Collection[str] | None):
     """Resolve the layout; for the platform layout take the question-text and import-id rows off the body."""
     second_is_import = len(body) >= 1 and _is_platform_import_row(body[0][1])
     third_is_import = len(body) >= 2 and _is_platform_import_row(body[1][1])
@@ -623,7 +694,7 @@ def _split_layout(layout: str, header: list[str], body: list, path: Path):
             " missing",
             file=path,
             row=body[0][0],
-            value=_first_value(body[0][1]),
+            value=Found(_excerpt(_first_value(body[0][1], header)[0])),  # the import-id row: the platform's
             expected="column names, then question text, then import ids (as survey platforms export them)",
             hint="re-export the file from the platform, or delete the import-id row and set 'layout: plain'",
         )
@@ -636,7 +707,7 @@ def _split_layout(layout: str, header: list[str], body: list, path: Path):
                 " the question-text and import-id rows of a survey-platform export",
                 file=path,
                 row=body[1][0],
-                value=_first_value(body[1][1]),
+                value=Found(_excerpt(_first_value(body[1][1], header)[0])),  # the import-id row
                 expected="responses from the second row on",
                 hint="set 'layout: platform' (or auto) in the codebook's file section",
             )
@@ -649,7 +720,7 @@ def _split_layout(layout: str, header: list[str], body: list, path: Path):
             row=body[1][0] if len(body) >= 2 else None,
             expected='cells such as {"ImportId":"QID12"} on the third row, under the question-text row',
             hint="set 'layout: plain' (or auto) in the codebook's file section if the export has a single header row",
-            **({"value": _first_value(body[1][1])} if len(body) >= 2 else {}),
+            **({"value": _cell(*_first_value(body[1][1], header), private)} if len(body) >= 2 else {}),
         )
     question_text = {name: text for name, text in zip(header, body[0][1]) if text.strip()}
     import_ids = {name: _import_id(cell) for name, cell in zip(header, body[1][1]) if cell.strip()}
@@ -704,7 +775,7 @@ def _check_width(
             f"the row has {len(fields)} values but the header has {width} columns",
             file=path,
             row=line,
-            value=fields[max(raw_width, width)],
+            value=_cell(fields[max(raw_width, width)], None, None),  # under no named column
             expected=f"{width} values, one per column",
             hint="a delimiter inside an unquoted value splits it in two: quote the value, or re-export the file",
         )
@@ -714,7 +785,7 @@ def _check_width(
             f"the row has a value in {_column_name(extra + 1, spreadsheet)}, beyond the last named column",
             file=path,
             row=line,
-            value=fields[extra],
+            value=_cell(fields[extra], None, None),
             expected=f"values only under the {width} named columns",
             hint="name the column in the header row (and map or drop it in the codebook), or delete the stray value",
         )
@@ -758,7 +829,7 @@ def _cell_text(value) -> str:
 # --------------------------------------------------------------------------------------------- spreadsheets
 
 
-def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None) -> RawTable:
+def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None, private) -> RawTable:
     import openpyxl
 
     try:
@@ -792,6 +863,7 @@ def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None) -> RawTable:
         spreadsheet=True,
         sheet=title,
         blank_rows=[b for b in blank if b < last],
+        private=private,
     )
 
 

@@ -9,6 +9,11 @@ by cell, on the cells the tabulate stage estimated. The primary tests are adjust
 tests that registry claims cite (resolved when the workflow starts) form the claims family. What is tested and
 how families are formed is set out in :mod:`survey_audit.stages.conventions`; the columns are described in
 ``docs/columns.md``.
+
+A test that cannot be computed is a row all the same, its reason in ``method``, its statistics blank, flagged
+``not_computable`` and left out of its family: a by-group nobody in the scope belongs to, or a design with no
+degrees of freedom (every respondent recruited by one organisation: one PSU, so no design-based variance; the
+tabulate stage still estimates its cells, with an interval of ``none_df<1``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ TEST_COLUMNS = [
     "chisq", "trace_delta", "d0", "n", "flags",
 ]  # fmt: skip
 BOUNDARY = "boundary_estimate"  # a wave's estimate is 0% or 100%: its design SE is 0, the test is not precise
+NOT_COMPUTABLE = "not_computable"  # no statistic: too few levels, no degrees of freedom (one organisation), ...
 
 
 def _outcomes(frame: pd.DataFrame, var: Variable) -> list[tuple[str, np.ndarray | str]]:
@@ -92,7 +98,7 @@ def _association_rows(design, outcome, by: Variable, in_domain, df, base: dict, 
     try:
         results = association_tests(design, outcome, by.name, domain=in_domain, df=df)
     except DesignError as exc:  # e.g. a by-group nobody in this scope belongs to: nothing to test
-        return [{**base, "test_id": stem + suffix, "test": "F", "method": f"not computable: {exc.problem}"}]
+        return [_not_computable({**base, "test_id": stem + suffix, "test": "F"}, exc.problem)]
     rows = []
     for record in results.to_dict("records"):
         name = record["test"]
@@ -146,7 +152,7 @@ def _trend_rows(design, var: Variable, by: Variable, in_domain, df, base: dict, 
         try:
             result = trend_test(design, outcome, score, domain=in_domain, df=df).iloc[0]
         except DesignError as exc:
-            rows.append({**row, "method": f"not computable: {exc.problem}"})
+            rows.append(_not_computable(row, exc.problem))
             continue
         method = result["method"].replace("svyglm(outcome ~ score", f"svyglm({category} ~ {by.name} order")
         rows.append(
@@ -238,7 +244,7 @@ def wave_trend_tests(
             try:
                 result = trend_test(design, outcome, year, domain=in_group, df=df).iloc[0]
             except DesignError as exc:
-                rows.append({**row, "method": f"not computable: {exc.problem}"})
+                rows.append(_not_computable(row, exc.problem))
                 continue
             rows.append(
                 {
@@ -252,7 +258,7 @@ def wave_trend_tests(
 
 def _not_comparable(spec: TableSpec, first: str, second: str, reason: str) -> dict:
     """The row saying why two waves' cells of a table are not compared."""
-    return {
+    row = {
         "test_id": f"{spec.id}:{first}-{second}",
         "table_id": spec.id,
         "wave": f"{first}-{second}",
@@ -261,8 +267,13 @@ def _not_comparable(spec: TableSpec, first: str, second: str, reason: str) -> di
         "by": spec.by or "",
         "category": "",
         "test": "wave_difference",
-        "method": f"not computable: {reason}",
     }
+    return _not_computable(row, reason)
+
+
+def _not_computable(row: dict, reason: str) -> dict:
+    """A test that cannot be computed: no statistics, the reason in its method, flagged."""
+    return {**row, "method": f"not computable: {reason}", "flags": NOT_COMPUTABLE}
 
 
 def _side(by_wave: dict, wave: str, weighting: str) -> tuple[pd.DataFrame, bool] | None:
@@ -282,6 +293,12 @@ def _comparison_rows(a, b, spec: TableSpec, var: Variable, testing: Significance
         for part in (a, b)
         for key in part.loc[part["pct"].isin([0.0, 100.0]), ["by_value", "category"]].itertuples(index=False, name=None)
     }
+    # a cell whose respondents come from one PSU per stratum (a wave from a single organisation) has no df
+    no_df = {
+        key: wave
+        for wave, part in ((second, b), (first, a))
+        for key in part.loc[~(part["df"] >= 1), ["by_value", "category"]].itertuples(index=False, name=None)
+    }
     sides = " vs ".join(f"{w} {'weighted' if x else 'unweighted'}" for w, x in zip((first, second), weighted))
     suffix = "" if weighting == "unweighted" else ":weighted"
     rows = []
@@ -289,26 +306,33 @@ def _comparison_rows(a, b, spec: TableSpec, var: Variable, testing: Significance
         if not is_hypothesis(var, record["category"]):
             continue  # the complement of a two-category variable's first category: the same test
         by_part = "" if record["by_value"] == ALL else f"{record['by_value']}:"
-        on_boundary = (record["by_value"], record["category"]) in boundary
+        key = (record["by_value"], record["category"])
+        row = {
+            "test_id": f"{spec.id}:{first}-{second}:{by_part}{record['category']}{suffix}",
+            "table_id": spec.id,
+            "wave": f"{first}-{second}",
+            "weighting": weighting,
+            "variable": spec.variable,
+            "by": spec.by or "",
+            "category": record["category"],
+            "test": "wave_difference",
+            "family": testing.wave_family,
+        }
+        if key in no_df:
+            reason = f"{no_df[key]}'s estimate has no degrees of freedom (one PSU per stratum), so no design SE"
+            rows.append(_not_computable(row, reason))
+            continue
         rows.append(
             {
-                "test_id": f"{spec.id}:{first}-{second}:{by_part}{record['category']}{suffix}",
-                "table_id": spec.id,
-                "wave": f"{first}-{second}",
-                "weighting": weighting,
-                "variable": spec.variable,
-                "by": spec.by or "",
-                "category": record["category"],
-                "test": "wave_difference",
+                **row,
                 "method": record["method"] + ("" if weighting == "unweighted" else f" ({sides})"),
                 "statistic": record["statistic"],
                 "ndf": 1.0,
                 "ddf": record["df"],
                 "p": record["p"],
-                "family": testing.wave_family,
                 "estimate": record["difference"],
                 "direction": _direction(record["difference"]),
-                "flags": BOUNDARY if on_boundary else "",
+                "flags": BOUNDARY if key in boundary else "",
             }
         )
     return rows

@@ -29,7 +29,14 @@ def ingest_wave(
     """Raw export → harmonised respondent frame (identifiers and free text removed) and ingest findings."""
     variable_set = load_variables(variables)
     book = load_codebook(codebook, variable_set, wave=wave, cleaning_defaults=cleaning_defaults)
-    table = read_raw(raw, layout=book.layout, encoding=book.encoding, delimiter=book.delimiter, sheet=book.sheet)
+    table = read_raw(
+        raw,
+        layout=book.layout,
+        encoding=book.encoding,
+        delimiter=book.delimiter,
+        sheet=book.sheet,
+        private=book.private_columns,
+    )
     result = harmonise(table, book, variable_set)
     summary = {
         "wave": wave,

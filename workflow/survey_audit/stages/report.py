@@ -141,7 +141,9 @@ def _svg(figure) -> str:
 
 
 def figure_svg(cells: pd.DataFrame, title: str) -> str:
-    """A horizontal bar chart of a table's percentages per wave (grouped by the by-variable when there is one)."""
+    """A horizontal bar chart of a table's percentages per wave (grouped by the by-variable when there is one).
+    Every text is drawn as written: a title with dollar signs is a title about money, not TeX (matplotlib would
+    otherwise read the text between two ``$`` as mathtext, and stop on what it cannot parse)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -154,21 +156,22 @@ def figure_svg(cells: pd.DataFrame, title: str) -> str:
     ]
     categories = list(dict.fromkeys(data["category"]))
     height = 0.8 / max(len(series), 1)
-    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(categories) * max(1.5, len(series) * 0.6) + 0.8))
-    palette = ["#1f5f8b", "#e07b39", "#5a9e4b", "#8e5ea2", "#b8a22a", "#c2504d"]
-    for index, (label, part) in enumerate(series):
-        values = part.set_index("category").reindex(categories)["pct"].astype(float)
-        positions = [c + index * height for c in range(len(categories))]
-        ax.barh(positions, values, height=height, label=label, color=palette[index % len(palette)])
-    ax.set_yticks([c + height * (len(series) - 1) / 2 for c in range(len(categories))], categories)
-    ax.invert_yaxis()
-    ax.set_xlabel("percentage of respondents")
-    ax.set_xlim(0, 100)
-    ax.set_title(title, fontsize=10)
-    if len(series) > 1:
-        ax.legend(fontsize=7, loc="lower right")
-    ax.spines[["top", "right"]].set_visible(False)
-    svg = _svg(fig)
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(categories) * max(1.5, len(series) * 0.6) + 0.8))
+        palette = ["#1f5f8b", "#e07b39", "#5a9e4b", "#8e5ea2", "#b8a22a", "#c2504d"]
+        for index, (label, part) in enumerate(series):
+            values = part.set_index("category").reindex(categories)["pct"].astype(float)
+            positions = [c + index * height for c in range(len(categories))]
+            ax.barh(positions, values, height=height, label=label, color=palette[index % len(palette)])
+        ax.set_yticks([c + height * (len(series) - 1) / 2 for c in range(len(categories))], categories)
+        ax.invert_yaxis()
+        ax.set_xlabel("percentage of respondents")
+        ax.set_xlim(0, 100)
+        ax.set_title(title, fontsize=10)
+        if len(series) > 1:
+            ax.legend(fontsize=7, loc="lower right")
+        ax.spines[["top", "right"]].set_visible(False)
+        svg = _svg(fig)
     plt.close(fig)
     return svg
 

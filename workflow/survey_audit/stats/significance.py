@@ -22,12 +22,15 @@ Design-based tests (R's survey package semantics), each returning a tidy frame w
   ``df`` is the design df under the chosen convention (R ``degf(subset(design, ...))``: PSUs minus strata of the
   (sub)design with positive weight; survey 4.1-1's ``svychisq`` counted every cluster of a calibrated subset,
   later versions call ``degf`` as here). Levels not
-  observed in the base are dropped, as R does. :func:`association_statistics` is the same computation returning
+  observed in the base are dropped, as R does. A (sub)design with no degrees of freedom (a single PSU, or one
+  per stratum) has no design-based variance to test with: the test raises a :class:`DesignError` saying so
+  (R returns NaN), as does a table whose design-based variance is zero. :func:`association_statistics` is the same computation returning
   plain dicts (no frame), for callers that run many tests.
 * :func:`trend_test`: a design-based test for a trend of a binary outcome over an ordered score: the slope of
   R's ``svyglm(y ~ score, family = quasibinomial)`` (or ``gaussian``: a linear-probability slope), with its
   sandwich (linearisation) standard error, Wald ``t`` on ``df - 1`` degrees of freedom (R's
-  ``df.residual = degf + 1 - #coefficients``); ``direction`` is the sign of the slope.
+  ``df.residual = degf + 1 - #coefficients``); ``direction`` is the sign of the slope. Fewer than one residual
+  degree of freedom (two PSUs or fewer beyond the strata) raises a :class:`DesignError`.
 * :func:`compare_waves`: a proportion in two independent samples: difference ``p2 - p1``,
   ``SE = sqrt(se1^2 + se2^2)``, ``t`` on Welch–Satterthwaite df ``(v1 + v2)^2/(v1^2/df1 + v2^2/df2)`` (or the
   smaller df, or the normal distribution).
@@ -174,6 +177,7 @@ def association_statistics(
     )
     n_base = int(first.base_n[0])
     nu = float(first.dfs[0])
+    _require_df(nu, "a test of association", "at least two PSUs (clusters) in a stratum")
     # Keep the levels observed in the base (R: unique() of the (sub)design's values).
     seen = first.counts.reshape(nc_all, nr_all) > 0
     rseen, cseen = seen.any(axis=0), seen.any(axis=1)
@@ -200,6 +204,11 @@ def association_statistics(
         delta = np.linalg.solve(denom, numr)
         tr = float(np.trace(delta))
         tr2 = float(np.trace(delta @ delta))
+        if not tr2 > 0:
+            raise DesignError(
+                "the design-based variance of the table is zero: the Rao–Scott adjustment is not defined",
+                expected="PSUs whose answers differ",
+            )
         d0 = tr**2 / tr2
         common = {"chisq": x2, "trace_delta": tr, "trace_delta2": tr2, "d0": d0, "df": nu, "n": n_base}
         if "F" in statistics:
@@ -297,6 +306,17 @@ def association_statistics(
     return out
 
 
+def _require_df(df: float, test: str, needed: str) -> None:
+    """A design-based test needs at least one degree of freedom."""
+    if not df >= 1:
+        raise DesignError(
+            f"{test} has no degrees of freedom: the (sub)design has too few PSUs beyond its strata for a"
+            " design-based variance",
+            value=f"df = {df:g}",
+            expected=needed,
+        )
+
+
 def svychisq(design: Design, row, col, *, domain=None, statistic: str = "F", df: str = "domain") -> pd.DataFrame:
     """One R ``svychisq`` statistic (``F`` = Rao–Scott second order by default) as a one-row frame."""
     return association_tests(design, row, col, domain=domain, df=df, statistics=(statistic,))
@@ -364,6 +384,8 @@ def trend_test(
     w = np.where(ok, design.weights, 0.0)
     if np.unique(x[ok]).shape[0] < 2:
         raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
+    ddf = float(design_degf(design, ok if restricted else None, convention=df) + 1 - 2)
+    _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
     beta, mu, Ainv, iterations = _glm_fit(X[ok], y0[ok], w[ok], "gaussian" if family == "gaussian" else "logit")
     mu_all = np.zeros(design.n)
     mu_all[ok] = mu
@@ -381,8 +403,7 @@ def trend_test(
         V = vcov_psu(design, psu_totals(design, z), strata_present(design, ok if restricted else None))
     se = float(np.sqrt(V[1, 1]))
     t = float(beta[1] / se)
-    ddf = float(design_degf(design, ok if restricted else None, convention=df) + 1 - 2)
-    p = float(2 * stats.t.sf(abs(t), ddf)) if ddf > 0 else np.nan
+    p = float(2 * stats.t.sf(abs(t), ddf))
     label = "logistic (quasibinomial)" if family == "quasibinomial" else "linear (gaussian)"
     return pd.DataFrame(
         [

@@ -119,6 +119,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from ..config.loading import validate
 from ..config.variables import Variable, VariableSet, normalise_text
 from ..errors import ConfigError
 from ..intake.readers import RawTable, read_raw
@@ -744,14 +745,13 @@ class Draft:
 
 
 def check_wave_id(wave: str) -> None:
-    """A wave id names files (``config/codebooks/{wave}.yaml``): letters, digits and ``_.-`` only, so that it can
-    never point outside the directory it is written to."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", wave):
-        raise ConfigError(
-            f"'{wave}' is not a usable wave id",
-            value=wave,
-            expected="letters, digits, '_', '.' or '-' (it names the codebook file), e.g. wave3",
-        )
+    """A wave id the wave sheet will accept (its schema is the one rule): it names files
+    (``config/codebooks/{wave}.yaml``, so it can never point outside the directory it is written to), scopes and
+    test ids."""
+    try:
+        validate(wave, "waves", pointer="/properties/wave")
+    except ConfigError as exc:
+        raise ConfigError(f"'{wave}' is not a usable wave id", value=wave, expected=exc.expected) from None
 
 
 OPEN_FIELDING = (1900, 2100)  # fielding years that leave calendar-bound ranges open
