@@ -1,8 +1,17 @@
-"""Rules list the library modules their script imports, so a change to one reruns exactly what uses it."""
+"""Rules list the library modules their script imports, so a change to one reruns exactly what uses it; every
+file is read through one place, which hashes the bytes it hands to the parser. Oracle: hashlib on the bytes each
+test wrote."""
 
 from __future__ import annotations
 
-from survey_audit.provenance import module_closure
+import hashlib
+
+import pandas as pd
+import pytest
+
+from survey_audit import formats
+from survey_audit.errors import InputError
+from survey_audit.provenance import module_closure, read_bytes, recording
 
 
 def names(script):
@@ -18,3 +27,45 @@ def test_closure_follows_imports_transitively(root):
 def test_weight_stage_does_not_depend_on_ingest_code(root):
     weight = names(root / "workflow" / "scripts" / "weight.py")
     assert "weighting.py" in weight and "readers.py" not in weight
+
+
+# --------------------------------------------------------------------------------------------- what a job read
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def job_dir(tmp_path, monkeypatch):
+    """A job's working directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_a_file_read_twice_with_different_contents_stops_the_job(job_dir):
+    path = job_dir / "codebook.yaml"
+    path.write_bytes(b"wave: w1\n")
+    with recording() as ledger:
+        read_bytes(path)
+        path.write_bytes(b"wave: w2\n")
+        with pytest.raises(InputError) as caught:
+            read_bytes(path)
+    assert caught.value.file == "codebook.yaml" and "changed while the job was reading it" in caught.value.problem
+    assert ledger.read == {"codebook.yaml": sha(b"wave: w1\n")}
+
+
+def test_every_reader_hashes_the_bytes_it_parses(job_dir, small_wave):
+    from survey_audit.config.variables import load_variables
+    from survey_audit.intake.readers import read_raw
+
+    variables, _, raw = small_wave(["1,A,0,1,2014,1,20,15,2003,1,2,1,0,1,,"])
+    formats.write_parquet(pd.DataFrame({"x": [1, 2]}), "frame.parquet")
+    with recording() as ledger:
+        read_raw(raw)
+        load_variables(variables)
+        formats.read_parquet("frame.parquet")
+    assert ledger.read["raw.csv"] == sha(raw.read_bytes())
+    assert ledger.read["variables.yaml"] == sha(variables.read_bytes())
+    assert ledger.read["frame.parquet"] == sha((job_dir / "frame.parquet").read_bytes())
+    assert ledger.written == {}  # written before the recording began

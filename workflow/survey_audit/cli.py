@@ -69,11 +69,10 @@ def cmd_run(args: list[str]) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     import shutil
 
-    import pandas as pd
-
     from .config.codebook import load_codebook
     from .config.settings import load_config
     from .config.variables import load_variables
+    from .formats import read_csv
     from .stages.clean import clean_wave
     from .stages.ingest import ingest_wave
 
@@ -110,7 +109,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             flow_out=tmp / f"{wave}.flow.csv",
             actions_out=tmp / f"{wave}.actions.csv",
         )
-        flow = pd.read_csv(tmp / f"{wave}.flow.csv")
+        flow = read_csv(tmp / f"{wave}.flow.csv")
         out.mkdir(parents=True, exist_ok=True)
         for file in sorted(tmp.iterdir()):
             shutil.move(str(file), out / file.name)

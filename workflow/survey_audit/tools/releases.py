@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..config.tables import scope_waves
 from ..errors import SurveyAuditError, VerificationError
-from ..formats import write_json, write_text
+from ..formats import read_csv, write_json, write_text
 from ..provenance import sha256_file
 
 CURRENT = "current"
@@ -174,7 +174,7 @@ def _changelog(results: Path, release: Version, previous: Version | None, metada
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_csv(path, dtype=str, keep_default_na=False)
 
 
 def _change(part: str, table: str, cell: str, column: str, old: str, new: str, points: float | None = None) -> dict:
