@@ -1,17 +1,20 @@
 """Rules list the library modules their script imports, so a change to one reruns exactly what uses it; every
-file is read through one place, which hashes the bytes it hands to the parser. Oracle: hashlib on the bytes each
-test wrote."""
+file is read through one place, which hashes the bytes it hands to the parser, and a job records the hashes of
+the bytes it read and wrote. Oracle: hashlib on the bytes each test wrote."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from survey_audit import formats
+from survey_audit import adapter, formats
 from survey_audit.errors import InputError
-from survey_audit.provenance import module_closure, read_bytes, recording
+from survey_audit.provenance import module_closure, read_bytes, recording, sha256_file
 
 
 def names(script):
@@ -38,9 +41,49 @@ def sha(data: bytes) -> str:
 
 @pytest.fixture
 def job_dir(tmp_path, monkeypatch):
-    """A job's working directory."""
+    """A job's working directory; the root logger's handlers (the adapter replaces them) restored afterwards."""
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    handlers = logging.root.handlers[:]
+    yield tmp_path
+    for handler in logging.root.handlers:
+        if handler not in handlers:
+            handler.close()
+    logging.root.handlers[:] = handlers
+
+
+def job(**inputs):
+    """A Snakemake job as a script sees it: inputs by name, one output, one log."""
+    from snakemake.iocontainers import InputFiles, Log, OutputFiles, Params, Wildcards
+
+    return SimpleNamespace(
+        rule="derive",
+        input=InputFiles(fromdict=inputs),
+        output=OutputFiles(fromdict={"out": "out.csv"}),
+        log=Log(fromdict={"log": "job.log"}),
+        params=Params(fromdict={"threshold": 3}),
+        wildcards=Wildcards(fromdict={"wave": "w1"}),
+    )
+
+
+def test_a_job_records_the_bytes_it_read_though_the_file_changed_before_it_ended(job_dir):
+    (job_dir / "raw.csv").write_bytes(b"a,b\n1,2\n")
+    (job_dir / "spare.csv").write_bytes(b"x\n")
+    (job_dir / "module.py").write_bytes(b"VALUE = 1\n")
+
+    def main():
+        frame = formats.read_csv("raw.csv")
+        (job_dir / "raw.csv").write_bytes(b"a,b\n9,9\n")  # the file changes while the job runs
+        formats.write_csv(frame.assign(c=frame["a"] + frame["b"]), "out.csv")
+
+    adapter.run(job(raw="raw.csv", spare="spare.csv", code=["module.py"]), main)
+    record = json.loads((job_dir / "job.provenance.json").read_text())
+    assert record["inputs"] == {"raw": {"raw.csv": sha(b"a,b\n1,2\n")}}
+    assert sha256_file(job_dir / "raw.csv") == sha(b"a,b\n9,9\n")  # what a hash taken at the end would say
+    assert record["inputs_not_read"] == {"spare": ["spare.csv"]}
+    assert record["reads_not_declared"] == {}
+    assert record["modules"] == {"module.py": sha(b"VALUE = 1\n")}
+    assert record["outputs"] == {"out.csv": sha(b"a,b,c\n1,2,3\n")}
+    assert (record["rule"], record["wildcards"], record["params"]) == ("derive", {"wave": "w1"}, {"threshold": 3})
 
 
 def test_a_file_read_twice_with_different_contents_stops_the_job(job_dir):
