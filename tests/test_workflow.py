@@ -223,6 +223,11 @@ def test_a_library_change_reruns_only_the_stages_that_import_it(project):
     module.write_text(module.read_text() + "\n# touched by the test\n")
     planned = planned_jobs(snakemake(project, "-n"))
     assert planned.get("weight") == len(waves(project)) and "ingest" not in planned and "clean" not in planned
+    # the schemas hold the defaults the configuration is read with: the stages that load configuration list them
+    schema = project / "workflow" / "schemas" / "codebook.schema.yaml"
+    schema.write_text(schema.read_text() + "\n# touched by the test\n")
+    planned = planned_jobs(snakemake(project, "-n"))
+    assert planned.get("ingest") == len(waves(project)) and planned.get("clean") == len(waves(project))
 
 
 def result_files(project: Path) -> dict[str, bytes]:

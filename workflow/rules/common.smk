@@ -49,11 +49,17 @@ wildcard_constraints:
     scope="|".join(map(re.escape, SCOPES)),
 
 
+SCHEMAS = sorted(os.path.relpath(schema, PROJECT) for schema in (LIBRARY / "schemas").glob("*.schema.yaml"))
+
+
 def code(script):
-    """The library modules a workflow script imports: inputs of its rule, so code changes rerun it."""
+    """The library modules a workflow script imports, and the schemas when it loads configuration (they hold
+    its defaults): inputs of its rule, so code changes rerun it."""
     path = LIBRARY / "scripts" / f"{script}.py"
     cache = PROJECT / ".snakemake" / "survey-audit" / "imports.json"
-    return [os.path.relpath(module, PROJECT) for module in module_closure(path, cache=cache)]
+    modules = [os.path.relpath(module, PROJECT) for module in module_closure(path, cache=cache)]
+    loads_configuration = os.path.join("workflow", "survey_audit", "config", "loading.py") in modules
+    return modules + (SCHEMAS if loads_configuration else [])
 
 
 def plan_file(kind, key="wave"):
