@@ -1,6 +1,7 @@
 """Rules list the library modules their script imports, so a change to one reruns exactly what uses it; every
-file is read through one place, which hashes the bytes it hands to the parser, and a job records the hashes of
-the bytes it read and wrote. Oracle: hashlib on the bytes each test wrote."""
+file is read through one place, which hashes the bytes it hands to the parser; a job records the hashes of the
+bytes it read and wrote, and the manifest is made of those records. Oracle: hashlib on the bytes each test
+wrote, and hand-made records."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from survey_audit import adapter, formats
 from survey_audit.errors import InputError
 from survey_audit.provenance import module_closure, read_bytes, recording, sha256_file
+from survey_audit.stages.manifest import build_manifest
 
 
 def names(script):
@@ -112,3 +114,54 @@ def test_every_reader_hashes_the_bytes_it_parses(job_dir, small_wave):
     assert ledger.read["variables.yaml"] == sha(variables.read_bytes())
     assert ledger.read["frame.parquet"] == sha((job_dir / "frame.parquet").read_bytes())
     assert ledger.written == {}  # written before the recording began
+
+
+# --------------------------------------------------------------------------------------------- the manifest
+
+H = {n: f"{n}" * 64 for n in "12345"}  # hashes, told apart by their digit
+
+
+def record(rule, wildcards, inputs, outputs):
+    return {
+        "rule": rule,
+        "wildcards": wildcards,
+        "inputs": inputs,
+        "inputs_not_read": {},
+        "reads_not_declared": {},
+        "modules": {"workflow/survey_audit/stages/x.py": H["5"]},
+        "params": {},
+        "outputs": outputs,
+        "writes_not_declared": {},
+    }
+
+
+def test_the_manifest_is_made_of_the_records_without_hashing_a_file(job_dir):
+    records = [
+        record("ingest", {"wave": "w1"}, {"raw": {"data/w1.csv": H["1"]}}, {"results/ingest/w1.parquet": H["2"]}),
+        record("clean", {"wave": "w1"}, {"respondents": {"results/ingest/w1.parquet": H["2"]}}, {"out.csv": H["3"]}),
+    ]
+    manifest = build_manifest(config={}, records=records, outputs=["out.csv"], registries={}, synthetic=True)
+    # none of these files exists: every hash comes from the records
+    assert manifest["inputs"] == {"data/w1.csv": {"sha256": H["1"], "read_by": ["ingest (wave=w1)"]}}
+    assert set(manifest["outputs"]) == {"results/ingest/w1.parquet", "out.csv"}
+    out = manifest["outputs"]["out.csv"]
+    assert (out["sha256"], out["rule"], out["wildcards"]) == (H["3"], "clean", {"wave": "w1"})
+    assert out["inputs"] == {"respondents": {"results/ingest/w1.parquet": H["2"]}}
+    assert manifest["library_modules"] == {"workflow/survey_audit/stages/x.py": H["5"]}
+
+
+def test_the_manifest_refuses_records_that_saw_a_file_two_ways():
+    records = [
+        record("clean", {"wave": "w1"}, {"codebook": {"cb.yaml": H["1"]}}, {"results/clean/w1.parquet": H["2"]}),
+        record("tabulate", {"scope": "w1"}, {"analysed": {"results/clean/w1.parquet": H["3"]}}, {"c.parquet": H["4"]}),
+        record("weight", {"wave": "w1"}, {"analysed": {"results/clean/w1.parquet": H["2"]}}, {"w.parquet": H["4"]}),
+    ]
+    with pytest.raises(InputError) as caught:
+        build_manifest(config={}, records=records, outputs=[], registries={}, synthetic=True)
+    error = caught.value
+    assert error.file == "results/clean/w1.parquet"
+    assert error.problem == (
+        "the jobs of this run saw different contents of the file, so it changed while the workflow ran: "
+        "written by clean (wave=w1) as sha256 222222222222…; read by weight (wave=w1) as sha256 222222222222…; "
+        "read by tabulate (scope=w1) as sha256 333333333333…"
+    )

@@ -156,8 +156,14 @@ def test_audit_of_the_bundled_waves(project):
 def test_manifest_hashes_every_output_and_traces_it_to_data_config_and_code(project):
     manifest = json.loads((project / "results" / "manifest.json").read_text())
     assert manifest["synthetic"] is True
-    for path, digest in manifest["inputs"].items():
-        assert sha256_file(project / path) == digest, path
+    for path, entry in manifest["inputs"].items():
+        assert sha256_file(project / path) == entry["sha256"], path
+    # each file is hashed as the jobs that read it saw it; the configuration only the start of the run parses is
+    # read by the manifest job itself
+    assert manifest["inputs"]["resources/synthetic/wave2.csv"]["read_by"] == ["ingest (wave=wave2)"]
+    assert manifest["inputs"]["config/codebooks/wave2.yaml"]["read_by"] == ["clean (wave=wave2)", "ingest (wave=wave2)"]
+    assert manifest["inputs"]["config/config.yaml"]["read_by"] == ["manifest"]
+    assert "workflow/schemas/codebook.schema.yaml" in manifest["library_modules"]
     for path, entry in manifest["outputs"].items():
         assert sha256_file(project / path) == entry["sha256"], path
     assert {"pandas", "numpy", "scipy", "snakemake"} <= set(manifest["packages"])
@@ -173,8 +179,9 @@ def test_manifest_hashes_every_output_and_traces_it_to_data_config_and_code(proj
     assert clean["config"]["cleaning"]["completeness"]["min_share_answered"] == 0.5
     ingest = outputs[next(iter(clean["inputs"]["respondents"]))]
     assert ingest["inputs"]["raw"] == {
-        "resources/synthetic/wave2.csv": manifest["inputs"]["resources/synthetic/wave2.csv"]
+        "resources/synthetic/wave2.csv": manifest["inputs"]["resources/synthetic/wave2.csv"]["sha256"]
     }
+    assert all(not entry["inputs_not_read"] and not entry["reads_not_declared"] for entry in outputs.values())
 
 
 def sensitive_values(project: Path) -> set[str]:

@@ -123,6 +123,16 @@ def final_outputs():
     ]
 
 
+def job_logs():
+    """The log of every job the manifest describes (the job's provenance record is beside it); called once the
+    stages' rules are defined."""
+    return [
+        *(log for stage in (rules.ingest, rules.clean, rules.weight) for log in expand(stage.log[0], wave=WAVE_IDS)),
+        *expand(rules.tabulate.log[0], scope=SCOPES),
+        *(stage.log[0] for stage in (rules.associations, rules.audit, rules.publish, rules.disclosure, rules.report)),
+    ]
+
+
 def print_audit_summary():
     summary = Path("results/audit/summary.txt")
     if summary.is_file():
