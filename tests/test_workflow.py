@@ -224,6 +224,33 @@ def test_no_identifier_or_free_text_reaches_results(project):
     assert not leaked, leaked[:10]
 
 
+def test_a_failed_run_leaves_the_results_stale_until_a_run_succeeds(project, tmp_path):
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, symlinks=True)
+    report = copy / "results" / "report" / "index.html"
+    written = report.read_bytes()
+    # a broken input of the audit stage (its code), after a run that succeeded
+    audit = copy / "workflow" / "survey_audit" / "stages" / "audit.py"
+    source = audit.read_text()
+    audit.write_text(source + "\n\ndef audit_tables(**arguments):\n    raise RuntimeError('broken by the test')\n")
+    failed = survey_audit(copy, "run")
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    assert (copy / "results" / "STALE").read_text() == "the last run failed at rule audit\n"
+    assert failed.stderr.rstrip().endswith(
+        "survey-audit: the results are stale (results/STALE): the last run failed at rule audit"
+    )
+    assert "THESE RESULTS ARE STALE <span>— the last run failed at rule audit." in report.read_text()
+    refused = survey_audit(copy, "release", "v9", "--no-run")
+    assert refused.returncode == 2
+    assert "the current results are stale: the last run failed at rule audit" in refused.stderr
+    assert not (copy / "results" / "releases" / "v9").exists()
+    audit.write_text(source)  # fixed
+    fixed = survey_audit(copy, "run")
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert not (copy / "results" / "STALE").exists() and "stale" not in fixed.stderr
+    assert report.read_bytes() == written
+
+
 def test_a_library_change_reruns_only_the_stages_that_import_it(project):
     assert planned_jobs(snakemake(project, "-n")) == {}
     module = project / "workflow" / "survey_audit" / "stats" / "weighting.py"

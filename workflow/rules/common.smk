@@ -16,6 +16,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (str(LIBRARY), os.environ.get("PYTHONPATH", "")) if p)
 )
 
+from survey_audit import stale
 from survey_audit.config.plan import PLAN_DIR, build_plan, write_plan
 from survey_audit.config.settings import check_config
 from survey_audit.config.tables import scope_waves
@@ -131,6 +132,22 @@ def job_logs():
         *expand(rules.tabulate.log[0], scope=SCOPES),
         *(stage.log[0] for stage in (rules.associations, rules.audit, rules.publish, rules.disclosure, rules.report)),
     ]
+
+
+def asked_for_everything():
+    """Whether this run was asked for every result: the default target, nothing left out."""
+    asked = workflow.dag_settings
+    restricted = asked.target_jobs or asked.until or asked.omit_from or asked.batch or asked.allowed_rules
+    return set(asked.targets) <= {workflow.default_target} and not restricted
+
+
+def failed_jobs():
+    """The jobs of this run that failed: their rule, and their wildcards in brackets."""
+    jobs = getattr(workflow.scheduler, "failed", ())
+    return sorted(
+        job.rule.name + (f" ({', '.join(f'{k}={v}' for k, v in job.wildcards.items())})" if job.wildcards else "")
+        for job in jobs
+    )
 
 
 def print_audit_summary():

@@ -2,7 +2,8 @@
 
 Each subcommand is a thin call into the library; problems with the user's inputs are reported as messages
 (no traceback) with exit status 2, failures of the checked condition (such as a verification difference)
-with exit status 1.
+with exit status 1. A run (``survey-audit run``, and the run ``release`` and ``verify`` start) says, when it
+ends, whether the results are stale (``results/STALE``, see :mod:`survey_audit.stale`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__
+from . import __version__, stale
 from .errors import SurveyAuditError
 from .tools import tab
 
@@ -61,9 +62,19 @@ def snakemake(root: Path, extra: list[str]) -> int:
     return 0
 
 
+def run_workflow(root: Path, extra: list[str]) -> int:
+    """Run the workflow; when it ends, say so if the results are stale (``results/STALE``: the run failed, or
+    was asked for some targets only after one that failed)."""
+    status = snakemake(root, extra)
+    why = stale.reason(root / "results")
+    if why is not None:
+        print(f"survey-audit: the results are stale ({Path('results') / stale.MARKER}): {why}", file=sys.stderr)
+    return status
+
+
 def cmd_run(args: list[str]) -> int:
     """``survey-audit run [SNAKEMAKE ARGS]``: every argument after ``run`` goes to Snakemake as it was typed."""
-    return snakemake(project_root(), args)
+    return run_workflow(project_root(), args)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -156,7 +167,7 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
 
 def _run_workflow(quiet: bool = True) -> int:
     """Bring the results up to date (a no-op when they are)."""
-    return snakemake(project_root(), ["--quiet", "all"] if quiet else [])
+    return run_workflow(project_root(), ["--quiet", "all"] if quiet else [])
 
 
 def cmd_release(args: argparse.Namespace) -> int:
