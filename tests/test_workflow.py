@@ -251,6 +251,62 @@ def test_a_failed_run_leaves_the_results_stale_until_a_run_succeeds(project, tmp
     assert report.read_bytes() == written
 
 
+def lock_as_a_killed_run_leaves_it(project: Path) -> Path:
+    """Snakemake's lock files as a killed run leaves them: the files it read and those it was writing."""
+    locks = project / ".snakemake" / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    (locks / "0.input.lock").write_text("config/config.yaml\nresults/internal/tests.csv\n")
+    (locks / "0.output.lock").write_text("results/report/index.html\nresults/manifest.json\n")
+    return locks
+
+
+def test_a_lock_left_by_a_killed_run_does_not_block_the_next_run(project, tmp_path):
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, symlinks=True)
+    locks = lock_as_a_killed_run_leaves_it(copy)
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    (copy / ".snakemake" / "survey-audit" / "run.pid").write_text(f"{killed.pid} -\n")
+    blocked = snakemake(copy, "--cores", "1")
+    assert blocked.returncode == 1 and "Directory cannot be locked" in blocked.stderr
+    done = survey_audit(copy, "run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [line for line in done.stderr.splitlines() if line.startswith("survey-audit:")] == [
+        "survey-audit: Snakemake's lock was left by a run that is no longer running "
+        f"(process {killed.pid}); unlocked it"
+    ]
+    assert "Nothing to be done" in done.stdout + done.stderr
+    assert not locks.exists() and not (copy / ".snakemake" / "survey-audit" / "run.pid").exists()
+
+
+def test_a_run_refuses_while_another_works_in_the_project(tmp_path, request):
+    from survey_audit.cli import _started
+
+    project = copy_project(Path(request.config.rootpath), tmp_path)
+    locks = lock_as_a_killed_run_leaves_it(project)
+    record = project / ".snakemake" / "survey-audit" / "run.pid"
+    record.parent.mkdir(parents=True)
+    record.write_text(f"{os.getpid()} {_started(os.getpid())}\n")  # this test's process: alive
+    done = survey_audit(project, "run")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"survey-audit: another run of this project is in progress (process {os.getpid()}); wait for it to finish\n"
+    )
+    assert sorted(p.name for p in locks.iterdir()) == ["0.input.lock", "0.output.lock"]
+    assert record.read_text() == f"{os.getpid()} {_started(os.getpid())}\n" and not (project / "results").exists()
+    # without a record, a Snakemake process working in the directory (a job of a killed run) holds it too
+    record.unlink()
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=project)
+    try:
+        done = survey_audit(project, "run")
+    finally:
+        job.kill()
+        job.wait()
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"survey-audit: Snakemake's lock of this project is held and process {job.pid}")
+    assert sorted(p.name for p in locks.iterdir()) == ["0.input.lock", "0.output.lock"]
+
+
 def test_a_library_change_reruns_only_the_stages_that_import_it(project):
     assert planned_jobs(snakemake(project, "-n")) == {}
     module = project / "workflow" / "survey_audit" / "stats" / "weighting.py"

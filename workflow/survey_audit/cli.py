@@ -2,8 +2,14 @@
 
 Each subcommand is a thin call into the library; problems with the user's inputs are reported as messages
 (no traceback) with exit status 2, failures of the checked condition (such as a verification difference)
-with exit status 1. A run (``survey-audit run``, and the run ``release`` and ``verify`` start) says, when it
-ends, whether the results are stale (``results/STALE``, see :mod:`survey_audit.stale`).
+with exit status 1.
+
+A run (``survey-audit run``, and the run ``release`` and ``verify`` start) records its process in
+``.snakemake/survey-audit/run.pid`` while it works. Before it starts, a run refuses (exit status 1) while the
+recorded process is alive, and removes Snakemake's lock of the directory when the run that took it is gone (a
+``kill -9`` or a power cut leaves the lock, and Snakemake then refuses every run until ``--unlock``), saying so in
+one line. When it ends, it says whether the results are stale (``results/STALE``, see
+:mod:`survey_audit.stale`).
 """
 
 from __future__ import annotations
@@ -62,14 +68,125 @@ def snakemake(root: Path, extra: list[str]) -> int:
     return 0
 
 
+RUN_RECORD = Path(".snakemake") / "survey-audit" / "run.pid"  # the process running the workflow, while it runs
+LOCKS = Path(".snakemake") / "locks"  # where Snakemake keeps its lock of the directory
+
+
 def run_workflow(root: Path, extra: list[str]) -> int:
-    """Run the workflow; when it ends, say so if the results are stale (``results/STALE``: the run failed, or
-    was asked for some targets only after one that failed)."""
-    status = snakemake(root, extra)
+    """Run the workflow, recording this process as the project's run (:data:`RUN_RECORD`) until it ends; first
+    clear a lock a stopped run left (:func:`clear_stale_lock`), and at the end say so if the results are stale
+    (``results/STALE``: the run failed, or was asked for some targets only after one that failed)."""
+    refused = clear_stale_lock(root)
+    if refused is not None:
+        return refused
+    record = root / RUN_RECORD
+    record.parent.mkdir(parents=True, exist_ok=True)
+    mine = f"{os.getpid()} {_started(os.getpid()) or '-'}\n"
+    record.write_text(mine, encoding="utf-8")
+    try:
+        status = snakemake(root, extra)
+    finally:
+        if record.is_file() and record.read_text(encoding="utf-8") == mine:
+            record.unlink()
     why = stale.reason(root / "results")
     if why is not None:
         print(f"survey-audit: the results are stale ({Path('results') / stale.MARKER}): {why}", file=sys.stderr)
     return status
+
+
+def clear_stale_lock(root: Path) -> int | None:
+    """Before a run: refuse (exit status 1, touching nothing) while another run of the project is alive, and
+    unlock the directory when Snakemake's lock outlived the run that took it (killed, or the machine stopped),
+    saying so in one line. None when the run may go ahead.
+
+    The run is the process :data:`RUN_RECORD` names, alive if a process with that id exists and started when
+    the record says (so a recycled id is not taken for it). Without a live one, a lock is stale unless a
+    Snakemake or survey-audit process (a job of the stopped run included) still works in the project's
+    directory; where the processes cannot be listed (no ``/proc``), a lock is left alone."""
+    pid, started = _recorded_run(root / RUN_RECORD)
+    if pid is not None and _alive(pid, started):
+        print(
+            f"survey-audit: another run of this project is in progress (process {pid}); wait for it to finish",
+            file=sys.stderr,
+        )
+        return 1
+    if not any((root / LOCKS).glob("*.lock")):
+        return None
+    others = _workflow_processes(root)
+    if others is None or others:
+        what = f"process {others[0]} still works in it" if others else "the processes cannot be listed here"
+        print(
+            f"survey-audit: Snakemake's lock of this project is held and {what}; if no run is in progress, "
+            "remove the lock with: survey-audit run --unlock",
+            file=sys.stderr,
+        )
+        return 1
+    status = snakemake(root, ["--unlock", "--quiet", "all"])
+    if status != 0:
+        return status
+    which = f"process {pid}" if pid is not None else "no Snakemake process works in this project"
+    print(
+        f"survey-audit: Snakemake's lock was left by a run that is no longer running ({which}); unlocked it",
+        file=sys.stderr,
+    )
+    return None
+
+
+def _recorded_run(path: Path) -> tuple[int | None, str | None]:
+    """The process id and start time :data:`RUN_RECORD` holds (None, None without a readable record)."""
+    try:
+        pid, started = path.read_text(encoding="utf-8").split()
+        return int(pid), None if started == "-" else started
+    except (OSError, ValueError):
+        return None, None
+
+
+def _started(pid: int) -> str | None:
+    """When a process started (clock ticks since boot, from ``/proc``), or None where that cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    if os.name != "posix":
+        return False  # signal 0 would stop the process there; the lock is then left to the check of processes
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return started is None or _started(pid) in (None, started)
+
+
+def _workflow_processes(root: Path) -> list[int] | None:
+    """The processes, other than this one and those that started it, that run Snakemake or survey-audit in
+    ``root``: their command line names one of them and their working directory is ``root``. None where
+    ``/proc`` does not list processes."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").is_file():
+        return None
+    mine, pid = set(), os.getpid()
+    while pid > 1 and pid not in mine:
+        mine.add(pid)
+        try:
+            pid = int((proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            here = Path(os.readlink(entry / "cwd")) == root.resolve()
+        except OSError:
+            continue
+        if here and any(name in command for name in (b"snakemake", b"survey-audit", b"survey_audit")):
+            found.append(int(entry.name))
+    return sorted(found)
 
 
 def cmd_run(args: list[str]) -> int:
