@@ -141,15 +141,24 @@ def _recorded_run(path: Path) -> tuple[int | None, str | None]:
         return None, None
 
 
-def _started(pid: int) -> str | None:
-    """When a process started (clock ticks since boot, from ``/proc``), or None where that cannot be read."""
+def _stat(pid: int) -> list[str] | None:
+    """The fields ``/proc`` gives of a process after its name (state first, parent second, start time at 19),
+    or None where they cannot be read."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
 
 
+def _started(pid: int) -> str | None:
+    """When a process started (clock ticks since boot), or None where that cannot be read."""
+    fields = _stat(pid)
+    return fields[19] if fields else None
+
+
 def _alive(pid: int, started: str | None) -> bool:
+    """Whether the process that had id ``pid`` and started at ``started`` still runs (a zombie, killed but
+    not yet reaped, does not)."""
     if os.name != "posix":
         return False  # signal 0 would stop the process there; the lock is then left to the check of processes
     try:
@@ -158,7 +167,10 @@ def _alive(pid: int, started: str | None) -> bool:
         return False
     except PermissionError:
         pass  # it exists, under another user
-    return started is None or _started(pid) in (None, started)
+    fields = _stat(pid)
+    if fields is None:
+        return True
+    return fields[0] not in ("Z", "X") and started in (None, fields[19])
 
 
 def _workflow_processes(root: Path) -> list[int] | None:
@@ -171,10 +183,8 @@ def _workflow_processes(root: Path) -> list[int] | None:
     mine, pid = set(), os.getpid()
     while pid > 1 and pid not in mine:
         mine.add(pid)
-        try:
-            pid = int((proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            break
+        fields = _stat(pid)
+        pid = int(fields[1]) if fields else 1
     found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) in mine:
