@@ -28,5 +28,15 @@ rule all:
         final_outputs(),
 
 
+# While a run is under way or after it fails, results/STALE says so (see workflow/survey_audit/stale.py).
+onstart:
+    stale.starting()
+
+
 onsuccess:
+    stale.succeeded(whole=asked_for_everything())
     print_audit_summary()
+
+
+onerror:
+    stale.failed(failed_jobs())

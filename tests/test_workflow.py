@@ -156,8 +156,14 @@ def test_audit_of_the_bundled_waves(project):
 def test_manifest_hashes_every_output_and_traces_it_to_data_config_and_code(project):
     manifest = json.loads((project / "results" / "manifest.json").read_text())
     assert manifest["synthetic"] is True
-    for path, digest in manifest["inputs"].items():
-        assert sha256_file(project / path) == digest, path
+    for path, entry in manifest["inputs"].items():
+        assert sha256_file(project / path) == entry["sha256"], path
+    # each file is hashed as the jobs that read it saw it; the configuration only the start of the run parses is
+    # read by the manifest job itself
+    assert manifest["inputs"]["resources/synthetic/wave2.csv"]["read_by"] == ["ingest (wave=wave2)"]
+    assert manifest["inputs"]["config/codebooks/wave2.yaml"]["read_by"] == ["clean (wave=wave2)", "ingest (wave=wave2)"]
+    assert manifest["inputs"]["config/config.yaml"]["read_by"] == ["manifest"]
+    assert "workflow/schemas/codebook.schema.yaml" in manifest["library_modules"]
     for path, entry in manifest["outputs"].items():
         assert sha256_file(project / path) == entry["sha256"], path
     assert {"pandas", "numpy", "scipy", "snakemake"} <= set(manifest["packages"])
@@ -173,8 +179,9 @@ def test_manifest_hashes_every_output_and_traces_it_to_data_config_and_code(proj
     assert clean["config"]["cleaning"]["completeness"]["min_share_answered"] == 0.5
     ingest = outputs[next(iter(clean["inputs"]["respondents"]))]
     assert ingest["inputs"]["raw"] == {
-        "resources/synthetic/wave2.csv": manifest["inputs"]["resources/synthetic/wave2.csv"]
+        "resources/synthetic/wave2.csv": manifest["inputs"]["resources/synthetic/wave2.csv"]["sha256"]
     }
+    assert all(not entry["inputs_not_read"] and not entry["reads_not_declared"] for entry in outputs.values())
 
 
 def sensitive_values(project: Path) -> set[str]:
@@ -217,12 +224,100 @@ def test_no_identifier_or_free_text_reaches_results(project):
     assert not leaked, leaked[:10]
 
 
+def test_a_failed_run_leaves_the_results_stale_until_a_run_succeeds(project, tmp_path):
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, symlinks=True)
+    report = copy / "results" / "report" / "index.html"
+    written = report.read_bytes()
+    # a broken input of the audit stage (its code), after a run that succeeded
+    audit = copy / "workflow" / "survey_audit" / "stages" / "audit.py"
+    source = audit.read_text()
+    audit.write_text(source + "\n\ndef audit_tables(**arguments):\n    raise RuntimeError('broken by the test')\n")
+    failed = survey_audit(copy, "run")
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    assert (copy / "results" / "STALE").read_text() == "the last run failed at rule audit\n"
+    assert failed.stderr.rstrip().endswith(
+        "survey-audit: the results are stale (results/STALE): the last run failed at rule audit"
+    )
+    assert "THESE RESULTS ARE STALE <span>— the last run failed at rule audit." in report.read_text()
+    refused = survey_audit(copy, "release", "v9", "--no-run")
+    assert refused.returncode == 2
+    assert "the current results are stale: the last run failed at rule audit" in refused.stderr
+    assert not (copy / "results" / "releases" / "v9").exists()
+    audit.write_text(source)  # fixed
+    fixed = survey_audit(copy, "run")
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert not (copy / "results" / "STALE").exists() and "stale" not in fixed.stderr
+    assert report.read_bytes() == written
+
+
+def lock_as_a_killed_run_leaves_it(project: Path) -> Path:
+    """Snakemake's lock files as a killed run leaves them: the files it read and those it was writing."""
+    locks = project / ".snakemake" / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    (locks / "0.input.lock").write_text("config/config.yaml\nresults/internal/tests.csv\n")
+    (locks / "0.output.lock").write_text("results/report/index.html\nresults/manifest.json\n")
+    return locks
+
+
+def test_a_lock_left_by_a_killed_run_does_not_block_the_next_run(project, tmp_path):
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, symlinks=True)
+    locks = lock_as_a_killed_run_leaves_it(copy)
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    (copy / ".snakemake" / "survey-audit" / "run.pid").write_text(f"{killed.pid} -\n")
+    blocked = snakemake(copy, "--cores", "1")
+    assert blocked.returncode == 1 and "Directory cannot be locked" in blocked.stderr
+    done = survey_audit(copy, "run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [line for line in done.stderr.splitlines() if line.startswith("survey-audit:")] == [
+        "survey-audit: Snakemake's lock was left by a run that is no longer running "
+        f"(process {killed.pid}); unlocked it"
+    ]
+    assert "Nothing to be done" in done.stdout + done.stderr
+    assert not locks.exists() and not (copy / ".snakemake" / "survey-audit" / "run.pid").exists()
+
+
+def test_a_run_refuses_while_another_works_in_the_project(tmp_path, request):
+    from survey_audit.cli import _started
+
+    project = copy_project(Path(request.config.rootpath), tmp_path)
+    locks = lock_as_a_killed_run_leaves_it(project)
+    record = project / ".snakemake" / "survey-audit" / "run.pid"
+    record.parent.mkdir(parents=True)
+    record.write_text(f"{os.getpid()} {_started(os.getpid())}\n")  # this test's process: alive
+    done = survey_audit(project, "run")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"survey-audit: another run of this project is in progress (process {os.getpid()}); wait for it to finish\n"
+    )
+    assert sorted(p.name for p in locks.iterdir()) == ["0.input.lock", "0.output.lock"]
+    assert record.read_text() == f"{os.getpid()} {_started(os.getpid())}\n" and not (project / "results").exists()
+    # without a record, a Snakemake process working in the directory (a job of a killed run) holds it too
+    record.unlink()
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=project)
+    try:
+        done = survey_audit(project, "run")
+    finally:
+        job.kill()
+        job.wait()
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"survey-audit: Snakemake's lock of this project is held and process {job.pid}")
+    assert sorted(p.name for p in locks.iterdir()) == ["0.input.lock", "0.output.lock"]
+
+
 def test_a_library_change_reruns_only_the_stages_that_import_it(project):
     assert planned_jobs(snakemake(project, "-n")) == {}
     module = project / "workflow" / "survey_audit" / "stats" / "weighting.py"
     module.write_text(module.read_text() + "\n# touched by the test\n")
     planned = planned_jobs(snakemake(project, "-n"))
     assert planned.get("weight") == len(waves(project)) and "ingest" not in planned and "clean" not in planned
+    # the schemas hold the defaults the configuration is read with: the stages that load configuration list them
+    schema = project / "workflow" / "schemas" / "codebook.schema.yaml"
+    schema.write_text(schema.read_text() + "\n# touched by the test\n")
+    planned = planned_jobs(snakemake(project, "-n"))
+    assert planned.get("ingest") == len(waves(project)) and planned.get("clean") == len(waves(project))
 
 
 def result_files(project: Path) -> dict[str, bytes]:

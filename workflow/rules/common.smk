@@ -16,6 +16,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (str(LIBRARY), os.environ.get("PYTHONPATH", "")) if p)
 )
 
+from survey_audit import stale
 from survey_audit.config.plan import PLAN_DIR, build_plan, write_plan
 from survey_audit.config.settings import check_config
 from survey_audit.config.tables import scope_waves
@@ -49,11 +50,17 @@ wildcard_constraints:
     scope="|".join(map(re.escape, SCOPES)),
 
 
+SCHEMAS = sorted(os.path.relpath(schema, PROJECT) for schema in (LIBRARY / "schemas").glob("*.schema.yaml"))
+
+
 def code(script):
-    """The library modules a workflow script imports: inputs of its rule, so code changes rerun it."""
+    """The library modules a workflow script imports, and the schemas when it loads configuration (they hold
+    its defaults): inputs of its rule, so code changes rerun it."""
     path = LIBRARY / "scripts" / f"{script}.py"
     cache = PROJECT / ".snakemake" / "survey-audit" / "imports.json"
-    return [os.path.relpath(module, PROJECT) for module in module_closure(path, cache=cache)]
+    modules = [os.path.relpath(module, PROJECT) for module in module_closure(path, cache=cache)]
+    loads_configuration = os.path.join("workflow", "survey_audit", "config", "loading.py") in modules
+    return modules + (SCHEMAS if loads_configuration else [])
 
 
 def plan_file(kind, key="wave"):
@@ -115,6 +122,32 @@ def final_outputs():
         *expand("results/weights/{wave}.diagnostics.json", wave=WAVE_IDS),
         "results/manifest.json",
     ]
+
+
+def job_logs():
+    """The log of every job the manifest describes (the job's provenance record is beside it); called once the
+    stages' rules are defined."""
+    return [
+        *(log for stage in (rules.ingest, rules.clean, rules.weight) for log in expand(stage.log[0], wave=WAVE_IDS)),
+        *expand(rules.tabulate.log[0], scope=SCOPES),
+        *(stage.log[0] for stage in (rules.associations, rules.audit, rules.publish, rules.disclosure, rules.report)),
+    ]
+
+
+def asked_for_everything():
+    """Whether this run was asked for every result: the default target, nothing left out."""
+    asked = workflow.dag_settings
+    restricted = asked.target_jobs or asked.until or asked.omit_from or asked.batch or asked.allowed_rules
+    return set(asked.targets) <= {workflow.default_target} and not restricted
+
+
+def failed_jobs():
+    """The jobs of this run that failed: their rule, and their wildcards in brackets."""
+    jobs = getattr(workflow.scheduler, "failed", ())
+    return sorted(
+        job.rule.name + (f" ({', '.join(f'{k}={v}' for k, v in job.wildcards.items())})" if job.wildcards else "")
+        for job in jobs
+    )
 
 
 def print_audit_summary():

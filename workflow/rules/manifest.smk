@@ -1,10 +1,11 @@
-# manifest: every input and output with its sha256, and the job, configuration and code that produced it.
+# manifest: every file the run's jobs read and wrote with its sha256, and the job, configuration and code that
+# produced each output, assembled from the records the jobs left beside their logs (no data file is hashed
+# again). The outputs are inputs so that the manifest comes last and follows any change; it reads only their
+# records.
 
 
 rule manifest:
     input:
-        data=[w.raw for w in WAVES.values()],
-        codebooks=[w.codebook for w in WAVES.values()],
         config_files=["config/config.yaml", config["waves"], config["variables"], *config["tables"]],
         registries=config["published"],
         outputs=[
@@ -30,13 +31,7 @@ rule manifest:
     params:
         config=config,
         synthetic=SYNTHETIC,
-        modules=sorted(
-            {
-                m
-                for s in ["ingest", "clean", "weight", "tabulate", "associations", "audit", "publish", "disclosure", "report"]
-                for m in code(s)
-            }
-        ),
+        logs=job_logs(),
     conda:
         "../envs/survey-audit.yaml"
     script:

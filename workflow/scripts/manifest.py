@@ -7,15 +7,10 @@ adapter.run(
     snakemake,
     lambda: write_manifest(
         config=snakemake.params.config,
-        inputs=[
-            *snakemake.input.data,
-            *snakemake.input.codebooks,
-            *snakemake.input.config_files,
-            *snakemake.input.registries,
-        ],
-        outputs=list(snakemake.input.outputs),
-        modules=snakemake.params.modules,
+        config_files=list(snakemake.input.config_files),
         registries=list(snakemake.input.registries),
+        logs=snakemake.params.logs,
+        outputs=list(snakemake.input.outputs),
         synthetic=snakemake.params.synthetic,
         manifest_out=snakemake.output.manifest,
     ),

@@ -4,9 +4,24 @@ A :class:`~survey_audit.errors.SurveyAuditError` is shown as its message alone (
 error and in the job's log, and the job exits with status 1; Snakemake then removes the job's outputs, so a
 failed stage leaves nothing partial behind. Any other exception is a bug and keeps its traceback.
 
-A job that succeeds leaves a provenance record beside its log (``{log}.provenance.json``): its inputs with their
-sha256, the library modules it imported, the parameters (configuration values) it received and the outputs
-it wrote. The manifest gathers these records, so every output can be traced to its data, config and code.
+A job that succeeds leaves a provenance record beside its log (``{log}.provenance.json``), made of what the
+job's ledger (:mod:`survey_audit.provenance`) saw rather than of the files as they are afterwards:
+
+* ``inputs``: each declared input the job read, with the sha256 of the bytes it parsed;
+* ``inputs_not_read``: each declared input the job never read, by path only (no hash: the job's results do
+  not depend on its bytes, and a hash taken afterwards would suggest they did);
+* ``reads_not_declared``: files the job read that its rule does not declare, with their hashes: a change to one
+  of them would not rerun the job (empty while the rules declare everything their scripts read);
+* ``modules``: the library modules (and schemas) the rule lists, hashed as the job starts (Python has imported
+  the modules by then);
+* ``params``: the configuration values the job received (the whole configuration, the ``config`` parameter,
+  is left out: the manifest hashes it once);
+* ``outputs``: each declared output with the sha256 of the bytes written, as the writer put it in place, and
+  ``writes_not_declared`` anything else the job wrote.
+
+A declared output that was not written through the ``formats`` writers has no recorded hash, which is a bug:
+the job then fails. The manifest gathers these records, so every output can be traced to its data, config and
+code.
 """
 
 from __future__ import annotations
@@ -19,7 +34,7 @@ from typing import Any
 
 from .errors import SurveyAuditError
 from .formats import write_json
-from .provenance import sha256_file
+from .provenance import Ledger, ledger_path, read_bytes, recording
 
 
 def run(snakemake: Any, main: Callable[[], None]) -> None:
@@ -29,33 +44,54 @@ def run(snakemake: Any, main: Callable[[], None]) -> None:
     if log_path:
         handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", handlers=handlers, force=True)
-    try:
-        main()
-    except SurveyAuditError as exc:
-        logging.getLogger("survey_audit").error("%s", exc.message)
-        sys.exit(1)
+    with recording() as ledger:
+        try:
+            for module in _declared(snakemake.input).get("code", []):
+                read_bytes(module)
+            main()
+        except SurveyAuditError as exc:
+            logging.getLogger("survey_audit").error("%s", exc.message)
+            sys.exit(1)
     if log_path:
-        write_json(provenance_record(snakemake), provenance_path(log_path))
+        write_json(provenance_record(snakemake, ledger), provenance_path(log_path))
 
 
 def provenance_path(log_path: str | Path) -> Path:
     return Path(log_path).with_suffix(".provenance.json")
 
 
-def provenance_record(snakemake: Any) -> dict:
-    """What a finished job used and wrote (the 'config' parameter, the whole configuration, is left out: the
-    manifest hashes it once)."""
-    inputs: dict[str, dict[str, str]] = {}
-    for name, value in snakemake.input.items():
-        files = [value] if isinstance(value, str) else list(value)
-        inputs[name] = {Path(f).as_posix(): sha256_file(f) for f in files}
-    modules = inputs.pop("code", {})
-    params = {name: value for name, value in snakemake.params.items() if name != "config"}
+def _declared(files: Any) -> dict[str, list[str]]:
+    """A job's named inputs or outputs, each as a list of paths as a ledger names them."""
+    return {
+        name: [ledger_path(f) for f in ([value] if isinstance(value, str) else value)] for name, value in files.items()
+    }
+
+
+def provenance_record(snakemake: Any, ledger: Ledger) -> dict:
+    """What a finished job read and wrote, from its ledger."""
+    inputs = _declared(snakemake.input)
+    modules = {path: ledger.read[path] for path in inputs.pop("code", [])}
+    declared = {path for paths in inputs.values() for path in paths} | set(modules)
+    outputs = sorted({ledger_path(o) for o in snakemake.output})
+    unrecorded = [path for path in outputs if path not in ledger.written]
+    if unrecorded:
+        raise RuntimeError(f"outputs written without the formats writers, so with no recorded hash: {unrecorded}")
     return {
         "rule": snakemake.rule,
         "wildcards": dict(snakemake.wildcards.items()),
-        "inputs": inputs,
+        "inputs": {
+            name: {p: ledger.read[p] for p in paths if p in ledger.read}
+            for name, paths in inputs.items()
+            if any(p in ledger.read for p in paths)
+        },
+        "inputs_not_read": {
+            name: [p for p in paths if p not in ledger.read]
+            for name, paths in inputs.items()
+            if any(p not in ledger.read for p in paths)
+        },
+        "reads_not_declared": {p: h for p, h in sorted(ledger.read.items()) if p not in declared},
         "modules": modules,
-        "params": params,
-        "outputs": sorted(Path(o).as_posix() for o in snakemake.output),
+        "params": {name: value for name, value in snakemake.params.items() if name != "config"},
+        "outputs": {path: ledger.written[path] for path in outputs},
+        "writes_not_declared": {p: h for p, h in sorted(ledger.written.items()) if p not in set(outputs)},
     }

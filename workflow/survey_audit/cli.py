@@ -3,6 +3,13 @@
 Each subcommand is a thin call into the library; problems with the user's inputs are reported as messages
 (no traceback) with exit status 2, failures of the checked condition (such as a verification difference)
 with exit status 1.
+
+A run (``survey-audit run``, and the run ``release`` and ``verify`` start) records its process in
+``.snakemake/survey-audit/run.pid`` while it works. Before it starts, a run refuses (exit status 1) while the
+recorded process is alive, and removes Snakemake's lock of the directory when the run that took it is gone (a
+``kill -9`` or a power cut leaves the lock, and Snakemake then refuses every run until ``--unlock``), saying so in
+one line. When it ends, it says whether the results are stale (``results/STALE``, see
+:mod:`survey_audit.stale`).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__
+from . import __version__, stale
 from .errors import SurveyAuditError
 from .tools import tab
 
@@ -61,19 +68,149 @@ def snakemake(root: Path, extra: list[str]) -> int:
     return 0
 
 
+RUN_RECORD = Path(".snakemake") / "survey-audit" / "run.pid"  # the process running the workflow, while it runs
+LOCKS = Path(".snakemake") / "locks"  # where Snakemake keeps its lock of the directory
+
+
+def run_workflow(root: Path, extra: list[str]) -> int:
+    """Run the workflow, recording this process as the project's run (:data:`RUN_RECORD`) until it ends; first
+    clear a lock a stopped run left (:func:`clear_stale_lock`), and at the end say so if the results are stale
+    (``results/STALE``: the run failed, or was asked for some targets only after one that failed)."""
+    refused = clear_stale_lock(root)
+    if refused is not None:
+        return refused
+    record = root / RUN_RECORD
+    record.parent.mkdir(parents=True, exist_ok=True)
+    mine = f"{os.getpid()} {_started(os.getpid()) or '-'}\n"
+    record.write_text(mine, encoding="utf-8")
+    try:
+        status = snakemake(root, extra)
+    finally:
+        if record.is_file() and record.read_text(encoding="utf-8") == mine:
+            record.unlink()
+    why = stale.reason(root / "results")
+    if why is not None:
+        print(f"survey-audit: the results are stale ({Path('results') / stale.MARKER}): {why}", file=sys.stderr)
+    return status
+
+
+def clear_stale_lock(root: Path) -> int | None:
+    """Before a run: refuse (exit status 1, touching nothing) while another run of the project is alive, and
+    unlock the directory when Snakemake's lock outlived the run that took it (killed, or the machine stopped),
+    saying so in one line. None when the run may go ahead.
+
+    The run is the process :data:`RUN_RECORD` names, alive if a process with that id exists and started when
+    the record says (so a recycled id is not taken for it). Without a live one, a lock is stale unless a
+    Snakemake or survey-audit process (a job of the stopped run included) still works in the project's
+    directory; where the processes cannot be listed (no ``/proc``), a lock is left alone."""
+    pid, started = _recorded_run(root / RUN_RECORD)
+    if pid is not None and _alive(pid, started):
+        print(
+            f"survey-audit: another run of this project is in progress (process {pid}); wait for it to finish",
+            file=sys.stderr,
+        )
+        return 1
+    if not any((root / LOCKS).glob("*.lock")):
+        return None
+    others = _workflow_processes(root)
+    if others is None or others:
+        what = f"process {others[0]} still works in it" if others else "the processes cannot be listed here"
+        print(
+            f"survey-audit: Snakemake's lock of this project is held and {what}; if no run is in progress, "
+            "remove the lock with: survey-audit run --unlock",
+            file=sys.stderr,
+        )
+        return 1
+    status = snakemake(root, ["--unlock", "--quiet", "all"])
+    if status != 0:
+        return status
+    which = f"process {pid}" if pid is not None else "no Snakemake process works in this project"
+    print(
+        f"survey-audit: Snakemake's lock was left by a run that is no longer running ({which}); unlocked it",
+        file=sys.stderr,
+    )
+    return None
+
+
+def _recorded_run(path: Path) -> tuple[int | None, str | None]:
+    """The process id and start time :data:`RUN_RECORD` holds (None, None without a readable record)."""
+    try:
+        pid, started = path.read_text(encoding="utf-8").split()
+        return int(pid), None if started == "-" else started
+    except (OSError, ValueError):
+        return None, None
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields ``/proc`` gives of a process after its name (state first, parent second, start time at 19),
+    or None where they cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _started(pid: int) -> str | None:
+    """When a process started (clock ticks since boot), or None where that cannot be read."""
+    fields = _stat(pid)
+    return fields[19] if fields else None
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    """Whether the process that had id ``pid`` and started at ``started`` still runs (a zombie, killed but
+    not yet reaped, does not)."""
+    if os.name != "posix":
+        return False  # signal 0 would stop the process there; the lock is then left to the check of processes
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    fields = _stat(pid)
+    if fields is None:
+        return True
+    return fields[0] not in ("Z", "X") and started in (None, fields[19])
+
+
+def _workflow_processes(root: Path) -> list[int] | None:
+    """The processes, other than this one and those that started it, that run Snakemake or survey-audit in
+    ``root``: their command line names one of them and their working directory is ``root``. None where
+    ``/proc`` does not list processes."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").is_file():
+        return None
+    mine, pid = set(), os.getpid()
+    while pid > 1 and pid not in mine:
+        mine.add(pid)
+        fields = _stat(pid)
+        pid = int(fields[1]) if fields else 1
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            here = Path(os.readlink(entry / "cwd")) == root.resolve()
+        except OSError:
+            continue
+        if here and any(name in command for name in (b"snakemake", b"survey-audit", b"survey_audit")):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
 def cmd_run(args: list[str]) -> int:
     """``survey-audit run [SNAKEMAKE ARGS]``: every argument after ``run`` goes to Snakemake as it was typed."""
-    return snakemake(project_root(), args)
+    return run_workflow(project_root(), args)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     import shutil
 
-    import pandas as pd
-
     from .config.codebook import load_codebook
     from .config.settings import load_config
     from .config.variables import load_variables
+    from .formats import read_csv
     from .stages.clean import clean_wave
     from .stages.ingest import ingest_wave
 
@@ -110,7 +247,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             flow_out=tmp / f"{wave}.flow.csv",
             actions_out=tmp / f"{wave}.actions.csv",
         )
-        flow = pd.read_csv(tmp / f"{wave}.flow.csv")
+        flow = read_csv(tmp / f"{wave}.flow.csv")
         out.mkdir(parents=True, exist_ok=True)
         for file in sorted(tmp.iterdir()):
             shutil.move(str(file), out / file.name)
@@ -157,7 +294,7 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
 
 def _run_workflow(quiet: bool = True) -> int:
     """Bring the results up to date (a no-op when they are)."""
-    return snakemake(project_root(), ["--quiet", "all"] if quiet else [])
+    return run_workflow(project_root(), ["--quiet", "all"] if quiet else [])
 
 
 def cmd_release(args: argparse.Namespace) -> int:

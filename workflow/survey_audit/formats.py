@@ -3,7 +3,9 @@
 The same frame always gives the same bytes: rows in the order given (callers sort by their key columns),
 floats written with a fixed number of significant digits, UTF-8 with ``\\n`` line ends, no index, no
 timestamps. Files are written to a temporary name and renamed into place, so a failed job never leaves a
-partial output behind.
+partial output behind; the sha256 of the bytes put in place is noted in the job's ledger as they are (see
+:mod:`survey_audit.provenance`). The readers parse a file's bytes as :func:`~survey_audit.provenance.read_bytes`
+read and hashed them.
 
 A text cell that a spreadsheet would read as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return, and is not a number) is written with a leading apostrophe, the OWASP defence against CSV
@@ -13,6 +15,7 @@ Numbers, and text that is a number (``-1.5``), are written as they are.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -24,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .provenance import read_bytes, record_written, sha256_file
 
 SIGNIFICANT_DIGITS = 12
 _UMASK = os.umask(0)
@@ -92,6 +97,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes files private; outputs get the usual permissions
     try:
         yield tmp_path
+        record_written(path, sha256_file(tmp_path))
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -118,7 +124,12 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
-    return pd.read_parquet(path, engine="pyarrow")
+    return pd.read_parquet(io.BytesIO(read_bytes(path)), engine="pyarrow")
+
+
+def read_csv(path: str | Path, **options: Any) -> pd.DataFrame:
+    """A CSV file as a frame (``options`` go to :func:`pandas.read_csv`)."""
+    return pd.read_csv(io.BytesIO(read_bytes(path)), **options)
 
 
 def json_text(obj: Any) -> str:

@@ -1,5 +1,5 @@
-"""Which library modules a script depends on, and hashes of files, so that provenance can be recorded and
-Snakemake reruns exactly the jobs whose code changed.
+"""Which library modules a script depends on, and what each job read and wrote, so that provenance can be
+recorded and Snakemake reruns exactly the jobs whose code changed.
 
 Snakemake tracks a script's own modification time but not the modules it imports; the rules therefore list
 :func:`module_closure` of their script as inputs. The closure follows absolute and relative imports through
@@ -7,6 +7,13 @@ the package's layers, and counts the ``__init__`` of every package on the way (P
 Each module is parsed once per process, however many scripts share it, and, with a cache file, once per
 change: the workflow keeps what each module imports, keyed by the file's size and modification time, so a
 run does not parse the library again to learn what it already knew.
+
+Every file the library parses is read through :func:`read_bytes`: the file's bytes are read once and handed
+to the parser from memory, so the sha256 a job records is the hash of exactly the bytes its results were
+computed from, even if the file changes while the job runs or afterwards. Within :func:`recording` (the
+adapter opens one around each job) a :class:`Ledger` collects these hashes, and the hash of every file the
+``formats`` writers put in place, taken as it is written. A file read twice by one job must give the same
+bytes both times, else the job stops: its results would rest on two different files.
 """
 
 from __future__ import annotations
@@ -16,7 +23,12 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from .errors import InputError
 
 PACKAGE = "survey_audit"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -145,3 +157,60 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Ledger:
+    """The files one job read and wrote: path (relative to the working directory, as the workflow names it) →
+    sha256 of the bytes read, or of the bytes written."""
+
+    read: dict[str, str] = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)
+
+
+_ledger: Ledger | None = None  # the ledger of the running job, while :func:`recording` is open
+
+
+@contextmanager
+def recording() -> Iterator[Ledger]:
+    """Record, for the block's duration, the hash of every file read through :func:`read_bytes` and written
+    through the ``formats`` writers."""
+    global _ledger
+    outer, _ledger = _ledger, Ledger()
+    try:
+        yield _ledger
+    finally:
+        _ledger = outer
+
+
+def ledger_path(path: str | Path) -> str:
+    """How a ledger names a file: its path relative to the working directory, with forward slashes."""
+    return Path(os.path.relpath(path)).as_posix()
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes, read once: the one place the library reads a file it parses. The open ledger records
+    their sha256."""
+    data = Path(path).read_bytes()
+    if _ledger is not None:
+        name, digest = ledger_path(path), sha256_bytes(data)
+        if _ledger.read.setdefault(name, digest) != digest:
+            raise InputError(
+                "the file changed while the job was reading it: two reads gave different contents",
+                file=name,
+                expected="inputs left unchanged while the workflow runs",
+                hint="let the file be, then run the workflow again",
+            )
+    return data
+
+
+def record_written(path: str | Path, digest: str) -> None:
+    """Note in the open ledger that ``path`` now holds bytes with sha256 ``digest`` (the writers call this as
+    they put a file in place)."""
+    if _ledger is not None:
+        _ledger.written[ledger_path(path)] = digest

@@ -3,7 +3,9 @@
 YAML is read with duplicate keys rejected (PyYAML keeps the last one silently) and with the line of every
 node remembered, so that a schema violation can be reported as "file, row N: what is wrong". Every file is
 validated against a JSON Schema (2020-12) under ``workflow/schemas/``, and validation fills in the schema's
-``default`` of every key left out: the schemas are the one place a default is written down.
+``default`` of every key left out: the schemas are the one place a default is written down. Files and schemas
+are read through :func:`~survey_audit.provenance.read_bytes`, so a job records the hash of the very bytes it
+parsed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from ..errors import ConfigError
+from ..provenance import read_bytes
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -102,7 +105,7 @@ def load_yaml(path: str | Path) -> LoadedYaml:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("the file does not exist", file=path, hint="check the path in the configuration")
-    text = path.read_text(encoding="utf-8")
+    text = read_bytes(path).decode("utf-8")
     try:
         loader = _StrictLoader(text)
         loader._path = str(path)  # type: ignore[attr-defined]
@@ -128,7 +131,7 @@ def load_yaml(path: str | Path) -> LoadedYaml:
 @functools.cache
 def schema(name: str) -> dict:
     """The JSON Schema ``workflow/schemas/{name}.schema.yaml``."""
-    return yaml.load((SCHEMA_DIR / f"{name}.schema.yaml").read_text(encoding="utf-8"), Loader=_StrictLoader)
+    return yaml.load(read_bytes(SCHEMA_DIR / f"{name}.schema.yaml").decode("utf-8"), Loader=_StrictLoader)
 
 
 @functools.cache

@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ConfigError
+from ..provenance import read_bytes
 from .codebook import Codebook, load_codebook
 from .registry import Registry, check_registry_cells, load_registry, pinned_pools
 from .tables import TableSpec, is_pool, load_table_specs, scope_waves, spec_document, spec_from_document
@@ -156,5 +157,5 @@ def write_if_changed(path: Path, text: str) -> None:
 
 def read_scope_tables(path: str | Path) -> tuple[list[TableSpec], dict[str, str]]:
     """A scope's table specs and organisation states, as :func:`write_plan` wrote them."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = json.loads(read_bytes(path))
     return [spec_from_document(d) for d in data["tables"]], data["states"]

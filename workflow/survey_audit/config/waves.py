@@ -7,10 +7,12 @@ Read with the standard library (no pandas), because the workflow reads it every 
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..provenance import read_bytes
 from .loading import validate
 
 WAVE_COLUMNS = ["wave", "label", "raw", "codebook", "fielded_from", "fielded_to", "report", "synthetic", "weighting"]
@@ -43,10 +45,9 @@ def load_wave_sheet(path: str | Path, root: str | Path = ".") -> dict[str, Wave]
     path = Path(path)
     if not path.is_file():
         raise ConfigError("the wave sheet does not exist", file=path, hint="check 'waves' in config/config.yaml")
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t")
-        header = next(reader, [])
-        records = [(line, row) for line, row in enumerate(reader, start=2) if any(cell.strip() for cell in row)]
+    reader = csv.reader(io.StringIO(read_bytes(path).decode("utf-8"), newline=""), delimiter="\t")
+    header = next(reader, [])
+    records = [(line, row) for line, row in enumerate(reader, start=2) if any(cell.strip() for cell in row)]
     unknown = [c for c in header if c not in WAVE_COLUMNS]
     if unknown:
         raise ConfigError(

@@ -5,7 +5,8 @@ with extra header rows (question text and import ids, as Qualtrics writes them),
 Every reader returns a :class:`RawTable`: all values as text exactly as in the file (blank as ""), each record
 with the row number a reader of the file would point at (the line a record starts on for text files, even when a
 quoted value spans several lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so later
-errors can name it.
+errors can name it. Every file is read once, through :func:`~survey_audit.provenance.read_bytes`, and parsed from
+memory, so the hash a job records is that of the bytes it parsed.
 
 Decoding is never silent. ``encoding: auto`` reads, in this order:
 
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, Found, InputError, raw_value
+from ..provenance import read_bytes
 
 DELIMITERS = ",;\t|"
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -567,7 +569,7 @@ def _quoting_error(
 
 
 def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, private) -> RawTable:
-    data = path.read_bytes()
+    data = read_bytes(path)
     declared = None if delimiter == "auto" else _delimiter_char(delimiter)
     text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto", private=private)
     used = declared or sniff_delimiter(text)
@@ -832,8 +834,9 @@ def _cell_text(value) -> str:
 def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None, private) -> RawTable:
     import openpyxl
 
+    data = read_bytes(path)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for damaged files
         raise InputError(
             f"the spreadsheet cannot be opened ({exc.__class__.__name__}: {exc})",
@@ -915,8 +918,9 @@ def _read_stat(path: Path, kind: str, encoding: str = "auto") -> RawTable:
     program = "SPSS" if kind == "sav" else "Stata"
     reader = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
     options = {} if encoding in (None, "auto") else {"encoding": encoding}
+    data = read_bytes(path)
     try:
-        frame, meta = reader(str(path), apply_value_formats=False, user_missing=True, **options)
+        frame, meta = reader(io.BytesIO(data), apply_value_formats=False, user_missing=True, **options)
     except Exception as exc:  # pyreadstat raises its own error types for damaged files
         raise InputError(
             f"the {program} file cannot be read ({exc})",

@@ -375,7 +375,7 @@ def audit_tables(
     """Stage function: the full internal cells and tests → a verdict per registry entry (internal: the publish
     stage writes the public audit, with the counts of suppressed cells left out)."""
     frame_cells = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
-    tests_frame = pd.read_csv(tests, keep_default_na=False, na_values={c: [""] for c in ("p", "p_adjusted")})
+    tests_frame = formats.read_csv(tests, keep_default_na=False, na_values={c: [""] for c in ("p", "p_adjusted")})
     loaded = [load_registry(p) for p in registries]
     frame = audit(loaded, frame_cells, tests_frame, tuple(conventions))
     frame = frame.sort_values(["report", "entry_id"], kind="stable").reset_index(drop=True)

@@ -5,8 +5,6 @@ quarantine (every excluded response with its rule and reason), the exclusion flo
 
 from __future__ import annotations
 
-import pandas as pd
-
 from .. import formats
 from ..config.codebook import load_codebook
 from ..config.variables import load_variables
@@ -31,7 +29,7 @@ def clean_wave(
     variable_set = load_variables(variables)
     book = load_codebook(codebook, variable_set, wave=wave, cleaning_defaults=cleaning_defaults)
     frame = formats.read_parquet(respondents)
-    found = pd.read_csv(findings, dtype={"respondent_id": str, "variable": str, "column": str, "finding": str})
+    found = formats.read_csv(findings, dtype={"respondent_id": str, "variable": str, "column": str, "finding": str})
     result = clean(frame, found, book, variable_set)
     formats.write_parquet(result.analysed, analysed_out)
     formats.write_csv(result.log, log_out)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,6 +42,7 @@ from .. import formats
 from ..config.tables import ALL, is_pool, scope_waves
 from ..config.variables import load_variables
 from ..errors import SurveyAuditError
+from ..provenance import read_bytes
 from ..stats.disclosure import Problem, attack, sensitive
 
 SUPPRESSED = "suppressed"
@@ -380,10 +380,10 @@ def check(
     counts = model(
         full,
         multi_select(variables),
-        {w: pd.read_csv(p) for w, p in zip(waves, flows)},
-        {w: pd.read_csv(p, keep_default_na=False) for w, p in zip(weighted, margins)},
+        {w: formats.read_csv(p) for w, p in zip(waves, flows)},
+        {w: formats.read_csv(p, keep_default_na=False) for w, p in zip(weighted, margins)},
         references,
-        domain_categories(json.loads(Path(tables).read_text(encoding="utf-8"))["tables"]),
+        domain_categories(json.loads(read_bytes(tables))["tables"]),
     )
     problem = counts.problem
     printable = set(problem.published)
@@ -416,7 +416,7 @@ def _printed(counts: Counts, full: pd.DataFrame, tables: list[str], flows: dict,
     """The counts a public file prints: a count itself, or a percentage with its base."""
     printed = {k for k in counts.problem.published if k[0] == "group"}  # the sample table
     read = {"dtype": str, "keep_default_na": False}
-    public = pd.concat([pd.read_csv(p, **read) for p in tables], ignore_index=True)
+    public = pd.concat([formats.read_csv(p, **read) for p in tables], ignore_index=True)
     # Every row of a cell (unweighted and weighted) prints its unweighted counts.
     prints = pd.DataFrame(
         {
@@ -435,11 +435,11 @@ def _printed(counts: Counts, full: pd.DataFrame, tables: list[str], flows: dict,
                 key for key, column in zip(keys, ("n", "base", "excluded")) if key is not None and shown[column]
             }
     for wave, path in flows.items():
-        flow = pd.read_csv(path, **read)
+        flow = formats.read_csv(path, **read)
         for (excluded, remaining), row in zip(counts.flows[wave], flow.itertuples(index=False)):
             printed |= {k for k, v in ((excluded, row.excluded), (remaining, row.remaining)) if v != ""}
     for wave, path in margins.items():
-        margin = pd.read_csv(path, **read)
+        margin = formats.read_csv(path, **read)
         for (count, target), row in zip(counts.margins[wave], margin.itertuples(index=False)):
             printed |= {count} if row.n != "" else set()
             printed |= {target} if target is not None and row.target_share != "" else set()
@@ -449,11 +449,11 @@ def _printed(counts: Counts, full: pd.DataFrame, tables: list[str], flows: dict,
 def _small_counts(public_tests: str, public_audit: str, k: int) -> list[str]:
     """Counts below the threshold printed as a test's base or in the audit's display of a cell."""
     found = []
-    tests = pd.read_csv(public_tests, dtype=str, keep_default_na=False)
+    tests = formats.read_csv(public_tests, dtype=str, keep_default_na=False)
     found += [
         f"printed: the base of test {t}" for t, n in zip(tests["test_id"], tests["n"]) if n and sensitive(float(n), k)
     ]
-    audit = pd.read_csv(public_audit, dtype=str, keep_default_na=False)
+    audit = formats.read_csv(public_audit, dtype=str, keep_default_na=False)
     for entry, display in zip(audit["entry_id"], audit["recomputed_display"]):
         for numerator, base in re.findall(r"\((\d+)/(\d+)\)", display):
             if sensitive(int(numerator), k) or sensitive(int(base) - int(numerator), k):

@@ -18,13 +18,13 @@ full values; a suppressed cell's recomputed value is not shown. The columns are 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import formats
 from ..config.registry import load_registry
+from ..provenance import read_bytes
 from ..stats.disclosure import protect, sensitive
 from .audit import summary_text
 from .disclosure import (
@@ -88,9 +88,9 @@ def publish(
 ) -> None:
     """Stage function: decide what to suppress, and write every public output."""
     full = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
-    flow_frames = {w: pd.read_csv(p) for w, p in flows.items()}
-    margin_frames = {w: pd.read_csv(p, keep_default_na=False) for w, p in margins.items()}
-    domains = domain_categories(json.loads(Path(tables).read_text(encoding="utf-8"))["tables"])
+    flow_frames = {w: formats.read_csv(p) for w, p in flows.items()}
+    margin_frames = {w: formats.read_csv(p, keep_default_na=False) for w, p in margins.items()}
+    domains = domain_categories(json.loads(read_bytes(tables))["tables"])
     counts = model(full, multi_select(variables), flow_frames, margin_frames, references, domains)
     entries = {e["id"]: e for path in registries for e in load_registry(path).entries}
     counts.problem.tier.update(dict.fromkeys(_reported(counts, full, entries.values()), REPORTED))
@@ -102,15 +102,15 @@ def publish(
     for wave, path in flows_out.items():
         flow = public_flow(flow_frames[wave], counts.flows[wave], suppressed)
         formats.write_csv(flow, path)
-        log = pd.read_csv(logs[wave], keep_default_na=False)
+        log = formats.read_csv(logs[wave], keep_default_na=False)
         formats.write_csv(public_log(log, flow, min_count), logs_out[wave])
     for wave, path in margins_out.items():
         formats.write_csv(public_margins(margin_frames[wave], counts.margins[wave], suppressed), path)
     hidden_cells = full.loc[hidden.any(axis=1), ["table_id", "wave", "by_value", "category"]]
     hidden_set = set(hidden_cells.itertuples(index=False, name=None))
-    public_tests = _public_tests(pd.read_csv(tests, dtype=str, keep_default_na=False), full, hidden_set, min_count)
+    public_tests = _public_tests(formats.read_csv(tests, dtype=str, keep_default_na=False), full, hidden_set, min_count)
     formats.write_csv(public_tests, tests_out)
-    public_audit = _public_audit(pd.read_csv(audit, keep_default_na=False), entries, full, hidden)
+    public_audit = _public_audit(formats.read_csv(audit, keep_default_na=False), entries, full, hidden)
     formats.write_csv(public_audit, audit_out)
     formats.write_text(summary_text(public_audit, synthetic), summary_out)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
+from .. import __version__, formats
 from ..config.loading import load_yaml
-from ..formats import write_text
+from ..provenance import read_bytes
 from .tabulate import MEAN_COLUMNS, PROPORTION_COLUMNS
 
 VERDICT_CLASS = {
@@ -393,7 +393,7 @@ def write_report(
         "keep_default_na": False,
         "na_values": {c: [""] for c in (*PROPORTION_COLUMNS, *MEAN_COLUMNS, "n", "base_n", "excluded_n")},
     }
-    frames = {Path(p).stem: pd.read_csv(p, **read) for p in tables}
+    frames = {Path(p).stem: formats.read_csv(p, **read) for p in tables}
     chapters = {}
     titles = {}
     for path in specs:
@@ -401,25 +401,27 @@ def write_report(
         chapters[data["chapter"]] = data["title"]
         for item in data["tables"]:
             titles[item["id"]] = (data["chapter"], item["title"])
-    flow_frames = {Path(p).stem: pd.read_csv(p, dtype={"excluded": "Int64", "remaining": "Int64"}) for p in flows}
-    log_frames = {Path(p).stem: pd.read_csv(p, keep_default_na=False, na_values={"rows_affected": [""]}) for p in logs}
+    flow_frames = {Path(p).stem: formats.read_csv(p, dtype={"excluded": "Int64", "remaining": "Int64"}) for p in flows}
+    log_frames = {
+        Path(p).stem: formats.read_csv(p, keep_default_na=False, na_values={"rows_affected": [""]}) for p in logs
+    }
     html_text = build_report(
         tables=frames,
         titles=titles,
         chapters=chapters,
-        tests=pd.read_csv(tests, keep_default_na=False),
-        audit=pd.read_csv(audit, keep_default_na=False),
+        tests=formats.read_csv(tests, keep_default_na=False),
+        audit=formats.read_csv(audit, keep_default_na=False),
         flows=flow_frames,
         logs=log_frames,
         synthetic=synthetic,
         code_version=__version__,
         weighting={
             Path(d).name.split(".")[0]: (
-                json.loads(Path(d).read_text(encoding="utf-8")),
-                pd.read_csv(m, keep_default_na=False, na_values={c: [""] for c in MARGIN_NUMBERS}),
+                json.loads(read_bytes(d)),
+                formats.read_csv(m, keep_default_na=False, na_values={c: [""] for c in MARGIN_NUMBERS}),
             )
             for d, m in zip(diagnostics, margins)
         },
-        disclosure=Path(disclosure).read_text(encoding="utf-8"),
+        disclosure=read_bytes(disclosure).decode("utf-8"),
     )
-    write_text(html_text, report_out)
+    formats.write_text(html_text, report_out)

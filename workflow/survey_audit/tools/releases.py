@@ -6,7 +6,8 @@ A release (``results/releases/{name}/``, tracked in git) holds the public output
 the disclosure check, each wave's exclusion flow, cleaning log and weighting margins, and the manifest, plus ``release.json`` (code version, synthetic flag,
 sha256 of every file) and an entry in ``results/releases/CHANGELOG.md``. Because the outputs are written
 deterministically, a rerun with the same data, configuration and code reproduces every file byte for byte;
-``verify`` says which cells differ when one does not.
+``verify`` says which cells differ when one does not. Results a failed or unfinished run left
+(``results/STALE``, see :mod:`survey_audit.stale`) are never frozen.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import stale
 from ..config.tables import scope_waves
 from ..errors import SurveyAuditError, VerificationError
-from ..formats import write_json, write_text
+from ..formats import read_csv, write_json, write_text
 from ..provenance import sha256_file
 
 CURRENT = "current"
@@ -92,6 +94,14 @@ def freeze(name: str, *, results: str | Path = "results", note: str = "", today:
             "a release name may hold only letters, digits, dots, dashes and underscores",
             value=name,
             expected="a name such as v1 or 2026-11-synthetic",
+        )
+    why = stale.reason(results)
+    if why is not None:
+        raise SurveyAuditError(
+            f"the current results are stale: {why}",
+            file=results / stale.MARKER,
+            expected="results of a run of the whole workflow that succeeded",
+            hint="run the workflow until it succeeds (survey-audit run), then release",
         )
     current = resolve(CURRENT, results)
     target = results / "releases" / name
@@ -174,7 +184,7 @@ def _changelog(results: Path, release: Version, previous: Version | None, metada
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_csv(path, dtype=str, keep_default_na=False)
 
 
 def _change(part: str, table: str, cell: str, column: str, old: str, new: str, points: float | None = None) -> dict:

@@ -131,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
 def _read(path: str):
     from pathlib import Path
 
-    import pandas as pd
-
+    from .. import formats
     from ..errors import InputError
 
     file = Path(path)
@@ -141,9 +140,9 @@ def _read(path: str):
     suffix = file.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(file)
+            return formats.read_parquet(file)
         if suffix in (".csv", ".txt", ".tsv"):
-            return pd.read_csv(file, sep="\t" if suffix == ".tsv" else ",", low_memory=False)
+            return formats.read_csv(file, sep="\t" if suffix == ".tsv" else ",", low_memory=False)
     except Exception as exc:  # the readers raise many types for a malformed file
         raise InputError(f"the data file cannot be read ({type(exc).__name__}: {exc})", file=path) from None
     raise InputError("unknown data file type", file=path, value=suffix or "(no extension)", expected=".csv or .parquet")
