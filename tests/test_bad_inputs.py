@@ -461,7 +461,7 @@ def test_no_message_log_or_file_holds_an_identifying_or_free_text_value(name, tm
     outputs = {k: str(tmp_path / "ingest" / f"bad.{k}") for k in ("parquet", "findings.csv", "summary.json")}
     with pytest.raises(SystemExit):
         adapter.run(
-            SimpleNamespace(log=[str(log)]),
+            SimpleNamespace(log=[str(log)], input={}, output=[]),
             lambda: ingest_wave(
                 raw=str(raw),
                 codebook=str(codebook),
