@@ -26,7 +26,8 @@ real release would show.
 
 Relations across variables (a derived variable and its sources, two questions asked of the same people) are
 not modelled: the tables of one variable are protected against each other, the sample, the flow and the
-weighting margins.
+weighting margins. Nor are test statistics (a Rao–Scott F or a p-value is not linear in the counts): a wave
+comparison of a withheld cell is withheld whole, and a test's base below the threshold is not printed.
 """
 
 from __future__ import annotations
