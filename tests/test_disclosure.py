@@ -32,6 +32,20 @@ def two_by_two(a=3, b=10, c=12, d=20) -> Problem:
     return p
 
 
+def pooled(w1: tuple[int, int], w2: tuple[int, int]) -> Problem:
+    """A yes/no question in two waves and their pool (pooled = wave 1 + wave 2, count by count), all published."""
+    p = Problem()
+    pool = (w1[0] + w2[0], w1[1] + w2[1])
+    for scope, (yes, no) in {"w1": w1, "w2": w2, "pool": pool}.items():
+        p.cell((scope, "yes"), yes, published=True)
+        p.cell((scope, "no"), no, published=True)
+        p.cell((scope, "base"), yes + no, published=True)
+        p.relate({(scope, "base"): 1, (scope, "yes"): -1, (scope, "no"): -1})
+    for category in ("yes", "no", "base"):
+        p.relate({("pool", category): 1, ("w1", category): -1, ("w2", category): -1})
+    return p
+
+
 def test_a_count_is_sensitive_when_it_points_at_a_few_people_but_some():
     assert [sensitive(v, K) for v in (0, 1, 4, 5, 60)] == [False, True, True, False, False]
 
@@ -102,14 +116,7 @@ def test_a_complementary_suppression_that_protects_nothing_is_printed_again():
 
 def test_a_wave_pooled_with_another_cannot_be_recovered_from_the_pool():
     # wave 1: 3 of 40; wave 2: 20 of 50; pooled: 23 of 90 (pooled = wave 1 + wave 2, cell by cell)
-    p = Problem()
-    for scope, (yes, no) in {"w1": (3, 37), "w2": (20, 30), "pool": (23, 67)}.items():
-        p.cell((scope, "yes"), yes, published=True)
-        p.cell((scope, "no"), no, published=True)
-        p.cell((scope, "base"), yes + no, published=True)
-        p.relate({(scope, "base"): 1, (scope, "yes"): -1, (scope, "no"): -1})
-    for category in ("yes", "no", "base"):
-        p.relate({("pool", category): 1, ("w1", category): -1, ("w2", category): -1})
+    p = pooled((3, 37), (20, 30))
     assert {e.key for e in attack(p, {("w1", "yes")}, K)} >= {("w1", "yes")}
     suppressed = protect(p, K)
     assert attack(p, suppressed, K) == []
@@ -118,14 +125,7 @@ def test_a_wave_pooled_with_another_cannot_be_recovered_from_the_pool():
 
 
 def test_a_later_stage_never_changes_what_an_earlier_one_printed():
-    p = Problem()
-    for scope, (yes, no) in {"w1": (30, 37), "w2": (3, 30), "pool": (33, 67)}.items():
-        p.cell((scope, "yes"), yes, published=True)
-        p.cell((scope, "no"), no, published=True)
-        p.cell((scope, "base"), yes + no, published=True)
-        p.relate({(scope, "base"): 1, (scope, "yes"): -1, (scope, "no"): -1})
-    for category in ("yes", "no", "base"):
-        p.relate({("pool", category): 1, ("w1", category): -1, ("w2", category): -1})
+    p = pooled((30, 37), (3, 30))
     first = {key for key in p.values if key[0] == "w1"}
     second = set(p.values) - first
     suppressed = protect(p, K, [first, second])
