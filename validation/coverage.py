@@ -350,17 +350,17 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per CI method and df convention, over all scenarios and over the central ones (p >= 5%, icc <= 0.1): mean
-    and lowest coverage, the share of scenarios covering less than 93%, the mean of the larger one-sided miss
-    (the nominal is 2.5%) and the mean width relative to Korn–Graubard on the same df convention."""
-    kg = frame[frame["method"] == "kg"].set_index(["wave", "icc", "p", "domain", "df_convention"])["mean_width"]
-    f = frame.join(kg.rename("kg_width"), on=["wave", "icc", "p", "domain", "df_convention"])
+    and lowest coverage, the share of scenarios covering less than 94% (more than six Monte Carlo SEs below the
+    nominal at 20,000 samples), the mean one-sided misses (2.5% each, nominally) and the mean width relative to
+    Korn–Graubard's on the same df convention."""
+    keys = ["wave", "icc", "p", "domain", "df_convention"]
+    kg = frame[frame["method"] == "kg"].set_index(keys)["mean_width"].rename("kg_width")
+    f = frame.join(kg, on=keys)
     f["width_vs_kg"] = f["mean_width"] / f["kg_width"]
-    f["worse_tail"] = f[["miss_below", "miss_above"]].max(axis=1)
     central = (f["p"] >= 0.05) & (f["icc"] <= 0.1)
     rows = []
     for (method, convention), g in f.groupby(["method", "df_convention"], sort=False):
-        for scope, mask in (("all", np.ones(len(g), dtype=bool)), ("central", central[g.index].to_numpy())):
-            h = g[mask]
+        for scope, h in (("all", g), ("central", g[central[g.index]])):
             rows.append(
                 {
                     "method": method,
@@ -369,14 +369,15 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
                     "n_scenarios": len(h),
                     "mean_coverage": h["coverage"].mean(),
                     "min_coverage": h["coverage"].min(),
-                    "share_below_93": (h["coverage"] < 0.93).mean(),
-                    "mean_worse_tail": h["worse_tail"].mean(),
+                    "share_below_94": (h["coverage"] < 0.94).mean(),
+                    "mean_miss_below": h["miss_below"].mean(),
+                    "mean_miss_above": h["miss_above"].mean(),
                     "mean_width_vs_kg": h["width_vs_kg"].mean(),
                 }
             )
     out = pd.DataFrame(rows)
-    for column in ("mean_coverage", "min_coverage", "share_below_93", "mean_worse_tail", "mean_width_vs_kg"):
-        out[column] = out[column].round(4)
+    numbers = ["mean_coverage", "min_coverage", "share_below_94", "mean_miss_below", "mean_miss_above"]
+    out[numbers + ["mean_width_vs_kg"]] = out[numbers + ["mean_width_vs_kg"]].round(4)
     return out
 
 
