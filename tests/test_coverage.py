@@ -113,3 +113,11 @@ def test_committed_table_is_a_rerun_of_the_study():
         if line.startswith(f"wave1,14,115,{scenario.icc:g},{scenario.p:g},{scenario.domain:g},")
     ]
     assert formats.csv_text(rerun).splitlines() == expected
+
+
+def test_figure_is_deterministic():
+    committed = formats.read_csv(COMMITTED)
+    part = committed[committed["icc"].isin([0.0, 0.2])]
+    first, second = cv.figure_svg(part), cv.figure_svg(part)
+    assert first == second
+    assert "<dc:date>" not in first and "icc 0.2" in first

@@ -470,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     formats.write_csv(frame, out / "coverage.csv")
     formats.write_csv(summary(frame), out / "coverage_summary.csv")
-    (out / "coverage.svg").write_text(figure_svg(frame), encoding="utf-8")
+    formats.write_text(figure_svg(frame), out / "coverage.svg")
     print(summary(frame).to_string(index=False))
     print(f"{len(grid)} scenarios x {args.samples} samples in {time.perf_counter() - start:.0f} s")
     return 0
