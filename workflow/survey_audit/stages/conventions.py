@@ -23,7 +23,15 @@ is computed lives in :mod:`survey_audit.stats`; the values of the configurable c
 * **Intervals**: ``estimation.ci_method`` (R ``svyciprop``, Korn–Graubard by default) on the domain's degrees of
   freedom (``estimation.domain_df``; R ``degf(subset(design, ...))``). Whatever interval is shown, the NCHS
   presentation standard (:func:`cell_flags`) judges every cell on the Korn–Graubard interval with the effective
-  n truncated at n (:data:`NCHS_CI`).
+  n truncated at n (:data:`NCHS_CI`). The default rests on a coverage study (``validation/coverage.py``, its
+  README and ``coverage.csv``): in populations shaped like the two waves (14 and 24 organisations of the bundled
+  sizes, intra-organisation correlation 0 to 0.2, true proportions 1% to 50%, domains down to 15%; 20,000
+  samples each), Korn–Graubard on the domain df covered 96.45% on average in the 160 central scenarios
+  (p >= 5%, icc <= 0.1) and never less than 94.3%, with misses balanced (1.7% below, 1.8% above); logit covered
+  95.85% (lowest 93.8%; misses 1.6% / 2.6%) with 1.4% narrower intervals, Wilson 95.4% (lowest 93.0%; 1.8% /
+  2.8%) with 5.6% narrower ones, Wald 93.75% (lowest 87.1%). The domain df widens intervals only in small
+  domains (4% in a 15% domain of wave 1) and raises their coverage there by half a point. With strong clustering
+  and a rare outcome (icc 0.2, p 2-5%, whole of wave 2) every method falls to 89-93%.
 * **Tests** (:data:`PRIMARY_TESTS`): the Rao–Scott second-order F is the test of association a family adjusts
   (R ``svychisq(~y + by, design, statistic = "F")``), with the first-order chi-square, Wald and adjusted Wald
   beside it, and the unweighted Pearson and Fisher tests as sensitivity checks; the trend over an ordered
