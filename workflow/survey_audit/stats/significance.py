@@ -331,8 +331,13 @@ def svychisq(design: Design, row, col, *, domain=None, statistic: str = "F", df:
 TREND_COLUMNS = ["test", "estimate", "se", "statistic", "ndf", "ddf", "p", "direction", "method", "n", "iterations"]
 
 
-def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, tol: float = 1e-13, maxit: int = 100):
-    """Weighted GLM by Newton–Raphson (canonical links: logit or identity). Returns (beta, mu, Ainv, iterations)."""
+def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, tol: float = 1e-10, maxit: int = 100):
+    """Weighted GLM by Newton–Raphson (canonical links: logit or identity). Returns (beta, mu, Ainv, iterations).
+
+    Newton converges quadratically, so once a step is below ``tol`` relative to the coefficients the error left
+    is of order ``tol**2``, beneath double precision; a tighter ``tol`` asks for steps below the rounding noise
+    of sums over many rows and ran to ``maxit`` at 1e5 respondents. (R's ``glm.fit`` stops on a relative change
+    of deviance below 1e-8, which is looser.)"""
     if family == "gaussian":
         A = X.T @ (w[:, None] * X)
         beta = np.linalg.solve(A, X.T @ (w * y))
