@@ -45,8 +45,6 @@ KERNELS = [
     ("rake", "rake 2 margins, epsilon 1e-8"),
     ("svymean_raked", "svymean(~online) on the raked design"),
 ]
-# balance 0.23 reference numbers from /work/shared/reference/performance.md (used when it cannot run here).
-BALANCE_REFERENCE = {100_000: (0.056, 0.057), 1_000_000: (0.480, 0.450)}
 
 
 def make_data(n: int, seed: int = 20240501) -> pd.DataFrame:
@@ -73,15 +71,20 @@ def repeats_for(n: int) -> int:
     return {1_000: 51, 10_000: 31, 100_000: 21}.get(n, 7)
 
 
-def timed(fn, repeats: int):
-    """Median time of ``repeats`` calls, with the garbage collector off while timing (as ``timeit`` does)."""
+def timed(fn, repeats: int, fresh=None):
+    """Median time of ``repeats`` calls, with the garbage collector off while timing (as ``timeit`` does).
+
+    With ``fresh``, a factory of design objects, each call gets a design of its own, built before the clock
+    starts: nothing a call caches on its design (PSU indices, strata counts) helps the next one, as in R, where
+    every call recomputes from the design's data."""
+    designs = [fresh() for _ in range(repeats)] if fresh else [None] * repeats
     times, value = [], None
     gc.collect()
     gc.disable()
     try:
-        for _ in range(repeats):
+        for design in designs:
             t0 = time.perf_counter()
-            value = fn()
+            value = fn(design) if fresh else fn()
             times.append(time.perf_counter() - t0)
     finally:
         gc.enable()
@@ -99,17 +102,25 @@ def python_times(path: Path, repeats: int) -> tuple[dict, dict]:
     t["design"], design = timed(
         lambda: svydesign(frame, weights="w", cluster="cluster", strata="stratum", nest=True), repeats
     )
+    def fresh():
+        return svydesign(frame, weights="w", cluster="cluster", strata="stratum", nest=True)
+
     t["floor"], _ = timed(lambda: np.bincount(design.psu, weights=design.weights, minlength=design.n_psus), repeats)
-    t["prop_se"], (labels, est, se) = timed(lambda: estimates.proportion_se(design, "online"), repeats)
-    t["ciprop_kg"], kg = timed(lambda: estimates.proportions(design, "online", ci="kg"), repeats)
-    t["svyby_logit"], _ = timed(lambda: estimates.proportions(design, "online", by="cohort", ci="logit"), repeats)
-    t["svytable"], _ = timed(lambda: estimates.svytable(design, "method", "cohort"), repeats)
-    t["svychisq_F"], chisq = timed(lambda: significance.svychisq(design, "method", "cohort"), repeats)
-    t["rao_scott_kernel"], _ = timed(
-        lambda: significance.association_statistics(design, "method", "cohort", statistics=("F",)), repeats
+    t["prop_se"], (labels, est, se) = timed(lambda d: estimates.proportion_se(d, "online"), repeats, fresh)
+    t["ciprop_kg"], kg = timed(lambda d: estimates.proportions(d, "online", ci="kg"), repeats, fresh)
+    t["svyby_logit"], _ = timed(
+        lambda d: estimates.proportions(d, "online", by="cohort", ci="logit"), repeats, fresh
     )
-    t["rake"], raked = timed(lambda: weighting.rake(design, margins, maxit=100, epsilon=1e-8), repeats)
-    t["svymean_raked"], (_, _, raked_se) = timed(lambda: estimates.proportion_se(raked.design, "online"), repeats)
+    t["svytable"], _ = timed(lambda d: estimates.svytable(d, "method", "cohort"), repeats, fresh)
+    t["svychisq_F"], chisq = timed(lambda d: significance.svychisq(d, "method", "cohort"), repeats, fresh)
+    t["rao_scott_kernel"], _ = timed(
+        lambda d: significance.association_statistics(d, "method", "cohort", statistics=("F",)), repeats, fresh
+    )
+    t["rake"], raked = timed(lambda d: weighting.rake(d, margins, maxit=100, epsilon=1e-8), repeats, fresh)
+    raked_designs = iter([weighting.rake(fresh(), margins, maxit=100, epsilon=1e-8).design for _ in range(repeats)])
+    t["svymean_raked"], (_, _, raked_se) = timed(
+        lambda _: estimates.proportion_se(next(raked_designs), "online"), repeats, fresh
+    )
     yes = kg[kg["category"] == 1].iloc[0]
     checks.update(
         prop=est[1], prop_se=se[1], kg_low=yes["ci_low"], kg_high=yes["ci_high"], chisq_F=chisq["statistic"].iloc[0]
@@ -155,9 +166,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e3, 1e4, 1e5, 1e6])
     parser.add_argument("--no-r", action="store_true", help="time Python only")
     parser.add_argument("--balance-python", default=os.environ.get("BALANCE_PYTHON", "/tmp/venv-balance/bin/python"))
+    parser.add_argument("--no-balance", action="store_true", help="leave out balance's raking")
+    parser.add_argument(
+        "--require-faster-than-r",
+        action="store_true",
+        help="exit with status 1 if a kernel is slower than R on the same data in this run (CI's regression check)",
+    )
     args = parser.parse_args(argv)
-    use_r = not args.no_r and shutil.which("Rscript") is not None
-    use_balance = Path(args.balance_python).is_file()
+    use_r = not args.no_r
+    use_balance = not args.no_balance
+    if use_r and shutil.which("Rscript") is None:
+        raise SystemExit("Rscript is not on PATH: install R with the survey package, or pass --no-r")
+    if use_balance and not Path(args.balance_python).is_file():
+        raise SystemExit(
+            f"no interpreter with balance at {args.balance_python}: create it (python3 -m venv DIR && DIR/bin/pip"
+            " install balance) and pass --balance-python DIR/bin/python, or pass --no-balance"
+        )
+    slower: list[str] = []
     rows, summary = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for size in args.sizes:
@@ -172,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             bal, bal_checks = run_balance(args.balance_python, csv, reps) if use_balance else ({}, {})
             for key, _label in KERNELS:
                 rows.append((n, key, r.get(key), py[key]))
+                if key in r and r[key] < py[key]:
+                    slower.append(f"n={n:.0e} {key}: R {r[key]:.4g} s, survey-audit {py[key]:.4g} s")
             r_sum = sum(r.get(k, np.nan) for k, _ in KERNELS)
             py_sum = sum(py[k] for k, _ in KERNELS)
             rows.append((n, "sum", r_sum if r else None, py_sum))
@@ -186,8 +213,6 @@ def main(argv: list[str] | None = None) -> int:
                 balance = (bal["balance_rake_tight"], bal["balance_rake_default"], "measured here")
                 rel = abs(bal_checks["balance_rake_tight_wmax"] - py_checks["rake_wmax"]) / py_checks["rake_wmax"]
                 summary.append(f"n={n:.0e} balance tight rake max weight vs ours: rel. diff {rel:.1e}")
-            elif n in BALANCE_REFERENCE:
-                balance = (*BALANCE_REFERENCE[n], "reference numbers from performance.md")
             py["balance"] = balance
             py["prop_floor"] = py["prop_se"] / py["floor"]
             py["chisq_floor"] = py["rao_scott_kernel"] / py["floor"]
@@ -196,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     print(render(rows))
     print()
     print("\n".join(summary))
+    if args.require_faster_than_r and slower:
+        print("\nslower than R on the same data in this run:\n" + "\n".join(slower), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -186,3 +186,20 @@ def test_a_rule_that_changes_a_large_share_of_answers_stops_the_run_naming_it(sm
     harmonised = harmonise(raw, book, variables)
     cleaned = clean(harmonised.respondents, harmonised.findings, book, variables)
     assert (cleaned.actions["rule"] == "out_of_range").sum() == 2
+
+
+def test_duplicate_keys_group_equal_answers_and_every_kind_of_missing():
+    # Rows 0 and 2 are equal (None and NaN are both missing); row 1 differs in one answer, row 3 in the organisation.
+    from types import SimpleNamespace
+
+    from survey_audit.intake.cleaning import _answer_keys
+
+    frame = pd.DataFrame(
+        {
+            "org": ["A", "A", "A", "B"],
+            "q": pd.array([1, 2, 1, 1], dtype="Int64"),
+            "q_missing": pd.Series([None, None, float("nan"), None], dtype=object),
+        }
+    )
+    keys = _answer_keys(frame, [SimpleNamespace(value_columns=("q",), missing_column="q_missing")])
+    assert keys[0] == keys[2] and len({keys[0], keys[1], keys[3]}) == 3

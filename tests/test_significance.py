@@ -71,6 +71,42 @@ def test_fisher_exact_enumerates_small_tables():
         S.fisher_exact_unweighted(np.array([[1.5, 2], [3, 4]]))
 
 
+def test_fisher_counts_tables_without_enumerating_them():
+    # Margins (2, 2) x (1, 1, 2): first rows (1,1,0), (1,0,1), (0,1,1), (0,0,2), by hand.
+    assert S._n_tables(np.array([[1, 1, 0], [0, 0, 2]]), cap=100) == 4
+    # 2 x 2 with row 1 = 5 and columns (6, 7): x in 0..5, six tables; the cap stops the count.
+    assert S._n_tables(np.array([[5, 0], [1, 7]]), cap=100) == 6
+    assert S._n_tables(np.array([[5, 0], [1, 7]]), cap=3) == 4
+
+
+def test_fisher_beyond_the_enumeration_bound_is_r_simulate_p_value():
+    # R: fisher.test(matrix(c(12, 5, 9, 3, 8, 10), 2, byrow = TRUE))$p.value = 0.05608179 (exact).
+    table = np.array([[12, 5, 9], [3, 8, 10]])
+    exact = S.fisher_exact_unweighted(table)
+    assert exact["method"] == "fisher_exact (exact enumeration)" and exact["p"] == pytest.approx(0.05608179, abs=5e-9)
+    simulated = S.fisher_exact_unweighted(table, max_tables=10, resamples=100_000)
+    assert "simulate.p.value" in simulated["method"]
+    assert simulated["statistic"] == pytest.approx(exact["statistic"], rel=1e-12)
+    assert abs(simulated["p"] - 0.05608179) < 4 * np.sqrt(0.056 * 0.944 / 100_000)
+    # R: fisher.test(matrix(c(3,1,2,0, 1,4,0,5, 2,2,3,1), 3, byrow = TRUE))$p.value = 0.07817308 (network algorithm).
+    three = S.fisher_exact_unweighted(np.array([[3, 1, 2, 0], [1, 4, 0, 5], [2, 2, 3, 1]]))
+    assert abs(three["p"] - 0.07817308) < 4 * np.sqrt(0.078 * 0.922 / 100_000)
+
+
+def test_fisher_memory_is_bounded_by_the_table_not_the_rows():
+    # A 2 x 3 table of 10,000 respondents has 3,128,751 tables with its margins: enumerating them asked for tens
+    # of GiB; the simulated p-value holds resamples x columns.
+    import tracemalloc
+
+    table = np.array([[3000, 2500, 2000], [1000, 800, 700]])
+    tracemalloc.start()
+    result = S.fisher_exact_unweighted(table)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "simulate.p.value" in result["method"] and 0 < result["p"] <= 1
+    assert peak < 50e6
+
+
 FRAME = pd.DataFrame(
     {
         "org": np.repeat(np.arange(8), 5),

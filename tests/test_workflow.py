@@ -320,6 +320,20 @@ def test_a_library_change_reruns_only_the_stages_that_import_it(project):
     assert planned.get("ingest") == len(waves(project)) and planned.get("clean") == len(waves(project))
 
 
+def test_the_slurm_profile_plans_every_job_with_its_resources(project):
+    # A dry run through the SLURM executor plugin (it must be installed for the profile's executor to parse):
+    # every job gets memory that grows with its input and a runtime, per rule.
+    planned = snakemake(project, "-n", "--forceall", "--profile", "workflow/profiles/slurm")
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    text = planned.stdout + planned.stderr
+    jobs = re.findall(r"^rule (\w+):.*?^    resources: (.*?)$", text, flags=re.M | re.S)
+    resources = {rule: dict(item.split("=", 1) for item in line.split(", ")) for rule, line in jobs}
+    assert set(resources) >= {"ingest", "clean", "weight", "tabulate", "associations", "publish", "report"}
+    for rule, values in resources.items():
+        assert int(values["mem_mb"]) >= 450 and values["cpus_per_task"] == "1", (rule, values)
+    assert resources["ingest"]["runtime"] == "60" and resources["audit"]["runtime"] == "30"
+
+
 def result_files(project: Path) -> dict[str, bytes]:
     """Every file under results/ except the run logs, by path."""
     return {

@@ -4,7 +4,8 @@ A :class:`~survey_audit.errors.SurveyAuditError` is shown as its message alone (
 error and in the job's log, and the job exits with status 1; Snakemake then removes the job's outputs, so a
 failed stage leaves nothing partial behind. Any other exception is a bug and keeps its traceback.
 
-A job that succeeds leaves a provenance record beside its log (``{log}.provenance.json``), made of what the
+A job that succeeds ends its log with one line of what it cost (wall and CPU time, peak memory), and leaves a
+provenance record beside its log (``{log}.provenance.json``), made of what the
 job's ledger (:mod:`survey_audit.provenance`) saw rather than of the files as they are afterwards:
 
 * ``inputs``: each declared input the job read, with the sha256 of the bytes it parsed;
@@ -27,7 +28,9 @@ code.
 from __future__ import annotations
 
 import logging
+import resource
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,8 @@ from typing import Any
 from .errors import SurveyAuditError
 from .formats import write_json
 from .provenance import Ledger, ledger_path, read_bytes, recording
+
+_STARTED = time.perf_counter()  # the script imports the adapter first: the job's time is counted from here
 
 
 def run(snakemake: Any, main: Callable[[], None]) -> None:
@@ -54,6 +59,32 @@ def run(snakemake: Any, main: Callable[[], None]) -> None:
             sys.exit(1)
     if log_path:
         write_json(provenance_record(snakemake, ledger), provenance_path(log_path))
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(resources_line() + "\n")
+
+
+def resources_line() -> str:
+    """What the job cost: wall time since the adapter was imported, CPU time and the process's peak resident
+    memory (exact: the kernel's high-water mark, not a sample). Written to the log only (logs are not outputs,
+    so the results stay byte-identical); ``benchmarks/scale.py`` reads it."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (
+        f"INFO job resources: wall {time.perf_counter() - _STARTED:.2f} s, cpu {usage.ru_utime + usage.ru_stime:.2f} s,"
+        f" peak memory {peak_memory_mb(usage):.1f} MB"
+    )
+
+
+def peak_memory_mb(usage: resource.struct_rusage) -> float:
+    """The process's peak resident memory. On Linux ``VmHWM`` of ``/proc/self/status``: ``ru_maxrss`` survives
+    ``execve`` and so reports the Snakemake process that started the job when that was larger."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return usage.ru_maxrss / 1024
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return usage.ru_maxrss / 1024
 
 
 def provenance_path(log_path: str | Path) -> Path:

@@ -343,9 +343,11 @@ def _answered(frame: pd.DataFrame, questions: list[Variable]) -> np.ndarray:
 
 
 def _answer_keys(frame: pd.DataFrame, questions: list[Variable]) -> np.ndarray:
+    """One integer per distinct combination of organisation and answers (missing answers equal to each other):
+    each column factorised, then the rows of codes grouped; columnar and exact (no hashing collisions)."""
     columns = ["org"] + [c for q in questions for c in (*q.value_columns, q.missing_column)]
-    text = frame[columns].astype("string").fillna("<NA>")
-    return text.agg("\x1f".join, axis=1).to_numpy()
+    codes = np.column_stack([pd.factorize(frame[c], use_na_sentinel=False)[0] for c in columns])
+    return np.unique(codes, axis=0, return_inverse=True)[1].reshape(-1)
 
 
 def _duplicates(keys: np.ndarray, answered: np.ndarray, active: np.ndarray) -> np.ndarray:

@@ -169,8 +169,18 @@ def _count_table(frame: pd.DataFrame, outcome, by: Variable, in_domain: np.ndarr
     """Unweighted counts of the outcome's categories (rows) by the by-variable's (columns), in the domain."""
     values = frame[outcome] if isinstance(outcome, str) else pd.Series(outcome, index=frame.index)
     keep = in_domain & values.notna().to_numpy() & frame[by.name].notna().to_numpy()
-    table = pd.crosstab(values[keep].astype(str), frame.loc[keep, by.name].astype(str))
-    return table.to_numpy(dtype=float)
+    rows, n_rows = _codes_in_text_order(values[keep])
+    cols, n_cols = _codes_in_text_order(frame.loc[keep, by.name])
+    return np.bincount(rows * n_cols + cols, minlength=n_rows * n_cols).reshape(n_rows, n_cols).astype(float)
+
+
+def _codes_in_text_order(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes of the values, numbered in the order of their text (as a cross-tabulation of the values as
+    text orders its rows), and how many distinct values there are; columnar."""
+    codes, uniques = pd.factorize(values)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(np.asarray(uniques.astype(str), dtype=object), kind="stable")] = np.arange(len(uniques))
+    return rank[codes], len(uniques)
 
 
 def wave_comparisons(

@@ -35,7 +35,9 @@ Design-based tests (R's survey package semantics), each returning a tidy frame w
   ``SE = sqrt(se1^2 + se2^2)``, ``t`` on Welch–Satterthwaite df ``(v1 + v2)^2/(v1^2/df1 + v2^2/df2)`` (or the
   smaller df, or the normal distribution).
 * Unweighted sensitivity checks: :func:`pearson_unweighted` and :func:`fisher_exact_unweighted` (exact for 2 x 2
-  and 2 x k tables by enumeration, as R ``fisher.test``; Monte Carlo with a fixed seed beyond that).
+  and 2 x k tables with at most ``FISHER_MAX_TABLES`` tables of their margins, by enumeration, as R
+  ``fisher.test``; beyond that R's ``simulate.p.value`` with a fixed seed, whose memory is bounded by the number
+  of draws and columns, never by N). The design-based Rao–Scott test is always computed beside them.
 * :func:`p_adjust`: Holm, Benjamini–Hochberg and Benjamini–Yekutieli adjusted p-values within one family (R
   ``p.adjust``).
 """
@@ -329,8 +331,13 @@ def svychisq(design: Design, row, col, *, domain=None, statistic: str = "F", df:
 TREND_COLUMNS = ["test", "estimate", "se", "statistic", "ndf", "ddf", "p", "direction", "method", "n", "iterations"]
 
 
-def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, tol: float = 1e-13, maxit: int = 100):
-    """Weighted GLM by Newton–Raphson (canonical links: logit or identity). Returns (beta, mu, Ainv, iterations)."""
+def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, tol: float = 1e-10, maxit: int = 100):
+    """Weighted GLM by Newton–Raphson (canonical links: logit or identity). Returns (beta, mu, Ainv, iterations).
+
+    Newton converges quadratically, so once a step is below ``tol`` relative to the coefficients the error left
+    is of order ``tol**2``, beneath double precision; a tighter ``tol`` asks for steps below the rounding noise
+    of sums over many rows and ran to ``maxit`` at 1e5 respondents. (R's ``glm.fit`` stops on a relative change
+    of deviance below 1e-8, which is looser.)"""
     if family == "gaussian":
         A = X.T @ (w[:, None] * X)
         beta = np.linalg.solve(A, X.T @ (w * y))
@@ -499,17 +506,23 @@ def pearson_unweighted(table: np.ndarray) -> dict:
 
 
 FISHER_RELATIVE_TOLERANCE = 1e-7  # R fisher.test: tables with probability <= p_obs * (1 + 1e-7) count
+FISHER_MAX_TABLES = 2_000_000  # exact enumeration up to this many tables (about 50 MB); R simulate.p.value beyond
 
 
 def fisher_exact_unweighted(
-    table: np.ndarray, *, max_tables: int = 5_000_000, resamples: int = 100_000, seed: int = 20150101
+    table: np.ndarray, *, max_tables: int = FISHER_MAX_TABLES, resamples: int = 100_000, seed: int = 20150101
 ) -> dict:
     """Fisher's exact test on an unweighted r×c table of counts (empty rows and columns dropped).
 
-    2 x 2 and 2 x k (or k x 2) tables are exact: every table with the observed margins is enumerated (when there
-    are at most ``max_tables``) and ``p`` sums the probabilities not above the observed one (times 1 + 1e-7, as
-    R ``fisher.test``). Larger tables use SciPy's Monte Carlo test with ``resamples`` tables and a fixed
-    ``seed`` (reproducible; ``method`` says so). Returns statistic (the observed table's probability), p, method.
+    2 x 2 and 2 x k (or k x 2) tables with at most ``max_tables`` tables of the observed margins are exact: every
+    such table is enumerated and ``p`` sums the probabilities not above the observed one (times 1 + 1e-7, as R
+    ``fisher.test``). The number of tables is counted first (a dynamic program over the columns, capped at the
+    bound), and the enumeration never holds more than that many partial tables, so memory is bounded by
+    ``max_tables``, not by N. Beyond the bound, and for tables of more than two rows and columns, ``p`` is R's
+    ``fisher.test(simulate.p.value = TRUE, B = resamples)``: ``resamples`` tables drawn with the observed margins,
+    ``p = (1 + #{simulated tables no more probable than the observed}) / (B + 1)``, with a fixed ``seed``
+    (reproducible; ``method`` says so; the draws are not R's, so the value agrees with R's within Monte Carlo
+    error only). Returns statistic (the observed table's probability), p and method.
     """
     t = np.asarray(table)
     if np.any(t < 0) or not np.all(np.equal(np.mod(t, 1), 0)):
@@ -520,27 +533,27 @@ def fisher_exact_unweighted(
         return {"statistic": float("nan"), "p": float("nan"), "method": "fisher_exact (degenerate table)"}
     if t.shape[0] != 2 and t.shape[1] == 2:
         t = t.T
-    if t.shape[0] == 2 and _n_tables(t) <= max_tables:
+    if t.shape[0] == 2 and _n_tables(t, max_tables) <= max_tables:
         prob, p = _fisher_2xk(t)
         return {"statistic": prob, "p": p, "method": "fisher_exact (exact enumeration)"}
-    res = stats.fisher_exact(t, method=stats.MonteCarloMethod(n_resamples=resamples, rng=np.random.default_rng(seed)))
+    statistic, p = _fisher_simulated(t, resamples, np.random.default_rng(seed))
     return {
-        "statistic": float(res.statistic),
-        "p": float(res.pvalue),
-        "method": f"fisher_exact (Monte Carlo, {resamples} tables, seed {seed})",
+        "statistic": statistic,
+        "p": p,
+        "method": f"fisher_exact (Monte Carlo as R simulate.p.value, {resamples} tables, seed {seed})",
     }
 
 
-def _n_tables(t: np.ndarray) -> int:
-    """Number of 2 x k tables with the margins of ``t`` (dynamic programming over the columns)."""
+def _n_tables(t: np.ndarray, cap: int) -> int:
+    """Number of 2 x k tables with the margins of ``t``, or ``cap + 1`` if there are more (dynamic programming
+    over the columns on the first row's running sum; counts are capped so the integers stay exact)."""
     r1 = int(t[0].sum())
-    ways = np.zeros(r1 + 1, dtype=float)
+    ways = np.zeros(r1 + 1, dtype=np.int64)
     ways[0] = 1
     for c in t.sum(axis=0):
-        new = np.zeros_like(ways)
-        for x in range(min(int(c), r1) + 1):
-            new[x:] += ways[: r1 + 1 - x]
-        ways = new
+        cum = np.concatenate([[0], np.cumsum(ways)])
+        s = np.arange(r1 + 1)
+        ways = np.minimum(cum[s + 1] - cum[np.maximum(s - int(c), 0)], cap + 1)
     return int(ways[r1])
 
 
@@ -554,15 +567,45 @@ def _fisher_2xk(t: np.ndarray) -> tuple[float, float]:
     sums = np.zeros(1, dtype=np.int64)
     logp = np.zeros(1)
     for j, c in enumerate(col):
-        x = np.arange(int(c) + 1)
-        s = sums[:, None] + x[None, :]
-        lp = logp[:, None] + (lg(c + 1) - lg(x + 1) - lg(c - x + 1))[None, :]
-        keep = (s <= r1) & (s + remaining[j] >= r1)
-        sums, logp = s[keep], lp[keep]
+        # Only the extensions that can still reach r1: x in [max(0, r1 - s - remaining), min(c, r1 - s)].
+        low = np.maximum(0, r1 - sums - remaining[j])
+        high = np.minimum(int(c), r1 - sums)
+        count = high - low + 1
+        parent = np.repeat(np.arange(len(sums)), count)
+        x = low[parent] + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
+        sums = sums[parent] + x
+        logp = logp[parent] + (lg(c + 1) - lg(x + 1) - lg(c - x + 1))
     logp = logp - log_norm
     obs = float(np.sum(lg(col + 1) - lg(t[0] + 1) - lg(t[1] + 1)) - log_norm)
     p = float(np.exp(logp[logp <= obs + np.log1p(FISHER_RELATIVE_TOLERANCE)]).sum())
     return float(np.exp(obs)), min(p, 1.0)
+
+
+def _fisher_simulated(t: np.ndarray, resamples: int, rng: np.random.Generator) -> tuple[float, float]:
+    """R ``fisher.test(simulate.p.value = TRUE)``: tables with the observed margins drawn cell by cell (each cell
+    hypergeometric given the row's remainder and the columns still open), all draws at once per cell; memory is
+    ``resamples`` × columns. Tables are ranked by -sum(log x!), larger for more probable tables; returns the
+    observed table's probability and p."""
+    rows, cols = t.sum(axis=1), t.sum(axis=0)
+    col_left = np.broadcast_to(cols, (resamples, len(cols))).copy()
+    statistic = np.zeros(resamples)
+    for row in rows[:-1]:
+        row_left = np.full(resamples, int(row), dtype=np.int64)
+        open_after = col_left[:, ::-1].cumsum(axis=1)[:, ::-1]
+        for j in range(len(cols) - 1):
+            x = rng.hypergeometric(col_left[:, j], open_after[:, j + 1], row_left)
+            statistic -= special.gammaln(x + 1)
+            col_left[:, j] -= x
+            row_left -= x
+        col_left[:, -1] -= row_left
+        statistic -= special.gammaln(row_left + 1)
+    statistic -= special.gammaln(col_left + 1).sum(axis=1)
+    observed = -float(special.gammaln(t + 1).sum())
+    almost_one = 1 + 64 * np.finfo(float).eps
+    p = (1 + int(np.sum(statistic <= observed / almost_one))) / (resamples + 1)
+    lg = special.gammaln
+    log_prob = observed + lg(rows + 1).sum() + lg(cols + 1).sum() - lg(rows.sum() + 1)
+    return float(np.exp(log_prob)), p
 
 
 # --------------------------------------------------------------------------------------------------------------
