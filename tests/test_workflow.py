@@ -148,6 +148,14 @@ def test_audit_of_the_bundled_waves(project):
             assert verdict == ("reproduced" if entry["value"] is not None else "not transcribed"), entry["id"]
         else:
             assert verdict == "holds", entry["id"]
+    # one row answers: a percentage carries its interval around it, and a withheld cell none of its numbers
+    withheld = audit["flags"].str.startswith("cell suppressed")
+    for column in ("recomputed", "recomputed_display", "ci_low", "ci_high", "difference"):
+        assert (audit.loc[withheld, column] == "").all(), column
+    shown = audit[~withheld & (audit["claim"] == "percentage") & (audit["recomputed"] != "")]
+    assert len(shown) and (shown["ci_method"] != "").all()
+    low, value, high = (shown[c].astype(float) for c in ("ci_low", "recomputed", "ci_high"))
+    assert ((low <= value) & (value <= high)).all()
     summary = (project / "results" / "audit" / "summary.txt").read_text()
     assert "DATA ARE SYNTHETIC: these verdicts check the pipeline, not the report." in summary
     assert summary in (project / "run.log").read_text()
