@@ -199,7 +199,7 @@ CI_METHOD_TEXT = {
 }
 
 
-def flag_labels(flags: str, small_base: int) -> list[str]:
+def flag_labels(flags: str, small_base: int | str) -> list[str]:
     """The short labels of ``;``-separated flags, in their order (an unknown flag as written)."""
     return [FLAGS[f][0].format(small_base=small_base) if f in FLAGS else f for f in str(flags).split(";") if f]
 
