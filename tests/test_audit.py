@@ -223,3 +223,15 @@ def test_an_audit_row_answers_in_one_row():
     count = out.loc["n"]  # a count has no interval, but its cell's flags still show
     assert pd.isna(count["ci_low"]) and count["ci_method"] == "" and count["flags"] == "base < 120; NCHS: suppress"
     assert list(out.reset_index().columns) == AUDIT_COLUMNS
+
+
+def test_the_summary_says_a_verdicts_flags_beside_it():
+    from survey_audit.stages.audit import summary_text
+
+    table = cells([["adv", "w1", "all", "online", "unweighted", 72, 115, 100 * 72 / 115]]).assign(
+        flags=["nchs_suppress"]
+    )
+    reg = registry(entry("a", {"type": "percentage"}, "63%", 63, {"table": "adv", "wave": "w1", "category": "online"}))
+    frame = audit([reg], table, pd.DataFrame(), BOTH, small_base=30)
+    line = next(line for line in summary_text(frame, False).splitlines() if line.startswith("a "))
+    assert line.endswith("reproduced (NCHS: suppress)")

@@ -393,9 +393,9 @@ def summary_text(frame: pd.DataFrame, synthetic: bool) -> str:
             else r.recomputed_display
         )
         printed = (r.printed or "(claim)")[:14]
-        suppressed = " (cell suppressed)" if "cell suppressed" in str(getattr(r, "flags", "")) else ""
+        flags = f" ({r.flags})" if r.flags else ""  # e.g. cell suppressed; NCHS: suppress
         lines.append(
-            f"{r.entry_id:<40} {printed:<14} {str(recomputed)[:12]:<12} {difference:>10}  {r.verdict}{suppressed}"
+            f"{r.entry_id:<40} {printed:<14} {str(recomputed)[:12]:<12} {difference:>10}  {r.verdict}{flags}"
             + (f" [{r.reliability}]" if r.reliability != "primary" else "")
         )
     hidden = frame[frame["verdict"] == NOT_TRANSCRIBED]

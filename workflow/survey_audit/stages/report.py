@@ -100,7 +100,7 @@ nav{display:none}
 .banner{background:none;color:#8a1c1c;border:2px solid #8a1c1c;padding:.3rem .5rem}
 table{width:100%;font-size:7pt;max-width:100%}
 th,td{padding:.1rem .25rem;overflow-wrap:anywhere}
-td.num{white-space:normal}
+table.audit td.num{white-space:normal}
 thead{display:table-header-group}
 tr,figure,svg,.dotplot{break-inside:avoid}
 h2,h3,summary{break-after:avoid}
