@@ -242,3 +242,33 @@ def test_header_print_css_self_contained_and_deterministic(report, tmp_path):
     assert "<script" not in report and not re.search(r'\b(src|href)="(?!#)', report)
     assert "url(" not in style and "@import" not in style
     assert make_report(tmp_path) == report  # the same bytes again
+
+
+def test_the_header_dates_the_run_by_its_commit_not_the_clock(tmp_path):
+    """Oracle: a commit made with a set committer date; the same header twice; a tracked change is said."""
+    import os
+    import subprocess
+
+    from survey_audit.stages.report import header_provenance
+
+    env = {**os.environ, "GIT_COMMITTER_DATE": "2020-02-03T04:05:06+00:00", "GIT_AUTHOR_DATE": "2020-02-03T04:05:06"}
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), *args], env=env, check=True, capture_output=True, text=True)
+
+    git("init", "-q")
+    (tmp_path / "f.txt").write_text("a\n")
+    git("add", "f.txt")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    commit = git("rev-parse", "HEAD").stdout.strip()
+    header = header_provenance("v3", "abc", tmp_path)
+    assert header == {
+        "release": "v3",
+        "commit": commit,
+        "config sha256": "abc",
+        "run date": "2020-02-03T04:05:06+00:00 (the commit's date, so that a rerun writes the same bytes)",
+    }
+    assert header_provenance("v3", "abc", tmp_path) == header
+    (tmp_path / "f.txt").write_text("b\n")
+    assert header_provenance("", "abc", tmp_path)["commit"] == commit + " with uncommitted changes"
+    assert header_provenance("", "abc", tmp_path / "nowhere")["commit"] == "unknown (not a git checkout)"
