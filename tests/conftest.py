@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -15,6 +18,42 @@ sys.path.insert(0, str(ROOT / "workflow"))
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources"]
+
+
+def copy_project(root: Path, target: Path) -> Path:
+    """A copy of the project's workflow, configuration and bundled data (no results, no releases, no git)."""
+    for part in PROJECT_PARTS:
+        source = root / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / part)
+    return target
+
+
+def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(project / "workflow")}
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="session")
+def workflow_run(tmp_path_factory, request) -> Path:
+    """The bundled workflow, run once per test session in a temporary copy of the project: the tests that read
+    its outputs share it (the workflow tests, the browser test of the report); its run log is ``run.log``."""
+    target = copy_project(Path(request.config.rootpath), tmp_path_factory.mktemp("project"))
+    result = snakemake(target, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    target.joinpath("run.log").write_text(result.stdout + result.stderr)
+    return target
 
 
 def bundled_plan():

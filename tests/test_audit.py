@@ -10,7 +10,7 @@ import pytest
 from conftest import bundled_plan
 from survey_audit.config.loading import validate
 from survey_audit.config.registry import Registry
-from survey_audit.stages.audit import audit
+from survey_audit.stages.audit import AUDIT_COLUMNS, audit
 from survey_audit.stats.consistency import grim_percentage, rounds_to, statcheck, sum_check
 
 BOTH = ("half_up", "half_even")
@@ -104,7 +104,7 @@ def test_verdicts():
         entry("g", {"type": "percentage"}, None, None, online),
         entry("h", {"type": "percentage"}, "5%", 5, {**online, "table": "nope"}),
     )
-    out = audit([reg], table, pd.DataFrame(), BOTH).set_index("entry_id")
+    out = audit([reg], table, pd.DataFrame(), BOTH, small_base=30).set_index("entry_id")
     assert out.loc["a", "verdict"] == "reproduced"
     assert "GRIM vs recomputed base 115: consistent (k = 72, 73)" in out.loc["a", "checks"]
     assert out.loc["b", "verdict"] == "differs" and "conflicts with a" in out.loc["b", "note"]
@@ -192,9 +192,46 @@ def test_a_claim_never_rests_on_a_flagged_or_failed_test():
         entry("flagged", {"type": "trend", "test": "t:w1-w2:online", "direction": "increasing"}),
         entry("failed", {**association, "test": "t:w2"}, None, None, cell),
     )
-    out = audit([reg], table, tests, BOTH).set_index("entry_id")
+    out = audit([reg], table, tests, BOTH, small_base=30).set_index("entry_id")
     assert out.loc["ok", "verdict"] == "holds"
     assert (
         out.loc["flagged", "verdict"] == "not computable" and "flagged boundary_estimate" in out.loc["flagged", "note"]
     )
     assert out.loc["failed", "verdict"] == "not computable" and "one level" in out.loc["failed", "note"]
+
+
+def test_an_audit_row_answers_in_one_row():
+    """Printed, recomputed with its count, interval and method, difference in points, verdict, the cell's flags
+    in words and where the table is. Oracle: 72/115 = 62.6087%, 63 − 62.6087 by hand; the flags' words are
+    those of conventions.FLAGS."""
+    table = cells([["adv", "w1", "all", "online", "unweighted", 72, 115, 100 * 72 / 115]]).assign(
+        pct_ci_low=[51.2], pct_ci_high=[73.1], ci_method=["kg"], flags=["small_base;nchs_suppress"]
+    )
+    online = {"table": "adv", "wave": "w1", "category": "online"}
+    reg = registry(
+        entry("a", {"type": "percentage"}, "63%", 63, online),
+        entry("n", {"type": "count"}, "72", 72, online),
+    )
+    out = audit([reg], table, pd.DataFrame(), BOTH, small_base=120).set_index("entry_id")
+    row = out.loc["a"]
+    assert row["printed"] == "63%" and row["recomputed_display"] == "62.61% (72/115)"
+    assert (row["ci_low"], row["ci_high"], row["ci_method"]) == (51.2, 73.1, "kg")
+    assert row["difference"] == pytest.approx(7200 / 115 - 63)
+    assert row["verdict"] == "reproduced"
+    assert row["flags"] == "base < 120; NCHS: suppress"
+    assert (row["table_id"], row["table_file"]) == ("adv", "results/tables/adv.csv")
+    count = out.loc["n"]  # a count has no interval, but its cell's flags still show
+    assert pd.isna(count["ci_low"]) and count["ci_method"] == "" and count["flags"] == "base < 120; NCHS: suppress"
+    assert list(out.reset_index().columns) == AUDIT_COLUMNS
+
+
+def test_the_summary_says_a_verdicts_flags_beside_it():
+    from survey_audit.stages.audit import summary_text
+
+    table = cells([["adv", "w1", "all", "online", "unweighted", 72, 115, 100 * 72 / 115]]).assign(
+        flags=["nchs_suppress"]
+    )
+    reg = registry(entry("a", {"type": "percentage"}, "63%", 63, {"table": "adv", "wave": "w1", "category": "online"}))
+    frame = audit([reg], table, pd.DataFrame(), BOTH, small_base=30)
+    line = next(line for line in summary_text(frame, False).splitlines() if line.startswith("a "))
+    assert line.endswith("reproduced (NCHS: suppress)")

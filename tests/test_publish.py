@@ -171,3 +171,40 @@ def test_a_cleaning_rule_that_touched_few_rows_is_not_counted_in_public():
     flow = pd.DataFrame({"rule": ["consent"], "excluded": pd.array([pd.NA], dtype="Int64")})
     public = public_log(log, flow, 5)
     assert public["rows_affected"].isna().all()
+
+
+def test_the_public_audit_withholds_a_suppressed_cells_numbers_and_says_so():
+    """A suppressed cell keeps its verdict, loses every number computed from it (value, counts, interval,
+    difference, the check on its base) and is flagged first; another cell is published whole. Oracle: the
+    rows written by hand."""
+    from survey_audit.stages.publish import _public_audit
+
+    full = full_cells()
+    hidden = pd.DataFrame({"n": (full["wave"] == "wave1") & (full["category"] == "male")})
+    cell = {"table": "gender", "wave": "wave1", "by_value": "all", "weighting": "unweighted"}
+    entries = {"men": {"cell": {**cell, "category": "male"}}, "women": {"cell": {**cell, "category": "female"}}}
+    audit = pd.DataFrame(
+        {
+            "entry_id": ["men", "women"],
+            "recomputed": ["6", "80"],
+            "recomputed_display": ["6.00% (3/50)", "80.00% (40/50)"],
+            "recomputed_as_printed": ["6%", "80%"],
+            "ci_low": ["1.1", "66.3"],
+            "ci_high": ["17.5", "90.0"],
+            "ci_method": ["kg", "kg"],
+            "difference": ["0", "0"],
+            "verdict": ["reproduced", "reproduced"],
+            "flags": ["NCHS: suppress", ""],
+            "checks": [
+                "GRIM vs printed base 50: consistent (k = 3); GRIM vs recomputed base 50: consistent (k = 3)",
+                "",
+            ],
+        }
+    )
+    out = _public_audit(audit, entries, full, hidden).set_index("entry_id")
+    men = out.loc["men"]
+    for column in ("recomputed", "recomputed_display", "recomputed_as_printed", "ci_low", "ci_high", "difference"):
+        assert men[column] == ""
+    assert men["verdict"] == "reproduced" and men["flags"] == "cell suppressed; NCHS: suppress"
+    assert men["checks"] == "GRIM vs printed base 50: consistent (k = 3)"
+    assert out.loc["women"].to_dict() == audit.set_index("entry_id").loc["women"].to_dict()

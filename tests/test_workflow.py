@@ -13,32 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import copy_project, snakemake
 from survey_audit.provenance import sha256_file
 
 pytestmark = pytest.mark.integration
-
-PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources"]
-
-
-def copy_project(root: Path, target: Path) -> Path:
-    for part in PROJECT_PARTS:
-        source = root / part
-        if source.is_dir():
-            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / part)
-    return target
-
-
-def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(project / "workflow")}
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
@@ -51,13 +29,9 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, request):
-    root = Path(request.config.rootpath)
-    target = copy_project(root, tmp_path_factory.mktemp("project"))
-    result = snakemake(target, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-4000:]
-    target.joinpath("run.log").write_text(result.stdout + result.stderr)
-    return target
+def project(workflow_run):
+    """The bundled workflow's run (shared with the other tests that read its outputs; see conftest)."""
+    return workflow_run
 
 
 def waves(project: Path) -> pd.DataFrame:
@@ -148,6 +122,14 @@ def test_audit_of_the_bundled_waves(project):
             assert verdict == ("reproduced" if entry["value"] is not None else "not transcribed"), entry["id"]
         else:
             assert verdict == "holds", entry["id"]
+    # one row answers: a percentage carries its interval around it, and a withheld cell none of its numbers
+    withheld = audit["flags"].str.startswith("cell suppressed")
+    for column in ("recomputed", "recomputed_display", "ci_low", "ci_high", "difference"):
+        assert (audit.loc[withheld, column] == "").all(), column
+    shown = audit[~withheld & (audit["claim"] == "percentage") & (audit["recomputed"] != "")]
+    assert len(shown) and (shown["ci_method"] != "").all()
+    low, value, high = (shown[c].astype(float) for c in ("ci_low", "recomputed", "ci_high"))
+    assert ((low <= value) & (value <= high)).all()
     summary = (project / "results" / "audit" / "summary.txt").read_text()
     assert "DATA ARE SYNTHETIC: these verdicts check the pipeline, not the report." in summary
     assert summary in (project / "run.log").read_text()

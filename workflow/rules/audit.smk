@@ -14,6 +14,7 @@ rule audit:
         "results/logs/audit.log",
     params:
         rounding=config["audit"]["rounding"],
+        small_base=config["tabulation"]["small_base"],
     conda:
         "../envs/survey-audit.yaml"
     script:

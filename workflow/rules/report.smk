@@ -1,4 +1,8 @@
-# report: the HTML report a reviewer opens in a browser (audit first, then each chapter's tables and figures).
+# report: the HTML report a reviewer opens in a browser or prints (audit first, then each chapter's tables and
+# figures); its header names the release, commit, configuration hash and the commit's date.
+from glob import glob
+
+from survey_audit.config.loading import canonical_hash
 
 
 rule report:
@@ -12,6 +16,10 @@ rule report:
         diagnostics=expand("results/weights/{wave}.diagnostics.json", wave=WEIGHTED),
         margins=expand("results/public/margins/{wave}.csv", wave=WEIGHTED),
         disclosure="results/audit/disclosure.txt",
+        variables=config["variables"],
+        registries=config["published"],
+        # the releases' manifests: the header names the release whose recorded hashes these results have
+        releases=sorted(glob("results/releases/*/manifest.json")),
         code=code("report"),
     output:
         report="results/report/index.html",
@@ -19,6 +27,9 @@ rule report:
         "results/logs/report.log",
     params:
         synthetic=SYNTHETIC,
+        small_base=config["tabulation"]["small_base"],
+        # the configuration's hash, as the manifest records it (the report reruns when it changes)
+        config_sha256=canonical_hash(config),
     conda:
         "../envs/survey-audit.yaml"
     script:

@@ -10,6 +10,7 @@ adapter.run(
         tests=snakemake.input.tests,
         registries=list(snakemake.input.registries),
         conventions=snakemake.params.rounding,
+        small_base=snakemake.params.small_base,
         audit_out=snakemake.output.audit,
     ),
 )

@@ -21,6 +21,7 @@ import pandas as pd
 from .. import formats
 from ..config.registry import VALUE_CLAIMS, Registry, load_registry
 from ..stats.consistency import grim_percentage, round_decimal, rounds_to, statcheck, sum_check
+from .conventions import flag_labels
 
 REPRODUCED = "reproduced"
 DIFFERS = "differs"
@@ -39,19 +40,27 @@ AUDIT_COLUMNS = [
     "wording",
     "base",
     "category",
-    "printed",
-    "claim",
     "reliability",
-    "table_id",
-    "cell",
+    "claim",
+    "printed",
     "recomputed",
     "recomputed_display",
     "recomputed_as_printed",
+    "ci_low",
+    "ci_high",
+    "ci_method",
     "difference",
     "verdict",
+    "flags",
+    "table_id",
+    "cell",
+    "table_file",
     "checks",
     "note",
 ]
+# Where a reader finds the cell or test an entry is checked against, among the public outputs.
+TABLE_FILE = "results/tables/{table}.csv"
+TESTS_FILE = "results/tests.csv"
 
 
 def _cell_rows(cells: pd.DataFrame, cell: dict) -> pd.DataFrame:
@@ -62,6 +71,27 @@ def _cell_rows(cells: pd.DataFrame, cell: dict) -> pd.DataFrame:
         & (cells["weighting"] == cell["weighting"])
     ]
     return selected
+
+
+def _matched_cell(cells: pd.DataFrame, cell: dict | None) -> pd.Series | None:
+    """The table row an entry's cell names (with its category), or None."""
+    if not cell or not cell.get("category"):
+        return None
+    rows = _cell_rows(cells, cell)
+    match = rows[rows["category"] == cell["category"]]
+    return None if match.empty else match.iloc[0]
+
+
+def _interval(row: pd.Series | None, kind: str) -> tuple[float | None, float | None, str]:
+    """The confidence interval of the value an entry's claim is checked on, with its method: the cell's
+    percentage interval (a mean's for a mean; none for a count or a test)."""
+    if row is None or kind in ("count", "top", "association", "trend", "statistic"):
+        return None, None, ""
+    estimate = "mean" if kind == "mean" else "pct"
+    low, high = row.get(f"{estimate}_ci_low"), row.get(f"{estimate}_ci_high")
+    if low is None or pd.isna(low) or pd.isna(high):
+        return None, None, str(row.get("ci_method") or "")
+    return float(low), float(high), str(row.get("ci_method") or "")
 
 
 def _percentage(row: pd.Series) -> Fraction | float:
@@ -97,9 +127,17 @@ def as_printed(entry: dict, recomputed: float | None) -> str:
 
 
 def audit_entry(
-    entry: dict, registry: Registry, cells: pd.DataFrame, tests: pd.DataFrame, conventions: tuple[str, ...]
+    entry: dict,
+    registry: Registry,
+    cells: pd.DataFrame,
+    tests: pd.DataFrame,
+    conventions: tuple[str, ...],
+    *,
+    small_base: int,
 ) -> dict:
-    """The audit row of one registry entry."""
+    """The audit row of one registry entry: the printed value, the recomputed one with its count and interval,
+    their difference, the verdict, and the flags of the cell it rests on, spelled out (a small base or the NCHS
+    standard's judgement does not change a verdict, but a reader should see it beside the verdict)."""
     claim = entry["claim"]
     kind = claim["type"]
     cell = entry.get("cell")
@@ -112,16 +150,21 @@ def audit_entry(
         "wording": entry["wording"],
         "base": entry["base"],
         "category": entry.get("category", ""),
-        "printed": entry.get("printed") or "",
-        "claim": _claim_text(entry),
         "reliability": entry["reliability"],
-        "table_id": cell["table"] if cell else claim.get("test", ""),
-        "cell": _cell_text(cell) if cell else "",
+        "claim": _claim_text(entry),
+        "printed": entry.get("printed") or "",
         "recomputed": None,
         "recomputed_display": "",
         "recomputed_as_printed": "",
+        "ci_low": None,
+        "ci_high": None,
+        "ci_method": "",
         "difference": None,
         "verdict": NOT_COMPUTABLE,
+        "flags": "",
+        "table_id": cell["table"] if cell else claim.get("test", ""),
+        "cell": _cell_text(cell) if cell else "",
+        "table_file": TABLE_FILE.format(table=cell["table"]) if cell else TESTS_FILE if claim.get("test") else "",
         "checks": "",
         "note": entry.get("note", ""),
     }
@@ -146,6 +189,12 @@ def audit_entry(
         notes.extend(extra)
         if base_n is not None:
             checks = data_free_checks(entry, base_n)
+        if kind not in ("association", "trend"):
+            cell_row = _matched_cell(cells, cell)
+            if recomputed is not None:
+                row["ci_low"], row["ci_high"], row["ci_method"] = _interval(cell_row, kind)
+            if cell_row is not None:
+                row["flags"] = "; ".join(flag_labels(cell_row.get("flags") or "", small_base))
     row["checks"] = "; ".join(checks)
     row["note"] = "; ".join(n.rstrip(".") for n in notes if n)
     return row
@@ -180,10 +229,9 @@ def _recompute(entry, cells, tests, conventions):
         top = list(ranked["category"][: len(claim["categories"])])
         ok = set(top) == set(claim["categories"])
         return (HOLDS if ok else FAILS), None, "most common: " + ", ".join(top), None, [], None
-    match = rows[rows["category"] == cell["category"]]
-    if match.empty:
+    cell_row = _matched_cell(cells, cell)
+    if cell_row is None:
         return NOT_COMPUTABLE, None, "", None, [f"no category '{cell['category']}' in {_cell_text(cell)}"], None
-    cell_row = match.iloc[0]
     base_n = int(cell_row["base_n"])
     if base_n == 0 and kind not in ("count", "mean"):
         return NOT_COMPUTABLE, None, "", None, ["the cell's base is empty"], None
@@ -291,10 +339,15 @@ def _claim_text(entry: dict) -> str:
 
 
 def audit(
-    registries: list[Registry], cells: pd.DataFrame, tests: pd.DataFrame, conventions: tuple[str, ...]
+    registries: list[Registry],
+    cells: pd.DataFrame,
+    tests: pd.DataFrame,
+    conventions: tuple[str, ...],
+    *,
+    small_base: int,
 ) -> pd.DataFrame:
     """Audit rows for every entry of every registry, with the group sums checked."""
-    rows = [audit_entry(e, r, cells, tests, conventions) for r in registries for e in r.entries]
+    rows = [audit_entry(e, r, cells, tests, conventions, small_base=small_base) for r in registries for e in r.entries]
     frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
     for registry in registries:
         for group, text in group_sum_checks(registry).items():
@@ -340,9 +393,9 @@ def summary_text(frame: pd.DataFrame, synthetic: bool) -> str:
             else r.recomputed_display
         )
         printed = (r.printed or "(claim)")[:14]
-        suppressed = " (cell suppressed)" if "cell suppressed" in str(getattr(r, "flags", "")) else ""
+        flags = f" ({r.flags})" if r.flags else ""  # e.g. cell suppressed; NCHS: suppress
         lines.append(
-            f"{r.entry_id:<40} {printed:<14} {str(recomputed)[:12]:<12} {difference:>10}  {r.verdict}{suppressed}"
+            f"{r.entry_id:<40} {printed:<14} {str(recomputed)[:12]:<12} {difference:>10}  {r.verdict}{flags}"
             + (f" [{r.reliability}]" if r.reliability != "primary" else "")
         )
     hidden = frame[frame["verdict"] == NOT_TRANSCRIBED]
@@ -370,14 +423,20 @@ def summary_text(frame: pd.DataFrame, synthetic: bool) -> str:
 
 
 def audit_tables(
-    *, cells: list[str], tests: str, registries: list[str], conventions: list[str], audit_out: str
+    *,
+    cells: list[str],
+    tests: str,
+    registries: list[str],
+    conventions: list[str],
+    small_base: int,
+    audit_out: str,
 ) -> None:
     """Stage function: the full internal cells and tests → a verdict per registry entry (internal: the publish
     stage writes the public audit, with the counts of suppressed cells left out)."""
     frame_cells = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
     tests_frame = formats.read_csv(tests, keep_default_na=False, na_values={c: [""] for c in ("p", "p_adjusted")})
     loaded = [load_registry(p) for p in registries]
-    frame = audit(loaded, frame_cells, tests_frame, tuple(conventions))
+    frame = audit(loaded, frame_cells, tests_frame, tuple(conventions), small_base=small_base)
     frame = frame.sort_values(["report", "entry_id"], kind="stable").reset_index(drop=True)
     formats.write_csv(frame, audit_out)
 

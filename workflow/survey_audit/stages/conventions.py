@@ -168,6 +168,50 @@ def cell_flags(n, base_n, p, ci_low, ci_high, n_eff, df, small_base: int) -> str
     return ";".join(flags)
 
 
+# What each flag of a cell, a test or an audit row says, in words: a short label (where the flag is shown, with
+# ``{small_base}`` filled in) and its meaning (the legend). The audit's ``flags`` column and the report use these.
+FLAGS = {
+    "suppressed": ("cell suppressed", "a count of the cell is withheld by disclosure control ([c])"),
+    "empty_base": ("empty base", "no respondent in the base: no estimate"),
+    "small_base": ("base < {small_base}", "unweighted base below tabulation.small_base"),
+    "zero_or_full": ("0% or 100%", "estimate of 0% or 100%: no design-based SE; one-sided exact interval"),
+    "nchs_suppress": (
+        "NCHS: suppress",
+        "NCHS standard (Parker et al. 2017): effective n below 30, or the Korn–Graubard interval 30 points wide "
+        "or more, or wider than 130% of the estimate; the estimate is unreliable",
+    ),
+    "nchs_complement": (
+        "NCHS: complement unreliable",
+        "NCHS standard: the interval is wider than 130% of the complement (100% minus the estimate); footnote",
+    ),
+    "nchs_review": ("NCHS: review", "NCHS standard: fewer than 8 degrees of freedom, or an estimate of 0% or 100%"),
+    "boundary_estimate": (
+        "boundary estimate",
+        "a wave's estimate is 0% or 100%: the test is left out of its family and is no evidence for a claim",
+    ),
+    "not_computable": ("not computable", "no statistic could be computed (the reason is in the method)"),
+}
+
+# The interval methods a cell's ``ci_method`` names, with the R call each matches (the report's legend).
+CI_METHOD_TEXT = {
+    "kg": 'Korn–Graubard: Clopper–Pearson on the df-adjusted effective n (R svyciprop(method = "beta"))',
+    "kg_nchs": "Korn–Graubard with the effective n truncated at n (the NCHS variant)",
+    "logit": 'logit interval (R svyciprop(method = "logit"))',
+    "xlogit": 'logit interval on the linearised SE (R svyciprop(method = "xlogit"))',
+    "wilson": 'survey Wilson interval on the effective n (R svyciprop(method = "wilson"))',
+    "wald": 'Wald interval, estimate ± t·SE (R svyciprop(method = "mean"))',
+    "exact_boundary": "0% or 100%: one-sided exact Clopper–Pearson interval on n (NCHS rule)",
+    "none_df<1": "no interval: fewer than one degree of freedom",
+    "empty_base": "no interval: empty base",
+    "wald_t": "mean ± t·SE on the domain's degrees of freedom (R confint(svymean(...), df = degf(...)))",
+}
+
+
+def flag_labels(flags: str, small_base: int | str) -> list[str]:
+    """The short labels of ``;``-separated flags, in their order (an unknown flag as written)."""
+    return [FLAGS[f][0].format(small_base=small_base) if f in FLAGS else f for f in str(flags).split(";") if f]
+
+
 def mean_flags(base_n: int, small_base: int) -> str:
     """Flags of a mean cell: ``empty_base`` or ``small_base``."""
     return "empty_base" if base_n == 0 else ("small_base" if base_n < small_base else "")

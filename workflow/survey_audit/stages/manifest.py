@@ -66,21 +66,27 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _git(root: str | Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
 def git_state(root: str | Path = ".") -> dict[str, Any]:
     """The git commit of the project and whether tracked files differ from it (None outside a repository)."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-        except (OSError, subprocess.CalledProcessError):
-            return None
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
+    commit = _git(root, "rev-parse", "HEAD")
     if commit is None:
         return {"commit": None, "dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status)}
+
+
+def commit_date(root: str | Path = ".") -> str | None:
+    """The committer date of the project's commit (ISO 8601), or None outside a repository: a date that the
+    same code always gives, unlike the clock's."""
+    return _git(root, "show", "-s", "--format=%cI", "HEAD")
 
 
 def job_records(logs: list[str]) -> list[dict]:

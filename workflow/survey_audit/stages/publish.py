@@ -27,6 +27,7 @@ from ..config.registry import load_registry
 from ..provenance import read_bytes
 from ..stats.disclosure import protect, sensitive
 from .audit import summary_text
+from .conventions import FLAGS
 from .disclosure import (
     REPORTED,
     SUPPRESSED,
@@ -46,6 +47,16 @@ ESTIMATE_COLUMNS = {"proportions": PROPORTION_COLUMNS, "mean": MEAN_COLUMNS, "sa
 # Columns that describe an estimate's uncertainty: absent from a sample table, n_eff absent from a mean's.
 UNCERTAINTY_COLUMNS = ["ci_method", "level", "deff", "n_eff", "df"]
 TEST_RESULT_COLUMNS = ["statistic", "ddf", "p", "p_adjusted", "estimate", "direction"]
+# The audit's numbers computed from a cell, withheld with the cell.
+WITHHELD_AUDIT_COLUMNS = [
+    "recomputed",
+    "recomputed_display",
+    "recomputed_as_printed",
+    "ci_low",
+    "ci_high",
+    "difference",
+]
+SUPPRESSED_LABEL = FLAGS[SUPPRESSED][0]
 
 
 def public_columns(kind: str) -> list[str]:
@@ -183,18 +194,18 @@ def _by_values(test_id: str, pair: str) -> list[str]:
 
 def _public_audit(audit: pd.DataFrame, entries: dict, full: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
     """The audit as published: verdicts as computed on the full values; a suppressed cell's recomputed value,
-    its display and the difference from the printed value are not shown, and its flags say so."""
+    its display (which holds its counts), its interval and the difference from the printed value are not shown,
+    the check against the recomputed base neither, and its flags say so first."""
     flagged = full.loc[hidden.any(axis=1), ["table_id", "wave", "by_value", "category", "weighting"]]
     hidden_cells = set(flagged.itertuples(index=False, name=None))
     out = audit.copy()
-    out["flags"] = ""
     for i, entry_id in enumerate(out["entry_id"]):
         cell = entries[entry_id].get("cell")
         if not cell:
             continue
         key = (cell["table"], cell["wave"], cell["by_value"], cell.get("category", ""), cell["weighting"])
         if key in hidden_cells:
-            out.loc[i, ["recomputed", "recomputed_display", "recomputed_as_printed", "difference"]] = ""
+            out.loc[i, WITHHELD_AUDIT_COLUMNS] = ""
             out.loc[i, "checks"] = "; ".join(c for c in out.loc[i, "checks"].split("; ") if "recomputed base" not in c)
-            out.loc[i, "flags"] = "cell suppressed"
+            out.loc[i, "flags"] = "; ".join(f for f in (SUPPRESSED_LABEL, out.loc[i, "flags"]) if f)
     return out

@@ -1,11 +1,34 @@
-"""The HTML report a reviewer opens in a browser: the audit of every published number first, then each
-chapter's tables and figures, the tests, the cleaning flow and the provenance of the run.
+"""The HTML report a reviewer opens in a browser or prints: the audit of every published number first, then
+each chapter's tables and figures, the tests, the weighting, the cleaning flow and the disclosure control.
 
 One self-contained file (``results/report/index.html``): styles inline, figures as inline SVG, no scripts, no
-network. It is written deterministically (fixed SVG ids, no dates), so it can be hashed like any table.
-Percentages show the unweighted numerator and base beside them, and every interval names its method. The report
-reads only the public outputs (disclosure control applied): a number not printed for disclosure control shows
-as ``[c]`` (confidential, the symbol of the UK Government Statistical Service's guidance).
+network. It is written deterministically, so it can be hashed like any table: the same inputs, configuration
+and code give the same bytes.
+
+* **Header**: the release the results are (the newest release under ``results/releases/`` whose recorded
+  hashes of the tables, tests and audit equal those read here; none if they differ from every release), the
+  git commit of the code (and whether tracked files had uncommitted changes), the configuration's hash (as the
+  manifest computes it) and the run's date, which is the *commit's* date, not the clock's: a rerun of the same
+  commit writes the same bytes. The report job reruns whenever its inputs or its code change, so the commit it
+  names has the code that wrote it.
+* **Words, not codes**: categories, options and by-values carry their labels from the harmonised variables
+  (``config/variables.yaml``; the missing codes' labels for a code such as ``dont_know``), flags are spelled out
+  (:data:`survey_audit.stages.conventions.FLAGS`), and a legend gives the flags, the interval methods and the
+  verdicts.
+* **The audit** answers each entry in one row (printed, recomputed with its count, interval, difference in
+  points, verdict, flags, table link), grouped by report and chapter (the registry's ``section``), and one dot
+  plot per chapter sets each printed percentage against the recomputed one with its interval.
+* **Figures**: every table a registry entry cites as a printed *Figure* is drawn as small multiples, one panel
+  per wave (or pool), one colour per by-value (the same in every panel), with the intervals as bars and the
+  printed values marked where the registry transcribes them.
+* **Tests** are grouped in collapsible sections (``<details>``): the claims family first, then one per table;
+  numbers with 3 significant digits.
+* **Print**: an ``@media print`` sheet sizes every table to the page (long words wrap), breaks tables between
+  rows only, repeats their headers, and opens every collapsed section.
+
+The report reads only the public outputs (disclosure control applied): a number not printed for disclosure
+control shows as ``[c]`` (confidential, the symbol of the UK Government Statistical Service's guidance), and no
+interval or bar is drawn for it.
 """
 
 from __future__ import annotations
@@ -13,13 +36,18 @@ from __future__ import annotations
 import html
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from .. import __version__, formats
 from ..config.loading import load_yaml
-from ..provenance import read_bytes
+from ..config.registry import Registry, load_registry
+from ..config.variables import VariableSet, load_variables
+from ..provenance import read_bytes, sha256_bytes
+from .conventions import CI_METHOD_TEXT, FLAGS, flag_labels
+from .manifest import commit_date, git_state
 from .tabulate import MEAN_COLUMNS, PROPORTION_COLUMNS
 
 VERDICT_CLASS = {
@@ -30,14 +58,20 @@ VERDICT_CLASS = {
     "not computable": "warn",
     "not transcribed": "muted",
 }
-MARGIN_NUMBERS = ["n", "unweighted_share", "target_share", "target", "achieved", "difference"]
-CHAPTER_ORDER = ["participants", "recruitment", "grooming", "life", "advertising", "buyers", "help", "exit"]
-FIGURE_TABLES = {
-    "groom_methods_by_period": "Figure 3 (2015)",
-    "buyer_contact": "Figure 13 (2015)",
-    "help_wanted": "Figure 15 (2015)",
-    "exit_technology": "Figure 19 (2015)",
+VERDICT_TEXT = {
+    "reproduced": "the recomputed value, rounded as printed, equals the printed value",
+    "differs": "it does not, under either rounding convention",
+    "holds": "a qualitative claim, in its checkable form, holds on the recomputed table or test",
+    "fails": "it does not",
+    "not computable": "no table cell or test can check it (the note says why)",
+    "not transcribed": "the printed value is not public, or not yet entered in the registry",
 }
+MARGIN_NUMBERS = ["n", "unweighted_share", "target_share", "target", "achieved", "difference"]
+FIGURE = re.compile(r"Figure \d+")
+CONFIDENTIAL = "[c]"
+# Okabe–Ito: distinguishable in colour-blind vision and in greyscale print; one colour per by-value.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+PRINTED_MARK = {"marker": "D", "color": "#111111", "markersize": 5, "markerfacecolor": "white", "linestyle": "none"}
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2430;background:#fafbfc}
@@ -46,13 +80,34 @@ h1{font-size:1.6rem;margin:.2rem 0}h2{margin-top:2.2rem;border-bottom:2px solid 
 h3{margin-top:1.6rem;font-size:1.05rem}
 .banner{background:#8a1c1c;color:#fff;padding:.8rem 1.5rem;font-weight:600}
 .banner span{font-weight:400}
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.86rem;background:#fff}
-th,td{border:1px solid #d8dee6;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#eef1f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.86rem;background:#fff;max-width:100%}
+th,td{border:1px solid #d8dee6;padding:.25rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#eef1f5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.group th{background:#dde3ea;text-align:left}
+table.audit{width:100%;table-layout:fixed}
 .good{color:#11683a;font-weight:600}.bad{color:#a01919;font-weight:600}.warn{color:#8a5a00;font-weight:600}
-.muted{color:#6b7480}.small{font-size:.8rem;color:#4b5563}
+.muted{color:#6b7480}.small{font-size:.8rem;color:#4b5563}.flag{color:#8a5a00}
 nav a{margin-right:.8rem}figure{margin:.5rem 0 1.2rem}figcaption{font-size:.85rem;color:#4b5563}
-.tally td{font-size:.95rem}table.audit td:first-child{min-width:16rem;max-width:26rem}table.audit td:last-child{max-width:22rem}
+figure svg{max-width:100%;height:auto}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;font-size:.9rem}
+dl.meta dt{font-weight:600}dl.meta dd{margin:0;overflow-wrap:anywhere}
+details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
+@page{size:A4 landscape;margin:10mm}
+@media print{
+body{background:#fff;font-size:9pt}
+main{max-width:none;padding:0}
+nav{display:none}
+.banner{background:none;color:#8a1c1c;border:2px solid #8a1c1c;padding:.3rem .5rem}
+table{width:100%;font-size:7pt;max-width:100%}
+th,td{padding:.1rem .25rem;overflow-wrap:anywhere}
+table.audit td.num{white-space:normal}
+thead{display:table-header-group}
+tr,figure,svg,.dotplot{break-inside:avoid}
+h2,h3,summary{break-after:avoid}
+details::details-content{content-visibility:visible;display:contents}
+summary{list-style:none}
+a{color:inherit;text-decoration:none}
+}
 """
 
 
@@ -82,7 +137,11 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-CONFIDENTIAL = "[c]"
+def sig(value, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits (empty for a missing one; ``inf`` as written)."""
+    if value is None or value == "" or pd.isna(value):
+        return ""
+    return f"{float(value):.{digits}g}"
 
 
 def _fmt_pct(value) -> str:
@@ -103,12 +162,38 @@ def _suppressed(cells: pd.DataFrame) -> pd.Series:
     return cells["flags"].fillna("").str.split(";").map(lambda flags: "suppressed" in flags)
 
 
-def _cell_view(cells: pd.DataFrame) -> pd.DataFrame:
+class Labels:
+    """Words for the codes of the outputs: variables' labels, categories' and options' labels (a missing code's
+    label where a variable lists one as a category), and flags in words."""
+
+    def __init__(self, variables: VariableSet | None = None, small_base: int | str = "tabulation.small_base"):
+        self.variables = variables
+        self.small_base = small_base
+
+    def variable(self, name: str) -> str:
+        if self.variables is not None and name in self.variables:
+            return self.variables[name].label
+        return name
+
+    def category(self, variable: str, code: str) -> str:
+        if self.variables is not None:
+            if variable in self.variables and code in self.variables[variable].categories:
+                return self.variables[variable].categories[code]
+            if code in self.variables.missing_codes:
+                return self.variables.missing_codes[code]
+        return code
+
+    def flags(self, flags: str) -> str:
+        return "; ".join(flag_labels(flags or "", self.small_base))
+
+
+def _cell_view(cells: pd.DataFrame, labels: Labels) -> pd.DataFrame:
     """The columns a reader needs, formatted: the estimate, its interval and method, n and base, flags."""
     view = pd.DataFrame({"wave": cells["wave"]})
     if (cells["by_value"] != "all").any():
-        view[cells["by"].iloc[0] or "by"] = cells["by_value"]
-    view["category"] = cells["category"]
+        by = cells["by"].iloc[0] or "by"
+        view[labels.variable(by)] = [labels.category(by, v) for v in cells["by_value"]]
+    view["category"] = [labels.category(v, c) for v, c in zip(cells["variable"], cells["category"])]
     estimate = "mean" if "mean" in cells else "pct" if "pct" in cells else None
     suppressed = _suppressed(cells)
     if estimate:
@@ -126,7 +211,7 @@ def _cell_view(cells: pd.DataFrame) -> pd.DataFrame:
     view["base"] = _count(cells["base_n"], suppressed & cells["base_n"].isna())
     if (cells["weighting"] != "unweighted").any():
         view["weighting"] = cells["weighting"]
-    view["flags"] = cells["flags"].fillna("")
+    view["flags"] = [labels.flags(f) for f in cells["flags"].fillna("")]
     return view
 
 
@@ -140,37 +225,121 @@ def _svg(figure) -> str:
     return text[text.index("<svg") :]
 
 
-def figure_svg(cells: pd.DataFrame, title: str) -> str:
-    """A horizontal bar chart of a table's percentages per wave (grouped by the by-variable when there is one).
-    Every text is drawn as written: a title with dollar signs is a title about money, not TeX (matplotlib would
-    otherwise read the text between two ``$`` as mathtext, and stop on what it cannot parse)."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = cells[(cells["weighting"] == "unweighted") & cells["pct"].notna()]
-    series = [
-        (f"{w}" + ("" if b == "all" else f" · {b}"), part)
-        for (w, b), part in data.groupby(["wave", "by_value"], sort=False)
-    ]
+    return matplotlib, plt
+
+
+def _scopes(waves) -> list[str]:
+    """Waves in order, then pools."""
+    return sorted(dict.fromkeys(waves), key=lambda w: ("+" in w, w))
+
+
+def figure_svg(
+    cells: pd.DataFrame,
+    title: str,
+    labels: Labels | None = None,
+    printed: dict[tuple[str, str, str], float] | None = None,
+) -> str:
+    """Small multiples of a table's percentages: one panel per wave (or pool), categories down the side, one bar
+    per by-value in a colour of its own (the same in every panel), the confidence interval as a line across each
+    bar, and a white diamond where the report printed the value (``printed``: (wave, by_value, category) →
+    percent). A withheld percentage draws no bar and no interval, only ``[c]``. Every text is drawn as written:
+    a title with dollar signs is a title about money, not TeX (matplotlib would otherwise read the text between
+    two ``$`` as mathtext, and stop on what it cannot parse)."""
+    matplotlib, plt = _pyplot()
+    labels = labels or Labels()
+    printed = printed or {}
+    data = cells[cells["weighting"] == "unweighted"]
+    waves = _scopes(data["wave"])
+    by_values = list(dict.fromkeys(data["by_value"]))
     categories = list(dict.fromkeys(data["category"]))
-    height = 0.8 / max(len(series), 1)
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
-        fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(categories) * max(1.5, len(series) * 0.6) + 0.8))
-        palette = ["#1f5f8b", "#e07b39", "#5a9e4b", "#8e5ea2", "#b8a22a", "#c2504d"]
-        for index, (label, part) in enumerate(series):
-            values = part.set_index("category").reindex(categories)["pct"].astype(float)
-            positions = [c + index * height for c in range(len(categories))]
-            ax.barh(positions, values, height=height, label=label, color=palette[index % len(palette)])
-        ax.set_yticks([c + height * (len(series) - 1) / 2 for c in range(len(categories))], categories)
-        ax.invert_yaxis()
-        ax.set_xlabel("percentage of respondents")
+    variable = data["variable"].iloc[0] if len(data) else ""
+    by = data["by"].iloc[0] if len(data) and data["by"].iloc[0] else ""
+    height = 0.8 / max(len(by_values), 1)
+    colours = {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(by_values)}
+    rows = max(len(categories), 1)
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False, "font.size": 8}):
+        fig, axes = plt.subplots(
+            1,
+            len(waves) or 1,
+            figsize=(2.3 + 2.4 * max(len(waves), 1), 0.3 * rows * max(1.2, len(by_values) * 0.55) + 1.4),
+            sharey=True,
+            squeeze=False,
+            layout="constrained",
+        )
+        for ax, wave in zip(axes[0], waves):
+            part = data[data["wave"] == wave]
+            for index, by_value in enumerate(by_values):
+                series = part[part["by_value"] == by_value].set_index("category").reindex(categories)
+                for c, category in enumerate(categories):
+                    y = c + index * height
+                    value = series.loc[category, "pct"]
+                    if pd.isna(value):
+                        if "suppressed" in str(series.loc[category, "flags"]).split(";"):
+                            ax.text(1, y, CONFIDENTIAL, va="center", fontsize=6, color="#6b7480")
+                    else:
+                        ax.barh(y, float(value), height=height * 0.9, color=colours[by_value])
+                        low, high = series.loc[category, "pct_ci_low"], series.loc[category, "pct_ci_high"]
+                        if not pd.isna(low):
+                            ax.plot([float(low), float(high)], [y, y], color="#222222", linewidth=0.9)
+                    mark = printed.get((wave, by_value, category))
+                    if mark is not None:
+                        ax.plot([mark], [y], **PRINTED_MARK)
+            ax.set_title(wave, fontsize=8)
+            ax.set_xlim(0, 100)
+            ax.set_xlabel("% of respondents")
+            ax.spines[["top", "right"]].set_visible(False)
+        axes[0][0].set_yticks(
+            [c + height * (len(by_values) - 1) / 2 for c in range(len(categories))],
+            [labels.category(variable, c) for c in categories],
+        )
+        axes[0][0].invert_yaxis()
+        handles = [
+            matplotlib.patches.Patch(color=colours[b], label=labels.category(by, b) if by else "percentage")
+            for b in by_values
+        ]
+        handles.append(matplotlib.lines.Line2D([], [], color="#222222", linewidth=0.9, label="95% CI"))
+        if printed:
+            handles.append(matplotlib.lines.Line2D([], [], **PRINTED_MARK, label="printed in the report"))
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=7,
+                   frameon=False, title=labels.variable(by) if by else None, title_fontsize=7)  # fmt: skip
+        fig.suptitle(title, fontsize=9)
+        svg = _svg(fig)
+    plt.close(fig)
+    return svg
+
+
+def dotplot_svg(points: pd.DataFrame, title: str) -> str:
+    """Printed against recomputed percentages of one chapter: a row per entry, the recomputed value as a dot with
+    its interval, the printed value as a white diamond. A withheld recomputed value draws nothing but ``[c]``."""
+    matplotlib, plt = _pyplot()
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False, "font.size": 8}):
+        fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(points) + 1.3), layout="constrained")
+        for y, row in enumerate(points.itertuples(index=False)):
+            if pd.isna(row.recomputed):
+                ax.text(101, y, CONFIDENTIAL, va="center", fontsize=7, color="#6b7480")
+            else:
+                if not pd.isna(row.ci_low):
+                    ax.plot([row.ci_low, row.ci_high], [y, y], color=PALETTE[0], linewidth=1.2)
+                ax.plot([row.recomputed], [y], "o", color=PALETTE[0], markersize=4)
+            ax.plot([row.printed_value], [y], **PRINTED_MARK)
+        ax.set_yticks(range(len(points)), list(points["label"]))
         ax.set_xlim(0, 100)
-        ax.set_title(title, fontsize=10)
-        if len(series) > 1:
-            ax.legend(fontsize=7, loc="lower right")
+        ax.set_xlabel("percentage")
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="x", color="#e5e7eb", linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)
+        handles = [
+            matplotlib.lines.Line2D([], [], marker="o", color=PALETTE[0], label="recomputed, with 95% CI"),
+            matplotlib.lines.Line2D([], [], **PRINTED_MARK, label="printed"),
+        ]
+        ax.set_ylim(len(points) - 0.5, -0.5)
+        fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=2, frameon=False)
         svg = _svg(fig)
     plt.close(fig)
     return svg
@@ -189,15 +358,24 @@ def build_report(
     code_version: str,
     weighting: dict[str, tuple[dict, pd.DataFrame]] | None = None,
     disclosure: str = "",
+    labels: Labels | None = None,
+    registries: list[Registry] = (),
+    provenance: dict[str, str] | None = None,
 ) -> str:
-    """The report's HTML. ``titles`` maps a table id to (chapter, title); ``chapters`` a chapter id to its title."""
+    """The report's HTML. ``titles`` maps a table id to (chapter, title); ``chapters`` a chapter id to its title;
+    ``provenance`` the header's release, commit, config hash and date."""
+    labels = labels or Labels()
     parts = [
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>survey-audit report</title>'
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>survey-audit report</title>'
         f"<style>{STYLE}</style></head><body>",
-        _header(synthetic, code_version, titles, chapters),
-        _audit_section(audit),
-        *(_chapter_section(chapter, chapters[chapter], tables, titles) for chapter in _chapters(titles, chapters)),
-        _tests_section(tests),
+        _header(synthetic, code_version, titles, chapters, provenance or {}),
+        _legend(labels),
+        _audit_section(audit, registries),
+        *(
+            _chapter_section(chapter, chapters[chapter], tables, titles, labels, registries)
+            for chapter in _chapters(titles, chapters)
+        ),
+        _tests_section(tests, labels, {t: title for t, (_, title) in titles.items()}),
         _weighting_section(weighting or {}),
         _cleaning_section(flows, logs),
         _disclosure_section(disclosure),
@@ -206,7 +384,7 @@ def build_report(
     return "".join(parts)
 
 
-def _header(synthetic: bool, code_version: str, titles: dict, chapters: dict) -> str:
+def _header(synthetic: bool, code_version: str, titles: dict, chapters: dict, provenance: dict[str, str]) -> str:
     parts = []
     if synthetic:
         parts.append(
@@ -214,12 +392,13 @@ def _header(synthetic: bool, code_version: str, titles: dict, chapters: dict) ->
             "for the confidential survey. The audit verdicts check the pipeline, not the reports.</span></div>"
         )
     parts.append("<main><h1>Survivor surveys: recomputed statistics and audit of the published numbers</h1>")
+    meta = {"code": f"survey-audit {code_version}", **provenance}
+    parts.append('<dl class="meta">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta.items()) + "</dl>")
     parts.append(
-        f'<p class="small">survey-audit {_e(code_version)}. Tables, tests and this report are written '
-        "deterministically; <code>results/manifest.json</code> gives the sha256 of every file and what "
-        "produced it.</p>"
+        '<p class="small">Tables, tests and this report are written deterministically; '
+        "<code>results/manifest.json</code> gives the sha256 of every file and what produced it.</p>"
     )
-    nav = ['<a href="#audit">Audit</a>'] + [
+    nav = ['<a href="#legend">Legend</a>', '<a href="#audit">Audit</a>'] + [
         f'<a href="#{c}">{_e(chapters[c])}</a>' for c in _chapters(titles, chapters)
     ]
     nav += ['<a href="#tests">Tests</a>', '<a href="#weighting">Weighting</a>', '<a href="#cleaning">Cleaning</a>']
@@ -228,41 +407,88 @@ def _header(synthetic: bool, code_version: str, titles: dict, chapters: dict) ->
     return "".join(parts)
 
 
-def _audit_section(audit: pd.DataFrame) -> str:
+def _legend(labels: Labels) -> str:
+    def rows(items) -> str:
+        return "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in items)
+
+    flags = [(label.format(small_base=labels.small_base), text) for label, text in FLAGS.values()]
+    return (
+        '<h2 id="legend">Legend</h2><details open><summary>Verdicts, flags, interval methods, symbols</summary>'
+        '<table class="legend"><thead><tr><th>verdict</th><th>meaning</th></tr></thead><tbody>'
+        + rows(VERDICT_TEXT.items())
+        + "</tbody></table>"
+        '<table class="legend"><thead><tr><th>flag</th><th>meaning</th></tr></thead><tbody>'
+        + rows(flags)
+        + "</tbody></table>"
+        '<table class="legend"><thead><tr><th>interval method</th><th>meaning</th></tr></thead><tbody>'
+        + rows(CI_METHOD_TEXT.items())
+        + "</tbody></table>"
+        f'<p class="small"><b>{CONFIDENTIAL}</b>: a number withheld by disclosure control (no interval or bar is '
+        "drawn for it). ◇ in a figure: the value the report printed. Percentages show the unweighted numerator and "
+        "base; differences are in percentage points; test statistics and p-values have 3 significant digits.</p>"
+        "</details>"
+    )
+
+
+AUDIT_HEAD = [
+    ("entry", "18%"),
+    ("printed", "8%"),
+    ("recomputed (n/base)", "10%"),
+    ("95% CI", "8%"),
+    ("difference", "7%"),
+    ("verdict", "9%"),
+    ("flags", "9%"),
+    ("table", "10%"),
+    ("checks and notes", "21%"),
+]
+
+
+def _audit_row(r) -> str:
+    anchor = (
+        f'<a href="#table-{_e(r.table_id)}">{_e(r.table_id)}</a>'
+        if r.table_id and ":" not in r.table_id
+        else _e(r.table_id)
+    )
+    withheld = "cell suppressed" in str(r.flags)
+    recomputed = _e(r.recomputed_display) or (CONFIDENTIAL if withheld else "")
+    ci = "" if r.ci_low == "" else f"{float(r.ci_low):.1f}–{float(r.ci_high):.1f}"
+    ci = CONFIDENTIAL if withheld and r.ci_method else ci
+    method = f'<div class="small">{_e(r.ci_method)}</div>' if r.ci_method else ""
+    difference = "" if r.difference == "" else f"{float(r.difference):+.2f}"
+    notes = "; ".join(x for x in (r.checks, r.note) if x)
+    return (
+        f'<tr><td><b>{_e(r.entry_id)}</b><div class="small">{_e(r.wording)}</div></td>'
+        f"<td>{_e(r.printed) or '<span class=muted>(claim)</span>'}</td>"
+        f'<td class="num">{recomputed}</td><td class="num">{ci}{method}</td><td class="num">{difference}</td>'
+        f'<td class="{VERDICT_CLASS.get(r.verdict, "")}">{_e(r.verdict)}'
+        f'<div class="small">{_e(r.reliability)}</div></td>'
+        f'<td class="flag">{_e(r.flags)}</td>'
+        f'<td>{anchor}<div class="small">{_e(r.figure)}</div></td><td class="small">{_e(notes)}</td></tr>'
+    )
+
+
+def _audit_section(audit: pd.DataFrame, registries: list[Registry]) -> str:
     parts = ['<h2 id="audit">Audit of the published numbers</h2>']
     parts.append(
-        '<p class="small">Each number the reports printed, recomputed from the tables below and rounded as printed. '
-        "<b>reproduced</b>/<b>differs</b>: a printed value; <b>holds</b>/<b>fails</b>: a qualitative claim in its "
-        "checkable form; <b>not transcribed</b>: the value is not public. Reliability says how sure the attribution "
-        "is: primary (the report or its publisher), secondary (cited by others), disputed (contradicts a primary "
-        "source).</p>"
+        '<p class="small">Each number the reports printed, recomputed from the tables below and rounded as printed, '
+        "in one row: the printed value, the recomputed one with its count, its 95% interval and method, the "
+        "difference in percentage points, the verdict (see the legend), the flags of the cell it rests on (a flag "
+        "never changes the verdict; it says how far the recomputed value can be trusted) and the table. "
+        "Reliability says how sure the attribution is: primary (the report or its publisher), secondary (cited "
+        "by others), disputed (contradicts a primary source).</p>"
     )
     tally = audit.groupby(["report", "verdict"]).size().unstack(fill_value=0)
     tally = tally[[v for v in VERDICT_CLASS if v in tally.columns]]
     parts.append('<div class="tally">' + _table(tally.reset_index(), numeric=set(tally.columns)) + "</div>")
+    parts.append(_dotplots(audit, registries))
     shown = audit[audit["verdict"] != "not transcribed"]
-    rows = []
-    for r in shown.itertuples(index=False):
-        anchor = (
-            f'<a href="#table-{_e(r.table_id)}">{_e(r.table_id)}</a>'
-            if r.table_id and ":" not in r.table_id
-            else _e(r.table_id)
-        )
-        notes = "; ".join(x for x in (r.checks, r.note, getattr(r, "flags", "")) if x)
-        rows.append(
-            f'<tr><td><b>{_e(r.entry_id)}</b><div class="small">{_e(r.wording)}</div></td>'
-            f"<td>{_e(r.printed) or '<span class=muted>(claim)</span>'}</td>"
-            f"<td>{_e(r.recomputed_display) or (CONFIDENTIAL if 'cell suppressed' in str(r.flags) else '')}</td>"
-            f'<td class="{VERDICT_CLASS.get(r.verdict, "")}">{_e(r.verdict)}</td>'
-            f'<td>{_e(r.reliability)}<div class="small">{_e(r.figure)}</div></td>'
-            f'<td>{anchor}</td><td class="small">{_e(notes)}</td></tr>'
-        )
-    parts.append(
-        '<table class="audit"><thead><tr><th>entry</th><th>printed</th><th>recomputed</th><th>verdict</th>'
-        "<th>reliability</th><th>table</th><th>checks and notes</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-    )
+    colgroup = "<colgroup>" + "".join(f'<col style="width:{w}">' for _, w in AUDIT_HEAD) + "</colgroup>"
+    head = "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h, _ in AUDIT_HEAD) + "</tr></thead>"
+    body = []
+    for (report, section), part in shown.groupby(["report", "section"], sort=False):
+        body.append(f'<tr class="group"><th colspan="{len(AUDIT_HEAD)}">{_e(report)}: {_e(section)}</th></tr>')
+        body.extend(_audit_row(r) for r in part.itertuples(index=False))
+    parts.append(f'<table class="audit" id="audit-table">{colgroup}{head}<tbody>{"".join(body)}</tbody></table>')
     hidden = audit[audit["verdict"] == "not transcribed"]
     if len(hidden):
         parts.append(
@@ -272,31 +498,133 @@ def _audit_section(audit: pd.DataFrame) -> str:
     return "".join(parts)
 
 
-def _chapter_section(chapter: str, title: str, tables: dict[str, pd.DataFrame], titles: dict) -> str:
+def _dotplots(audit: pd.DataFrame, registries: list[Registry]) -> str:
+    """One printed-versus-recomputed dot plot per report chapter (the registry's sections, in their order), of
+    the entries that printed a percentage."""
+    values = {e["id"]: e for r in registries for e in r.entries}
+    rows = []
+    for r in audit.itertuples(index=False):
+        entry = values.get(r.entry_id)
+        if entry is None or entry["claim"]["type"] != "percentage" or entry["value"] is None:
+            continue
+        rows.append(
+            {
+                "report": r.report,
+                "section": r.section,
+                "label": f"{r.entry_id} ({r.wave})",
+                "printed_value": float(entry["value"]),
+                "recomputed": float(r.recomputed) if r.recomputed != "" else None,
+                "ci_low": float(r.ci_low) if r.ci_low != "" else None,
+                "ci_high": float(r.ci_high) if r.ci_high != "" else None,
+            }
+        )
+    if not rows:
+        return ""
+    frame = pd.DataFrame(rows).astype({"recomputed": float, "ci_low": float, "ci_high": float})
+    parts = ["<h3>Printed against recomputed, by chapter</h3>"]
+    for (report, section), part in frame.groupby(["report", "section"], sort=False):
+        title = f"{report}: {section}"
+        parts.append(
+            f'<figure class="dotplot">{dotplot_svg(part.reset_index(drop=True), title)}'
+            f"<figcaption>{_e(title)}: each printed percentage (◇) and the recomputed one with its 95% "
+            "interval.</figcaption></figure>"
+        )
+    return "".join(parts)
+
+
+def _printed_values(registries: list[Registry], table_id: str) -> dict[tuple[str, str, str], float]:
+    """The percentages the reports printed for a table's unweighted cells, where the registry transcribes them."""
+    return {
+        (e["cell"]["wave"], e["cell"]["by_value"], e["cell"]["category"]): float(e["value"])
+        for r in registries
+        for e in r.entries
+        if e.get("cell")
+        and e["cell"]["table"] == table_id
+        and e["cell"].get("category")
+        and e["cell"]["weighting"] == "unweighted"
+        and e["claim"]["type"] == "percentage"
+        and e["value"] is not None
+    }
+
+
+def figure_captions(registries: list[Registry]) -> dict[str, str]:
+    """The tables the reports printed as figures (a registry entry cites a *Figure* and the table's cell), with
+    the figures' names: the report and figure numbers."""
+    cited: dict[str, list[str]] = {}
+    for registry in registries:
+        for entry in registry.entries:
+            if not entry.get("cell"):
+                continue
+            for figure in FIGURE.findall(entry.get("figure") or ""):
+                name = f"{figure} ({registry.report})"
+                names = cited.setdefault(entry["cell"]["table"], [])
+                if name not in names:
+                    names.append(name)
+    return {table: ", ".join(names) for table, names in cited.items()}
+
+
+def _chapter_section(
+    chapter: str, title: str, tables: dict[str, pd.DataFrame], titles: dict, labels: Labels, registries
+) -> str:
     parts = [f'<h2 id="{chapter}">{_e(title)}</h2>']
+    figures = figure_captions(registries)
     for table_id, (table_chapter, table_title) in titles.items():
         if table_chapter != chapter or table_id not in tables:
             continue
         cells = tables[table_id]
         parts.append(f'<h3 id="table-{table_id}">{_e(table_title)} <span class="small">({table_id})</span></h3>')
-        if table_id in FIGURE_TABLES and "pct" in cells and cells["pct"].notna().any():
+        if table_id in figures and "pct" in cells:
+            printed = _printed_values(registries, table_id)
+            caption = f"{figures[table_id]}, recomputed: one panel per wave; bars are percentages, lines 95% CIs"
+            caption += ", ◇ the printed values." if printed else "; no printed value is public."
             parts.append(
-                f"<figure>{figure_svg(cells, FIGURE_TABLES[table_id] + ': ' + table_title)}"
-                f"<figcaption>{_e(FIGURE_TABLES[table_id])}, recomputed.</figcaption></figure>"
+                f'<figure class="figure">{figure_svg(cells, figures[table_id] + ": " + table_title, labels, printed)}'
+                f"<figcaption>{_e(caption)}</figcaption></figure>"
             )
-        parts.append(_table(_cell_view(cells), numeric={"mean", "percent", "n", "base", "95% CI"}))
+        parts.append(_table(_cell_view(cells, labels), numeric={"mean", "percent", "n", "base", "95% CI"}))
     return "".join(parts)
 
 
-def _tests_section(tests: pd.DataFrame) -> str:
+TEST_NUMBERS = ["statistic", "ndf", "ddf", "p", "p_adjusted"]
+
+
+def _tests_view(tests: pd.DataFrame, labels: Labels) -> pd.DataFrame:
+    view = pd.DataFrame(
+        {
+            "test": tests["test_id"],
+            "scope": tests["wave"],
+            "outcome": [labels.category(v, c) if c else "" for v, c in zip(tests["variable"], tests["category"])],
+            "method": tests["method"],
+        }
+    )
+    for column in TEST_NUMBERS:
+        view[column] = tests[column].map(sig)
+    view["family"] = tests["family"] + " (" + tests["adjustment"] + ")"
+    view["flags"] = [labels.flags(f) for f in tests["flags"]]
+    return view
+
+
+def _tests_section(tests: pd.DataFrame, labels: Labels, titles: dict[str, str]) -> str:
     parts = ['<h2 id="tests">Tests</h2>']
-    if len(tests):
-        columns = [
-            c
-            for c in ("test_id", "method", "statistic", "ndf", "ddf", "p", "family", "adjustment", "p_adjusted")
-            if c in tests.columns
-        ]
-        parts.append(_table(tests[columns], numeric={"statistic", "ndf", "ddf", "p", "p_adjusted"}))
+    if not len(tests):
+        return "".join(parts)
+    parts.append(
+        '<p class="small">The claims family (the tests the reports\' claims rest on, adjusted by Holm within each '
+        "report) first, then the tests of each table. Numbers have 3 significant digits; a blank number is not "
+        "computable or withheld (see flags).</p>"
+    )
+    claims = tests["family"] == "claims"
+    groups = [("claims family", tests[claims], True)]
+    rest = tests[~claims]
+    groups += [
+        (f"{titles.get(t, t)} ({t})", part, False) for t, part in rest.groupby("table_id", sort=True) if len(part)
+    ]
+    for name, part, open_ in groups:
+        parts.append(
+            f"<details{' open' if open_ else ''}><summary>{_e(name)}: {len(part)} test(s)</summary>"
+            + _table(_tests_view(part, labels), numeric=set(TEST_NUMBERS))
+            + "</details>"
+        )
     return "".join(parts)
 
 
@@ -313,11 +641,11 @@ def _weighting_section(weighting: dict[str, tuple[dict, pd.DataFrame]]) -> str:
             [
                 {
                     "respondents": w["n"],
-                    "Kish design effect": f"{w['kish_deff']:.3f}",
-                    "effective n": f"{w['kish_neff']:.1f}",
-                    "weights from": f"{w['min']:.3f}",
-                    "to": f"{w['max']:.3f}",
-                    "max/min": f"{w['ratio_max_min']:.2f}",
+                    "Kish design effect": sig(w["kish_deff"]),
+                    "effective n": sig(w["kish_neff"]),
+                    "weights from": sig(w["min"]),
+                    "to": sig(w["max"]),
+                    "max/min": sig(w["ratio_max_min"]),
                 }
             ]
         )
@@ -326,7 +654,7 @@ def _weighting_section(weighting: dict[str, tuple[dict, pd.DataFrame]]) -> str:
             parts.append(
                 f'<p class="small">{_e(step["method"])}: {step["iterations"]} iteration(s), '
                 f"{'converged' if step['converged'] else 'NOT converged'}, largest error "
-                f"{_e(step['max_abs_error'])}.</p>"
+                f"{_e(sig(step['max_abs_error']))}.</p>"
             )
         if len(margins):
             view = margins.assign(
@@ -367,9 +695,39 @@ def _disclosure_section(disclosure: str) -> str:
 
 
 def _chapters(titles: dict[str, tuple[str, str]], chapters: dict[str, str]) -> list[str]:
+    """The chapters that have tables, in the order the configuration lists their table files."""
     present = {chapter for chapter, _ in titles.values()}
-    ordered = [c for c in CHAPTER_ORDER if c in present]
-    return ordered + sorted(present - set(ordered))
+    return [c for c in chapters if c in present]
+
+
+def release_of(read: dict[str, bytes], releases: list[str]) -> str:
+    """The newest release (by name: v10 after v9) whose manifest records, for every public file read here, the
+    same sha256: the release these results are; empty when none does."""
+    hashes = {path: sha256_bytes(data) for path, data in read.items()}
+
+    def number(path: str) -> tuple:
+        name = Path(path).parent.name
+        return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+
+    for path in sorted(releases, key=number, reverse=True):
+        outputs = json.loads(read_bytes(path))["outputs"]
+        if all(outputs.get(p, {}).get("sha256") == h for p, h in hashes.items()):
+            return Path(path).parent.name
+    return ""
+
+
+def header_provenance(release: str, config_sha256: str, root: str | Path = ".") -> dict[str, str]:
+    """The header's lines: release, commit, configuration hash and the run's date (the commit's date)."""
+    state = git_state(root)
+    commit = state["commit"]
+    return {
+        "release": release or "none (these results match no release under results/releases/)",
+        "commit": (commit + (" with uncommitted changes" if state["dirty"] else ""))
+        if commit
+        else "unknown (not a git checkout)",
+        "config sha256": config_sha256,
+        "run date": (commit_date(root) or "unknown") + " (the commit's date, so that a rerun writes the same bytes)",
+    }
 
 
 def write_report(
@@ -383,11 +741,16 @@ def write_report(
     diagnostics: list[str],
     margins: list[str],
     disclosure: str,
+    variables: str,
+    registries: list[str],
+    releases: list[str],
+    config_sha256: str,
+    small_base: int,
     synthetic: bool,
     report_out: str,
 ) -> None:
     """Stage function: read the public results (and each weighted wave's diagnostics, which print no count
-    smaller than the wave) and write the HTML report."""
+    smaller than the wave), the labels and the registries, and write the HTML report."""
     read = {
         "dtype": {"by_value": str, "category": str, "by": str, "flags": str},
         "keep_default_na": False,
@@ -405,12 +768,13 @@ def write_report(
     log_frames = {
         Path(p).stem: formats.read_csv(p, keep_default_na=False, na_values={"rows_affected": [""]}) for p in logs
     }
+    release = release_of({p: read_bytes(p) for p in (*tables, tests, audit)}, releases)
     html_text = build_report(
         tables=frames,
         titles=titles,
         chapters=chapters,
-        tests=formats.read_csv(tests, keep_default_na=False),
-        audit=formats.read_csv(audit, keep_default_na=False),
+        tests=formats.read_csv(tests, dtype=str, keep_default_na=False),
+        audit=formats.read_csv(audit, dtype=str, keep_default_na=False),
         flows=flow_frames,
         logs=log_frames,
         synthetic=synthetic,
@@ -423,5 +787,8 @@ def write_report(
             for d, m in zip(diagnostics, margins)
         },
         disclosure=read_bytes(disclosure).decode("utf-8"),
+        labels=Labels(load_variables(variables), small_base),
+        registries=[load_registry(p) for p in registries],
+        provenance=header_provenance(release, config_sha256),
     )
     formats.write_text(html_text, report_out)
