@@ -361,10 +361,25 @@ def cmd_check_published(args: argparse.Namespace) -> int:
     for path in args.files:
         registry = load_registry(path)
         checks = check_published(registry)
-        print(f"{path} ({registry.report}, {len(registry.entries)} entries): {len(checks)} checks")
-        for row in checks.itertuples(index=False):
-            print(f"  {'ok  ' if row.ok else 'FAIL'} {row.check:<9} {row.entry}: {row.detail}")
-        failures += int((~checks["ok"]).sum())
+        failed = int((~checks["ok"]).sum())
+        print(
+            f"{path} ({registry.report}, {len(registry.entries)} entries): {len(checks)} checks"
+            + (f", {failed} fail" if failed else ", all consistent")
+        )
+        width = max((len(e) for e in checks["entry"]), default=0)
+        # one line per check, the failures first; each names its entry (or group of shares)
+        for row in sorted(checks.itertuples(index=False), key=lambda r: r.ok):
+            print(f"  {'ok  ' if row.ok else 'FAIL'}  {row.entry:<{width}}  {row.check}: {row.detail}")
+        unchecked = [
+            e["id"]
+            for e in registry.entries
+            if e["claim"]["type"] == "percentage" and e["value"] is not None and not e.get("base_n")
+        ]
+        if unchecked:
+            print(
+                f"  ({len(unchecked)} printed percentage(s) without a printed base, so without GRIM: {', '.join(unchecked)})"
+            )
+        failures += failed
     print("all consistent" if not failures else f"{failures} check(s) fail")
     return 1 if failures else 0
 
@@ -407,7 +422,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "release": (cmd_release, "freeze the public tables, tests, audit and manifest as results/releases/NAME"),
     "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
     "diff": (cmd_diff, "list the values that changed between two releases (or a release and the current results)"),
-    "check-published": (cmd_check_published, "check a registry of published numbers on its own: GRIM, sums, statcheck"),
+    "check-published": (
+        cmd_check_published,
+        "check a registry of published numbers on its own: GRIM, joint counts, sums, statcheck",
+    ),
     "new-wave": (
         cmd_new_wave,
         "describe a new wave's raw export and draft its codebook (every unsure proposal marked TODO)",
