@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -304,3 +305,58 @@ def test_a_claim_never_rests_on_a_flagged_or_failed_test():
         out.loc["flagged", "verdict"] == "not computable" and "flagged boundary_estimate" in out.loc["flagged", "note"]
     )
     assert out.loc["failed", "verdict"] == "not computable" and "one level" in out.loc["failed", "note"]
+
+
+def test_the_2018_registry_follows_the_reports_table_of_contents(root):
+    """Oracle: the 2018 report's table of contents (p. 3), as transcribed in the project's reference notes."""
+    from survey_audit.config.registry import load_registry
+
+    registry = load_registry(root / "config" / "published" / "thorn-2018.yaml")
+    contents = [(c["title"], c["page"]) for c in registry.meta["chapters"]]
+    assert contents == [
+        ("Executive Summary", 4),
+        ("Introduction", 12),
+        ("Overview of Survey & Participants", 17),
+        ("Recruitment & Grooming", 23),
+        ("Experience in the Life", 28),
+        ("Tech Use & Access in the Life", 32),
+        ("Advertising", 37),
+        ("Interaction with Buyers", 42),
+        ("Exiting the Life", 46),
+        ("Discussion & Implications", 50),
+        ("Recommendations", 58),
+    ]
+    sections = {e["section"] for e in registry.entries}
+    assert sections == {
+        "Overview of Survey & Participants",
+        "Recruitment & Grooming",
+        "Tech Use & Access in the Life",
+        "Advertising",
+        "Interaction with Buyers",
+        "Exiting the Life",
+    }
+    help_entries = [e for e in registry.entries if e.get("cell", {}).get("table") == "help_wanted"]
+    assert help_entries and {e["section"] for e in help_entries} == {"Exiting the Life"}
+    # the tables follow the same chapters, and the 2015 report keeps its own
+    titles = {(spec.chapter, dict(spec.report_chapters)["thorn-2018"]) for spec in bundled_plan().specs}
+    assert ("grooming", "Recruitment & Grooming") in titles and ("help", "Exiting the Life") in titles
+    assert {dict(s.report_chapters)["thorn-2015"] for s in bundled_plan().specs} == {
+        c["title"] for c in load_registry(root / "config" / "published" / "thorn-2015.yaml").meta["chapters"]
+    }
+
+
+def test_a_table_chapter_the_report_does_not_have_is_refused(root):
+    from dataclasses import replace
+
+    from survey_audit.config.registry import check_registry_cells, load_registry
+    from survey_audit.errors import ConfigError
+
+    plan = bundled_plan()
+    specs = [
+        replace(s, report_chapters=(("thorn-2018", "Help and assistance"),)) if s.id == "help_wanted" else s
+        for s in plan.specs
+    ]
+    with pytest.raises(ConfigError) as info:
+        check_registry_cells(load_registry(root / "config" / "published" / "thorn-2018.yaml"), specs, plan.view)
+    assert "table 'help_wanted' is titled 'Help and assistance' in thorn-2018" in str(info.value)
+    assert Path(info.value.file) == root / "config" / "tables" / "help.yaml"

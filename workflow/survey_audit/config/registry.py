@@ -145,9 +145,20 @@ def check_registry_cells(
     registry: Registry, specs: list[TableSpec], variables_of: Callable[[str], VariableSet]
 ) -> None:
     """Every cell and test a registry entry names must exist among the declared tables, so that a typo is
-    reported when the workflow starts rather than as a 'not computable' verdict. ``variables_of`` gives the
+    reported when the workflow starts rather than as a 'not computable' verdict; and the chapter title a table
+    file gives for this report must be one of the report's chapters. ``variables_of`` gives the
     harmonised variables as a scope sees them (its waves' categories)."""
     by_id = {spec.id: spec for spec in specs}
+    chapters = [c["title"] for c in registry.meta.get("chapters", [])]
+    for spec in specs:
+        title = dict(spec.report_chapters).get(registry.report)
+        if chapters and title is not None and title not in chapters:
+            raise ConfigError(
+                f"the chapter of table '{spec.id}' is titled '{title}' in {registry.report}, which is not one of "
+                "that report's chapters",
+                file=spec.source,
+                expected="one of " + "; ".join(chapters),
+            )
     for index, entry in enumerate(registry.entries):
         cell = entry.get("cell")
         claim = entry["claim"]
