@@ -144,7 +144,7 @@ def test_check_published_on_the_bundled_registries(root):
     from survey_audit.config.registry import load_registry
     from survey_audit.stages.audit import check_published
 
-    checks = check_published(load_registry(root / "config" / "published" / "thorn-2018.yaml"))
+    checks = check_published(load_registry(root / "config" / "published" / "thorn-2018.yaml"), BOTH)
     assert checks["ok"].all()
     race = checks[checks["entry"] == "t18-race-african-american"].iloc[0]
     assert race["check"] == "GRIM" and race["detail"] == "45% of 243: k = 109, 110"
@@ -189,7 +189,7 @@ def test_check_published_flags_an_impossible_percentage(tmp_path, root):
             'printed: "45.1%"\n    value: 45.1\n    decimals: 1\n    base_n: 243',
         )
     )
-    checks = check_published(load_registry(path)).set_index("entry")
+    checks = check_published(load_registry(path), BOTH).set_index("entry")
     assert not checks.loc["t18-race-african-american", "ok"]
     # 109/243 = 44.856%, 110/243 = 45.267%: the values a base of 243 prints next to 45.1%
     assert checks.loc["t18-race-african-american", "detail"] == (
@@ -246,6 +246,10 @@ def test_check_published_finds_every_planted_error_through_the_command_line(tmp_
     assert "ok tie-63 GRIM: 63% of 8: k = 5 (only with half-up rounding: 5/8 = 62.5%)" in text
     assert "ok q sum: sum 98 (100 ± 2)" in text
     assert lines[-1] == "3 check(s) fail"
+    # under half-even rounding alone, 5/8 = 62.5% prints as 62%: the tie fails, and the nearest values say so
+    assert main(["check-published", str(path), "--rounding", "half_even"]) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    assert "FAIL tie-63 GRIM: 63% of 8: no whole number of respondents gives it; nearest possible: 62% (5/8)" in text
 
 
 def test_a_data_free_entry_needs_no_table_cell(tmp_path):

@@ -354,13 +354,21 @@ def cmd_check_wave(args: argparse.Namespace) -> int:
 
 
 def cmd_check_published(args: argparse.Namespace) -> int:
+    from .config.loading import schema
     from .config.registry import load_registry
     from .stages.audit import check_published
 
+    declared = schema("config")["properties"]["audit"]["properties"]["rounding"]
+    rounding = tuple(args.rounding or declared["default"])
+    unknown = [r for r in rounding if r not in declared["items"]["enum"]]
+    if unknown:
+        raise SurveyAuditError(
+            f"unknown rounding rule {', '.join(unknown)}", expected=", ".join(declared["items"]["enum"])
+        )
     failures = 0
     for path in args.files:
         registry = load_registry(path)
-        checks = check_published(registry)
+        checks = check_published(registry, rounding)
         failed = int((~checks["ok"]).sum())
         print(
             f"{path} ({registry.report}, {len(registry.entries)} entries): {len(checks)} checks"
@@ -488,6 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
         "check-published", help=COMMANDS["check-published"][1], description=COMMANDS["check-published"][1]
     )
     check.add_argument("files", nargs="+", help="registry files, e.g. config/published/thorn-2018.yaml")
+    check.add_argument(
+        "--rounding",
+        nargs="+",
+        metavar="RULE",
+        help="the rounding conventions under which a printed percentage counts as consistent: half_up, half_even, "
+        "truncate (default: the audit's default, half_up and half_even)",
+    )
     wave = commands.add_parser("check-wave", help=COMMANDS["check-wave"][1], description=COMMANDS["check-wave"][1])
     wave.add_argument("wave", help="the wave id, as in config/waves.tsv")
     wave.add_argument("--config", default="config/config.yaml", help="the workflow configuration")

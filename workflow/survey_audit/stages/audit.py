@@ -143,7 +143,7 @@ def audit_entry(
     notes = [row["note"]] if row["note"] else []
     if entry["reliability"] == "disputed" and entry.get("conflicts_with"):
         notes.append("disputed: conflicts with " + ", ".join(entry["conflicts_with"]))
-    checks = data_free_checks(entry, None)
+    checks = data_free_checks(entry, None, conventions)
 
     if kind in VALUE_CLAIMS and entry["value"] is None:
         row["verdict"] = NOT_TRANSCRIBED
@@ -172,25 +172,22 @@ def audit_entry(
         row["recomputed_as_printed"] = as_printed(entry, recomputed)
         notes.extend(extra)
         if base_n is not None:
-            checks = data_free_checks(entry, base_n)
+            checks = data_free_checks(entry, base_n, conventions)
     row["checks"] = "; ".join(checks)
     row["note"] = "; ".join(n.rstrip(".") for n in notes if n)
     return row
 
 
-def data_free_checks(entry: dict, recomputed_base: int | None) -> list[str]:
+def data_free_checks(entry: dict, recomputed_base: int | None, conventions: tuple[str, ...]) -> list[str]:
     """GRIM on a printed whole-number or decimal percentage, against its printed base and the recomputed one."""
     out = []
     if entry["claim"]["type"] != "percentage" or entry["value"] is None:
         return out
     for label, n in (("printed base", entry.get("base_n")), ("recomputed base", recomputed_base)):
         if n:
-            ok, text = grim_check(entry["value"], entry["decimals"], int(n), DEFAULT_ROUNDING)
+            ok, text = grim_check(entry["value"], entry["decimals"], int(n), conventions)
             out.append(f"GRIM vs {label} {n}: " + (f"consistent ({text})" if ok else f"INCONSISTENT ({text})"))
     return out
-
-
-DEFAULT_ROUNDING = ("half_up", "half_even")  # check-published without a configuration: either convention
 
 
 def grim_check(value: float, decimals: int, n: int, conventions: tuple[str, ...]) -> tuple[bool, str]:
@@ -474,10 +471,11 @@ def audit_tables(
     formats.write_csv(frame, audit_out)
 
 
-def check_published(registry: Registry, conventions: tuple[str, ...] = DEFAULT_ROUNDING) -> pd.DataFrame:
+def check_published(registry: Registry, conventions: tuple[str, ...]) -> pd.DataFrame:
     """The checks a reviewer can run on a registry alone, without any data: GRIM on each printed percentage
     with a printed base, the sums and joint counts of each question's printed shares, and the statcheck rule on
-    each printed test statistic. One row per check: entry (or group), check, ok, detail."""
+    each printed test statistic, a percentage reading as printed under any of the rounding ``conventions``. One
+    row per check: entry (or group), check, ok, detail."""
     rows = []
     for entry in registry.entries:
         claim = entry["claim"]
