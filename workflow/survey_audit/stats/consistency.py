@@ -56,11 +56,12 @@ def round_decimal(value: Fraction | float, decimals: int, convention: str) -> De
 
 def rounds_to(value: Fraction | float, printed: float, decimals: int, conventions: tuple[str, ...]) -> bool:
     """Whether ``value`` rounds to ``printed`` at ``decimals`` under any of the conventions."""
-    target = Decimal(repr(float(printed))).quantize(Decimal(1).scaleb(-decimals))
+    target = _target(printed, decimals)
     return any(round_decimal(value, decimals, c) == target for c in conventions)
 
 
 def _target(printed: float, decimals: int) -> Decimal:
+    """The printed value as the decimal it reads as, to its printed decimals."""
     return Decimal(repr(float(printed))).quantize(Decimal(1).scaleb(-decimals))
 
 
