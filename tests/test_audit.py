@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -143,12 +144,37 @@ def test_check_published_on_the_bundled_registries(root):
     from survey_audit.config.registry import load_registry
     from survey_audit.stages.audit import check_published
 
-    checks = check_published(load_registry(root / "config" / "published" / "thorn-2018.yaml"))
+    checks = check_published(load_registry(root / "config" / "published" / "thorn-2018.yaml"), BOTH)
     assert checks["ok"].all()
     race = checks[checks["entry"] == "t18-race-african-american"].iloc[0]
     assert race["check"] == "GRIM" and race["detail"] == "45% of 243: k = 109, 110"
     sums = checks[checks["check"] == "sum"].set_index("entry")["detail"]
-    assert sums["t18-gender"] == "sum check ok: sum 101 (100 ± 1.5)"
+    assert sums["t18-gender"] == "sum 101 (100 ± 1.5)"
+    # the joint counts, solved by hand: 98% of 260 is 254–256, 2% is 4–6, 1% is 2–3; only 254 + 4 + 2 makes 260
+    counts = checks[checks["check"] == "counts"].set_index("entry")["detail"]
+    assert counts["t18-gender"] == "of 260, the only counts are 254/4/2 (female/male/other)"
+    assert counts["t18-race"].startswith("of 243, the only counts are 109/65/50/19")
+    # orientation: offsets from 173/64/12/4/2 (sum 255) must add to 5, four shares of 0–2 and one of 0–1:
+    # [x^5] + [x^4] of (1 + x + x²)^4 = 16 + 19 = 35 vectors
+    assert counts["t18-orientation"].startswith("of 260, 35 solutions, e.g. 173/64/14/6/3, ")
+
+
+def test_every_printed_share_in_the_shipped_registries_states_its_base(root):
+    """A printed percentage carries its base n, or `base_n: null` saying that none was printed."""
+    import yaml
+
+    for path in sorted((root / "config" / "published").glob("*.yaml")):
+        for entry in yaml.safe_load(path.read_text())["entries"]:
+            if entry["claim"]["type"] == "percentage" and entry["value"] is not None:
+                assert "base_n" in entry, (path.name, entry["id"])
+    from survey_audit.config.registry import load_registry
+
+    gender = [
+        e
+        for e in load_registry(root / "config" / "published" / "thorn-2018.yaml").entries
+        if e.get("group") in ("t18-gender", "t18-orientation")
+    ]
+    assert len(gender) == 8 and {e["base_n"] for e in gender} == {260}
 
 
 def test_check_published_flags_an_impossible_percentage(tmp_path, root):
@@ -163,9 +189,94 @@ def test_check_published_flags_an_impossible_percentage(tmp_path, root):
             'printed: "45.1%"\n    value: 45.1\n    decimals: 1\n    base_n: 243',
         )
     )
-    checks = check_published(load_registry(path)).set_index("entry")
+    checks = check_published(load_registry(path), BOTH).set_index("entry")
     assert not checks.loc["t18-race-african-american", "ok"]
-    assert "no whole number of respondents" in checks.loc["t18-race-african-american", "detail"]
+    # 109/243 = 44.856%, 110/243 = 45.267%: the values a base of 243 prints next to 45.1%
+    assert checks.loc["t18-race-african-american", "detail"] == (
+        "45.1% of 243: no whole number of respondents gives it; nearest possible: 44.9% (109/243) or 45.3% (110/243)"
+    )
+
+
+PLANTED = """
+report: planted
+title: A registry with planted errors
+published: "2024"
+wave: w1
+registry_version: 1
+chapters: [{title: Participants}]
+entries:
+  - {id: a-12, section: Participants, figure: Table 1, wording: a, base: all, printed: "12%", value: 12,
+     base_n: 26, group: q, group_complete: true, reliability: primary, source: planted, claim: {type: percentage}}
+  - {id: b-12, section: Participants, figure: Table 1, wording: b, base: all, printed: "12%", value: 12,
+     base_n: 26, group: q, reliability: primary, source: planted, claim: {type: percentage}}
+  - {id: c-12, section: Participants, figure: Table 1, wording: c, base: all, printed: "12%", value: 12,
+     base_n: 26, group: q, reliability: primary, source: planted, claim: {type: percentage}}
+  - {id: d-62, section: Participants, figure: Table 1, wording: d, base: all, printed: "62%", value: 62,
+     base_n: 26, group: q, reliability: primary, source: planted, claim: {type: percentage}}
+  - {id: grim-63, section: Participants, figure: Table 2, wording: e, base: all, printed: "63%", value: 63,
+     base_n: 26, reliability: primary, source: planted, claim: {type: percentage}}
+  - {id: tie-63, section: Participants, figure: Table 2, wording: f, base: all, printed: "63%", value: 63,
+     base_n: 8, reliability: primary, source: planted, claim: {type: percentage}}
+  - {id: chisq-df, section: Participants, figure: Table 3, wording: g, base: all, printed: "χ²(2) = 3.84, p < .05",
+     value: null, reliability: primary, source: planted,
+     claim: {type: statistic, distribution: chisq, df1: 2, statistic_printed: "3.84", p_printed: "< .05"}}
+"""
+
+
+def test_check_published_finds_every_planted_error_through_the_command_line(tmp_path, capsys):
+    """Oracles by hand: 12% of 26 is only 3/26 (11.5%) and 62% only 16/26 (61.5%), so 3 + 3 + 3 + 16 = 25 ≠ 26
+    although the shares sum to 98 (within 100 ± 2); 63% of 26 lies between 16/26 = 61.5% and 17/26 = 65.4%;
+    5/8 = 62.5% prints as 63% only when rounded half up; χ²(2) = 3.84 gives p = .147, χ²(1) gives p = .050."""
+    from survey_audit.cli import main
+
+    path = tmp_path / "planted.yaml"
+    path.write_text(PLANTED)
+    assert main(["check-published", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{path} (planted, 7 entries): 9 checks, 3 fail"
+    failures = [line.split() for line in lines if line.startswith("  FAIL")]
+    assert [f[1:3] for f in failures] == [["grim-63", "GRIM:"], ["chisq-df", "statcheck:"], ["q", "counts:"]]
+    text = "\n".join(" ".join(line.split()) for line in lines)  # the columns' padding aside
+    assert (
+        "FAIL grim-63 GRIM: 63% of 26: no whole number of respondents gives it; "
+        "nearest possible: 62% (16/26) or 65% (17/26)"
+    ) in text
+    assert "FAIL q counts: no counts sum to 26: the only counts, 3/3/3/16 (a-12/b-12/c-12/d-62), sum to 25" in text
+    assert "p = .147 would fit the printed statistic and df; df = 1 would fit p < .05" in text
+    assert "ok tie-63 GRIM: 63% of 8: k = 5 (only with half-up rounding: 5/8 = 62.5%)" in text
+    assert "ok q sum: sum 98 (100 ± 2)" in text
+    assert lines[-1] == "3 check(s) fail"
+    # under half-even rounding alone, 5/8 = 62.5% prints as 62%: the tie fails, and the nearest values say so
+    assert main(["check-published", str(path), "--rounding", "half_even"]) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    assert "FAIL tie-63 GRIM: 63% of 8: no whole number of respondents gives it; nearest possible: 62% (5/8)" in text
+
+
+def test_a_data_free_entry_needs_no_table_cell(tmp_path):
+    from survey_audit.config.registry import load_registry
+
+    path = tmp_path / "planted.yaml"
+    path.write_text(PLANTED)
+    reg = load_registry(path)
+    out = audit([reg], cells([]), pd.DataFrame(), BOTH, small_base=30).set_index("entry_id")
+    assert out.loc["grim-63", "verdict"] == "not computable"
+    assert "data-free entry" in out.loc["grim-63", "note"]
+    assert out.loc["grim-63", "checks"].startswith("GRIM vs printed base 26: INCONSISTENT (")
+    assert "counts check FAILS: no counts sum to 26:" in out.loc["a-12", "checks"]
+    assert out.loc["chisq-df", "verdict"] == "fails" and "df = 1 would fit p < .05" in out.loc["chisq-df", "note"]
+
+
+def test_a_section_outside_the_reports_chapters_is_refused(tmp_path):
+    from survey_audit.config.registry import load_registry
+    from survey_audit.errors import ConfigError
+
+    path = tmp_path / "planted.yaml"
+    path.write_text(
+        PLANTED.replace("{id: grim-63, section: Participants", "{id: grim-63, section: Help and assistance")
+    )
+    with pytest.raises(ConfigError) as info:
+        load_registry(path)
+    assert "'Help and assistance', which is not one of the report's chapters" in str(info.value)
 
 
 def test_a_claim_never_rests_on_a_flagged_or_failed_test():
@@ -235,3 +346,58 @@ def test_the_summary_says_a_verdicts_flags_beside_it():
     frame = audit([reg], table, pd.DataFrame(), BOTH, small_base=30)
     line = next(line for line in summary_text(frame, False).splitlines() if line.startswith("a "))
     assert line.endswith("reproduced (NCHS: suppress)")
+
+
+def test_the_2018_registry_follows_the_reports_table_of_contents(root):
+    """Oracle: the 2018 report's table of contents (p. 3), as transcribed in the project's reference notes."""
+    from survey_audit.config.registry import load_registry
+
+    registry = load_registry(root / "config" / "published" / "thorn-2018.yaml")
+    contents = [(c["title"], c["page"]) for c in registry.meta["chapters"]]
+    assert contents == [
+        ("Executive Summary", 4),
+        ("Introduction", 12),
+        ("Overview of Survey & Participants", 17),
+        ("Recruitment & Grooming", 23),
+        ("Experience in the Life", 28),
+        ("Tech Use & Access in the Life", 32),
+        ("Advertising", 37),
+        ("Interaction with Buyers", 42),
+        ("Exiting the Life", 46),
+        ("Discussion & Implications", 50),
+        ("Recommendations", 58),
+    ]
+    sections = {e["section"] for e in registry.entries}
+    assert sections == {
+        "Overview of Survey & Participants",
+        "Recruitment & Grooming",
+        "Tech Use & Access in the Life",
+        "Advertising",
+        "Interaction with Buyers",
+        "Exiting the Life",
+    }
+    help_entries = [e for e in registry.entries if e.get("cell", {}).get("table") == "help_wanted"]
+    assert help_entries and {e["section"] for e in help_entries} == {"Exiting the Life"}
+    # the tables follow the same chapters, and the 2015 report keeps its own
+    titles = {(spec.chapter, dict(spec.report_chapters)["thorn-2018"]) for spec in bundled_plan().specs}
+    assert ("grooming", "Recruitment & Grooming") in titles and ("help", "Exiting the Life") in titles
+    assert {dict(s.report_chapters)["thorn-2015"] for s in bundled_plan().specs} == {
+        c["title"] for c in load_registry(root / "config" / "published" / "thorn-2015.yaml").meta["chapters"]
+    }
+
+
+def test_a_table_chapter_the_report_does_not_have_is_refused(root):
+    from dataclasses import replace
+
+    from survey_audit.config.registry import check_registry_cells, load_registry
+    from survey_audit.errors import ConfigError
+
+    plan = bundled_plan()
+    specs = [
+        replace(s, report_chapters=(("thorn-2018", "Help and assistance"),)) if s.id == "help_wanted" else s
+        for s in plan.specs
+    ]
+    with pytest.raises(ConfigError) as info:
+        check_registry_cells(load_registry(root / "config" / "published" / "thorn-2018.yaml"), specs, plan.view)
+    assert "table 'help_wanted' is titled 'Help and assistance' in thorn-2018" in str(info.value)
+    assert Path(info.value.file) == root / "config" / "tables" / "help.yaml"

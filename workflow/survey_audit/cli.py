@@ -354,17 +354,40 @@ def cmd_check_wave(args: argparse.Namespace) -> int:
 
 
 def cmd_check_published(args: argparse.Namespace) -> int:
+    from .config.loading import schema
     from .config.registry import load_registry
     from .stages.audit import check_published
 
+    declared = schema("config")["properties"]["audit"]["properties"]["rounding"]
+    rounding = tuple(args.rounding or declared["default"])
+    unknown = [r for r in rounding if r not in declared["items"]["enum"]]
+    if unknown:
+        raise SurveyAuditError(
+            f"unknown rounding rule {', '.join(unknown)}", expected=", ".join(declared["items"]["enum"])
+        )
     failures = 0
     for path in args.files:
         registry = load_registry(path)
-        checks = check_published(registry)
-        print(f"{path} ({registry.report}, {len(registry.entries)} entries): {len(checks)} checks")
-        for row in checks.itertuples(index=False):
-            print(f"  {'ok  ' if row.ok else 'FAIL'} {row.check:<9} {row.entry}: {row.detail}")
-        failures += int((~checks["ok"]).sum())
+        checks = check_published(registry, rounding)
+        failed = int((~checks["ok"]).sum())
+        print(
+            f"{path} ({registry.report}, {len(registry.entries)} entries): {len(checks)} checks"
+            + (f", {failed} fail" if failed else ", all consistent")
+        )
+        width = max((len(e) for e in checks["entry"]), default=0)
+        # one line per check, the failures first; each names its entry (or group of shares)
+        for row in sorted(checks.itertuples(index=False), key=lambda r: r.ok):
+            print(f"  {'ok  ' if row.ok else 'FAIL'}  {row.entry:<{width}}  {row.check}: {row.detail}")
+        unchecked = [
+            e["id"]
+            for e in registry.entries
+            if e["claim"]["type"] == "percentage" and e["value"] is not None and not e.get("base_n")
+        ]
+        if unchecked:
+            print(
+                f"  ({len(unchecked)} printed percentage(s) without a printed base, so without GRIM: {', '.join(unchecked)})"
+            )
+        failures += failed
     print("all consistent" if not failures else f"{failures} check(s) fail")
     return 1 if failures else 0
 
@@ -407,7 +430,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "release": (cmd_release, "freeze the public tables, tests, audit and manifest as results/releases/NAME"),
     "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
     "diff": (cmd_diff, "list the values that changed between two releases (or a release and the current results)"),
-    "check-published": (cmd_check_published, "check a registry of published numbers on its own: GRIM, sums, statcheck"),
+    "check-published": (
+        cmd_check_published,
+        "check a registry of published numbers on its own: GRIM, joint counts, sums, statcheck",
+    ),
     "new-wave": (
         cmd_new_wave,
         "describe a new wave's raw export and draft its codebook (every unsure proposal marked TODO)",
@@ -470,6 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
         "check-published", help=COMMANDS["check-published"][1], description=COMMANDS["check-published"][1]
     )
     check.add_argument("files", nargs="+", help="registry files, e.g. config/published/thorn-2018.yaml")
+    check.add_argument(
+        "--rounding",
+        nargs="+",
+        metavar="RULE",
+        help="the rounding conventions under which a printed percentage counts as consistent: half_up, half_even, "
+        "truncate (default: the audit's default, half_up and half_even)",
+    )
     wave = commands.add_parser("check-wave", help=COMMANDS["check-wave"][1], description=COMMANDS["check-wave"][1])
     wave.add_argument("wave", help="the wave id, as in config/waves.tsv")
     wave.add_argument("--config", default="config/config.yaml", help="the workflow configuration")

@@ -2,8 +2,10 @@
 where it was printed, its base, the claim it makes and the table cell (or test) that checks it.
 
 A registry is checked against its JSON Schema, then entry by entry (a claim that needs a cell names one, a
-range has its bounds...), and, once the tables are declared, against them: every cell and test an entry names
-must exist, so a typo is reported when the workflow starts rather than as a "not computable" verdict.
+range has its bounds, a section is one of the report's chapters...), and, once the tables are declared, against them: every cell and test an entry names
+must exist, so a typo is reported when the workflow starts rather than as a "not computable" verdict. An entry
+that prints a value (a percentage, a count, a mean, "1 in N") may name no cell: it is data-free, checked by its
+arithmetic alone (GRIM against its printed base, the joint counts of its group).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def load_registry(path: str | Path) -> Registry:
     doc = load_validated(path, "registry")
     data = doc.data
     seen: set[str] = set()
+    chapters = [c["title"] for c in data.get("chapters", [])]
     for index, entry in enumerate(data["entries"]):
         keys = ("entries", index)
 
@@ -60,13 +63,19 @@ def load_registry(path: str | Path) -> Registry:
 
         if entry["id"] in seen:
             fail("is listed twice", "unique entry ids", "id")
+        if chapters and entry["section"] not in chapters:
+            fail(
+                f"sits in section '{entry['section']}', which is not one of the report's chapters",
+                "one of " + "; ".join(chapters),
+                "section",
+            )
         seen.add(entry["id"])
         claim = entry["claim"]
         kind = claim["type"]
-        if kind in VALUE_CLAIMS | QUALITATIVE_CLAIMS - {"association", "trend"} and "cell" not in entry:
+        if kind in QUALITATIVE_CLAIMS - {"association", "trend"} and "cell" not in entry:
             fail(
                 f"claims '{kind}' but names no table cell to check it against",
-                "a 'cell' with table, wave and category",
+                "a 'cell' with table, wave and category (only a printed value can be checked without one)",
                 "claim",
             )
         if (
@@ -136,9 +145,20 @@ def check_registry_cells(
     registry: Registry, specs: list[TableSpec], variables_of: Callable[[str], VariableSet]
 ) -> None:
     """Every cell and test a registry entry names must exist among the declared tables, so that a typo is
-    reported when the workflow starts rather than as a 'not computable' verdict. ``variables_of`` gives the
+    reported when the workflow starts rather than as a 'not computable' verdict; and the chapter title a table
+    file gives for this report must be one of the report's chapters. ``variables_of`` gives the
     harmonised variables as a scope sees them (its waves' categories)."""
     by_id = {spec.id: spec for spec in specs}
+    chapters = [c["title"] for c in registry.meta.get("chapters", [])]
+    for spec in specs:
+        title = dict(spec.report_chapters).get(registry.report)
+        if chapters and title is not None and title not in chapters:
+            raise ConfigError(
+                f"the chapter of table '{spec.id}' is titled '{title}' in {registry.report}, which is not one of "
+                "that report's chapters",
+                file=spec.source,
+                expected="one of " + "; ".join(chapters),
+            )
     for index, entry in enumerate(registry.entries):
         cell = entry.get("cell")
         claim = entry["claim"]

@@ -1,5 +1,10 @@
 """Table specifications (``config/tables/{chapter}.yaml``): what the report's chapters tabulate.
 
+A chapter file names, under ``reports``, the chapter as each report titled it: the reports divide their subject
+differently (the 2018 report's Recruitment & Grooming holds the 2015 report's two chapters on recruiting and
+grooming; its Exiting the Life holds what the 2015 report called Help and assistance), and each title must be one
+of that report's chapters in its registry.
+
 A table names a variable (or, for the sample table, none), optionally a domain (a subpopulation, as a pandas
 query) and a by-variable, the scopes to tabulate, the weightings, an interval method and the family of its
 test of association. Specs are checked against the harmonised variables and against the variables each wave
@@ -48,6 +53,7 @@ class TableSpec:
     test_family: str | None = None
     trend: bool = False
     source: Path | None = None
+    report_chapters: tuple[tuple[str, str], ...] = ()  # (report id, the chapter's title in that report)
 
     def categories(self, variables: VariableSet) -> list[str]:
         """The categories of the table's cells."""
@@ -125,6 +131,7 @@ def load_table_specs(
                     test_family=test["family"] if test else None,
                     trend=bool(test and test["trend"]),
                     source=Path(path),
+                    report_chapters=tuple(sorted(doc.data.get("reports", {}).items())),
                 )
             )
     return specs

@@ -5,9 +5,13 @@ Verdicts: ``reproduced`` (the recomputed value, rounded as printed, equals the p
 reproduce it), ``not transcribed`` (the value is not public or not yet entered in the registry).
 
 Data-free checks: the percentage form of GRIM (a printed percentage must be k/n for an integer k, for its
-printed or recomputed base n, under either rounding convention), sums (the printed shares of one single-choice
-question must add up to 100 within rounding), and the statcheck rule (a printed test statistic must match its
-printed p-value and degrees of freedom).
+printed or recomputed base n, under either rounding convention; a failure names the nearest percentages that
+base can give), the joint counts of a question's printed shares with their printed base (one whole count per
+share, summing to the base: the unique vector, the first few, or none), sums (the printed shares of one
+single-choice question must add up to 100 within rounding), and the statcheck rule (a printed test statistic
+must match its printed p-value and degrees of freedom; a failure names the p and the df that would fit).
+
+An entry without a table cell is data-free: only these checks apply to it, and its verdict is "not computable".
 """
 
 from __future__ import annotations
@@ -20,7 +24,18 @@ import pandas as pd
 
 from .. import formats
 from ..config.registry import VALUE_CLAIMS, Registry, load_registry
-from ..stats.consistency import grim_percentage, round_decimal, rounds_to, statcheck, sum_check
+from ..stats.consistency import (
+    exact_percent,
+    joint_counts,
+    nearest_feasible,
+    round_decimal,
+    rounds_to,
+    rule_needed,
+    share_counts,
+    statcheck,
+    statcheck_fits,
+    sum_check,
+)
 from .conventions import flag_labels
 
 REPRODUCED = "reproduced"
@@ -171,7 +186,7 @@ def audit_entry(
     notes = [row["note"]] if row["note"] else []
     if entry["reliability"] == "disputed" and entry.get("conflicts_with"):
         notes.append("disputed: conflicts with " + ", ".join(entry["conflicts_with"]))
-    checks = data_free_checks(entry, None)
+    checks = data_free_checks(entry, None, conventions)
 
     if kind in VALUE_CLAIMS and entry["value"] is None:
         row["verdict"] = NOT_TRANSCRIBED
@@ -182,13 +197,25 @@ def audit_entry(
         )
         row["verdict"] = HOLDS if ok else FAILS
         notes.append("statcheck: " + text)
+        if not ok:
+            notes.extend(
+                statcheck_fits(
+                    claim["distribution"],
+                    claim["statistic_printed"],
+                    claim["df1"],
+                    claim.get("df2"),
+                    claim["p_printed"],
+                )
+            )
+    elif not cell and kind not in ("association", "trend"):
+        notes.append("data-free entry: no table cell to recompute it from; checked by its arithmetic alone")
     else:
         verdict, recomputed, display, difference, extra, base_n = _recompute(entry, cells, tests, conventions)
         row.update(verdict=verdict, recomputed=recomputed, recomputed_display=display, difference=difference)
         row["recomputed_as_printed"] = as_printed(entry, recomputed)
         notes.extend(extra)
         if base_n is not None:
-            checks = data_free_checks(entry, base_n)
+            checks = data_free_checks(entry, base_n, conventions)
         if kind not in ("association", "trend"):
             cell_row = _matched_cell(cells, cell)
             if recomputed is not None:
@@ -200,19 +227,36 @@ def audit_entry(
     return row
 
 
-def data_free_checks(entry: dict, recomputed_base: int | None) -> list[str]:
+def data_free_checks(entry: dict, recomputed_base: int | None, conventions: tuple[str, ...]) -> list[str]:
     """GRIM on a printed whole-number or decimal percentage, against its printed base and the recomputed one."""
     out = []
     if entry["claim"]["type"] != "percentage" or entry["value"] is None:
         return out
-    decimals = entry["decimals"]
     for label, n in (("printed base", entry.get("base_n")), ("recomputed base", recomputed_base)):
         if n:
-            ks = grim_percentage(entry["value"], decimals, int(n))
-            out.append(
-                f"GRIM vs {label} {n}: " + (f"consistent (k = {', '.join(map(str, ks))})" if ks else "INCONSISTENT")
-            )
+            ok, text = grim_check(entry["value"], entry["decimals"], int(n), conventions)
+            out.append(f"GRIM vs {label} {n}: " + (f"consistent ({text})" if ok else f"INCONSISTENT ({text})"))
     return out
+
+
+def grim_check(value: float, decimals: int, n: int, conventions: tuple[str, ...]) -> tuple[bool, str]:
+    """GRIM on one printed percentage with its base: (consistent, the counts that give it, each with the
+    rounding rule it needs if a tie makes it depend on one; or the nearest values that base can print, and the
+    counts truncation would give)."""
+    counts = share_counts(value, decimals, n, conventions)
+    if counts:
+        parts = []
+        for k, fits in sorted(counts.items()):
+            rule = rule_needed(fits, conventions)
+            parts.append(f"{k}" + (f" (only with {rule}: {k}/{n} = {exact_percent(k, n)}%)" if rule else ""))
+        return True, "k = " + ", ".join(parts)
+    text = "no whole number of respondents gives it; nearest possible: " + " or ".join(
+        nearest_feasible(value, decimals, n, conventions[0])
+    )
+    truncated = share_counts(value, decimals, n, ("truncate",)) if "truncate" not in conventions else {}
+    if truncated:
+        text += f"; truncation would give it (k = {', '.join(map(str, sorted(truncated)))})"
+    return False, text
 
 
 def _recompute(entry, cells, tests, conventions):
@@ -350,7 +394,8 @@ def audit(
     rows = [audit_entry(e, r, cells, tests, conventions, small_base=small_base) for r in registries for e in r.entries]
     frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
     for registry in registries:
-        for group, text in group_sum_checks(registry).items():
+        for group, checks in group_checks(registry, conventions).items():
+            text = "; ".join(f"{check} check {'ok' if ok else 'FAILS'}: {detail}" for check, ok, detail in checks)
             for entry in registry.entries:
                 if entry.get("group") == group:
                     mask = frame["entry_id"] == entry["id"]
@@ -359,7 +404,10 @@ def audit(
     return frame
 
 
-def group_sum_checks(registry: Registry) -> dict[str, str]:
+def group_checks(registry: Registry, conventions: tuple[str, ...]) -> dict[str, list[tuple[str, bool, str]]]:
+    """The checks of each group of printed shares (one single-choice question): their sum, and, where the
+    registry carries the question's printed base, their joint counts. Per group: (check, ok, detail); the audit
+    writes each as '{check} check ok: {detail}' (or FAILS)."""
     groups: dict[str, list[dict]] = {}
     for entry in registry.entries:
         if entry.get("group") and entry["value"] is not None and entry["claim"]["type"] == "percentage":
@@ -369,8 +417,49 @@ def group_sum_checks(registry: Registry) -> dict[str, str]:
         decimals = max(e["decimals"] for e in entries)
         complete = any(e["group_complete"] for e in entries)
         ok, text = sum_check([e["value"] for e in entries], decimals, complete)
-        out[group] = f"sum check {'ok' if ok else 'FAILS'}: {text}"
+        out[group] = [("sum", ok, text)]
+        bases = sorted({int(e["base_n"]) for e in entries if e.get("base_n")})
+        if len(bases) > 1:
+            out[group].append(("counts", False, f"the shares print different bases ({', '.join(map(str, bases))})"))
+        elif bases:
+            out[group].append(("counts", *counts_check(entries, bases[0], complete, conventions)))
     return out
+
+
+def counts_check(entries: list[dict], n: int, complete: bool, conventions: tuple[str, ...]) -> tuple[bool, str]:
+    """Solve a group's printed shares for whole counts summing to its base n (at most n if not every category
+    is printed): the unique vector, the solutions up to five, or why there is none."""
+    shares = [(e["value"], e["decimals"]) for e in entries]
+    labels = "/".join(e.get("category") or e["id"] for e in entries)
+    relation = "sum to" if complete else "sum to at most"
+    result = joint_counts(shares, n, conventions, complete)
+    if result.impossible:
+        printed = ", ".join(entries[i]["printed"] or str(entries[i]["value"]) for i in result.impossible)
+        return False, f"no counts of {n}: {printed} is not k/{n} for any whole k"
+    if result.total == 0:
+        ranges = [sorted(share_counts(v, d, n, conventions)) for v, d in shares]
+        low, high = sum(r[0] for r in ranges), sum(r[-1] for r in ranges)
+        if low == high:
+            only = "/".join(str(r[0]) for r in ranges)
+            text = f"no counts {relation} {n}: the only counts, {only} ({labels}), sum to {low}"
+        else:
+            text = f"no counts {relation} {n}: the counts of {labels} sum to {low}–{high}"
+        if "truncate" not in conventions:
+            truncated = joint_counts(shares, n, ("truncate",), complete)
+            if truncated.total:
+                text += "; truncation would give " + "/".join(map(str, truncated.solutions[0]))
+        return False, text
+    vectors = ", ".join("/".join(map(str, v)) for v in result.solutions)
+    if result.total == 1:
+        text = f"of {n}, the only counts are {vectors} ({labels})"
+    elif result.total <= len(result.solutions):
+        text = f"of {n}, {result.total} solutions: {vectors} ({labels})"
+    else:
+        text = f"of {n}, {result.total} solutions, e.g. {vectors} ({labels})"
+    rules = {rule_needed(r, conventions) if r else "mixed rounding rules" for r in result.rules}
+    if "" not in rules:
+        text += "; needs " + " or ".join(sorted(rules))
+    return True, text
 
 
 def summary_text(frame: pd.DataFrame, synthetic: bool) -> str:
@@ -441,29 +530,25 @@ def audit_tables(
     formats.write_csv(frame, audit_out)
 
 
-def check_published(registry: Registry, conventions: tuple[str, ...] = ("half_up", "half_even")) -> pd.DataFrame:
+def check_published(registry: Registry, conventions: tuple[str, ...]) -> pd.DataFrame:
     """The checks a reviewer can run on a registry alone, without any data: GRIM on each printed percentage
-    with a printed base, the sums of each question's printed shares, and the statcheck rule on each printed
-    test statistic. One row per check: entry (or group), check, ok, detail."""
+    with a printed base, the sums and joint counts of each question's printed shares, and the statcheck rule on
+    each printed test statistic, a percentage reading as printed under any of the rounding ``conventions``. One
+    row per check: entry (or group), check, ok, detail."""
     rows = []
     for entry in registry.entries:
         claim = entry["claim"]
         if claim["type"] == "percentage" and entry["value"] is not None and entry.get("base_n"):
-            ks = grim_percentage(entry["value"], entry["decimals"], int(entry["base_n"]), conventions)
-            rows.append(
-                {
-                    "entry": entry["id"],
-                    "check": "GRIM",
-                    "ok": bool(ks),
-                    "detail": f"{entry['printed']} of {entry['base_n']}: "
-                    + (f"k = {', '.join(map(str, ks))}" if ks else "no whole number of respondents gives it"),
-                }
-            )
+            ok, text = grim_check(entry["value"], entry["decimals"], int(entry["base_n"]), conventions)
+            detail = f"{entry['printed']} of {entry['base_n']}: {text}"
+            rows.append({"entry": entry["id"], "check": "GRIM", "ok": ok, "detail": detail})
         if claim["type"] == "statistic":
-            ok, text = statcheck(
-                claim["distribution"], claim["statistic_printed"], claim["df1"], claim.get("df2"), claim["p_printed"]
-            )
+            args = (claim["distribution"], claim["statistic_printed"], claim["df1"], claim.get("df2"))
+            ok, text = statcheck(*args, claim["p_printed"])
+            if not ok:
+                text = "; ".join([text, *statcheck_fits(*args, claim["p_printed"])])
             rows.append({"entry": entry["id"], "check": "statcheck", "ok": ok, "detail": text})
-    for group, text in group_sum_checks(registry).items():
-        rows.append({"entry": group, "check": "sum", "ok": text.startswith("sum check ok"), "detail": text})
+    for group, checks in group_checks(registry, conventions).items():
+        for check, ok, text in checks:
+            rows.append({"entry": group, "check": check, "ok": ok, "detail": text})
     return pd.DataFrame(rows, columns=["entry", "check", "ok", "detail"])

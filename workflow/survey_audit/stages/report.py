@@ -761,7 +761,8 @@ def write_report(
     titles = {}
     for path in specs:
         data = load_yaml(path).data
-        chapters[data["chapter"]] = data["title"]
+        named = "; ".join(f"{report}: {title}" for report, title in sorted(data.get("reports", {}).items()))
+        chapters[data["chapter"]] = data["title"] + (f" ({named})" if named else "")
         for item in data["tables"]:
             titles[item["id"]] = (data["chapter"], item["title"])
     flow_frames = {Path(p).stem: formats.read_csv(p, dtype={"excluded": "Int64", "remaining": "Int64"}) for p in flows}
