@@ -201,10 +201,31 @@ def test_the_public_audit_withholds_a_suppressed_cells_numbers_and_says_so():
             ],
         }
     )
-    out = _public_audit(audit, entries, full, hidden).set_index("entry_id")
+    out = _public_audit(audit, entries, full, hidden, 5).set_index("entry_id")
     men = out.loc["men"]
     for column in ("recomputed", "recomputed_display", "recomputed_as_printed", "ci_low", "ci_high", "difference"):
         assert men[column] == ""
     assert men["verdict"] == "reproduced" and men["flags"] == "cell suppressed; NCHS: suppress"
-    assert men["checks"] == "GRIM vs printed base 50: consistent (k = 3)"
+    assert men["checks"] == "GRIM vs printed base 50: consistent (details withheld, they name a count below 5)"
     assert out.loc["women"].to_dict() == audit.set_index("entry_id").loc["women"].to_dict()
+
+
+def test_a_data_free_check_naming_a_small_count_keeps_only_its_verdict():
+    # The counts a printed share implies are arithmetic on printed numbers, but they can equal a withheld count:
+    # a check naming a count (or its complement within the base) from 1 to 4 keeps its verdict only.
+    from survey_audit.stages.publish import public_check
+
+    assert public_check("counts check ok: of 260, the only counts are 254/4/2 (female/male/other)", 5) == (
+        "counts check ok: details withheld, they name a count below 5"
+    )
+    assert public_check("GRIM vs printed base 260: consistent (k = 4, 5, 6)", 5) == (
+        "GRIM vs printed base 260: consistent (details withheld, they name a count below 5)"
+    )
+    # 256 of 260 leaves 4 outside the category
+    assert public_check("GRIM vs printed base 260: consistent (k = 254, 255, 256)", 5).endswith("below 5)")
+    for whole in (
+        "GRIM vs printed base 260: consistent (k = 64, 65, 66)",
+        "sum check ok: sum 101 (100 ± 1.5)",
+        "GRIM vs printed base 26: INCONSISTENT (nearest possible: 61.5% (16/26) or 65.4% (17/26))",
+    ):
+        assert public_check(whole, 5) == whole

@@ -18,6 +18,7 @@ full values; a suppressed cell's recomputed value is not shown. The columns are 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -121,7 +122,7 @@ def publish(
     hidden_set = set(hidden_cells.itertuples(index=False, name=None))
     public_tests = _public_tests(formats.read_csv(tests, dtype=str, keep_default_na=False), full, hidden_set, min_count)
     formats.write_csv(public_tests, tests_out)
-    public_audit = _public_audit(formats.read_csv(audit, keep_default_na=False), entries, full, hidden)
+    public_audit = _public_audit(formats.read_csv(audit, keep_default_na=False), entries, full, hidden, min_count)
     formats.write_csv(public_audit, audit_out)
     formats.write_text(summary_text(public_audit, synthetic), summary_out)
 
@@ -192,20 +193,47 @@ def _by_values(test_id: str, pair: str) -> list[str]:
     return [parts[2]] if len(parts) == 4 else ["all"]
 
 
-def _public_audit(audit: pd.DataFrame, entries: dict, full: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
+def _public_audit(
+    audit: pd.DataFrame, entries: dict, full: pd.DataFrame, hidden: pd.DataFrame, k: int
+) -> pd.DataFrame:
     """The audit as published: verdicts as computed on the full values; a suppressed cell's recomputed value,
     its display (which holds its counts), its interval and the difference from the printed value are not shown,
-    the check against the recomputed base neither, and its flags say so first."""
+    the check against the recomputed base neither, and its flags say so first. A data-free check that names a
+    count of people below ``k`` (the counts a printed share implies) says only whether it holds."""
     flagged = full.loc[hidden.any(axis=1), ["table_id", "wave", "by_value", "category", "weighting"]]
     hidden_cells = set(flagged.itertuples(index=False, name=None))
     out = audit.copy()
     for i, entry_id in enumerate(out["entry_id"]):
         cell = entries[entry_id].get("cell")
-        if not cell:
-            continue
-        key = (cell["table"], cell["wave"], cell["by_value"], cell.get("category", ""), cell["weighting"])
-        if key in hidden_cells:
-            out.loc[i, WITHHELD_AUDIT_COLUMNS] = ""
-            out.loc[i, "checks"] = "; ".join(c for c in out.loc[i, "checks"].split("; ") if "recomputed base" not in c)
-            out.loc[i, "flags"] = "; ".join(f for f in (SUPPRESSED_LABEL, out.loc[i, "flags"]) if f)
+        if cell:
+            key = (cell["table"], cell["wave"], cell["by_value"], cell.get("category", ""), cell["weighting"])
+            if key in hidden_cells:
+                out.loc[i, WITHHELD_AUDIT_COLUMNS] = ""
+                checks = out.loc[i, "checks"].split("; ")
+                out.loc[i, "checks"] = "; ".join(c for c in checks if "recomputed base" not in c)
+                out.loc[i, "flags"] = "; ".join(f for f in (SUPPRESSED_LABEL, out.loc[i, "flags"]) if f)
+        out.loc[i, "checks"] = "; ".join(public_check(c, k) for c in out.loc[i, "checks"].split("; ") if c)
     return out
+
+
+_COUNT_LISTS = re.compile(r"k = ([\d, ]+)|(\d+(?:/\d+)+)")
+
+
+def public_check(check: str, k: int) -> str:
+    """A data-free check as published: whole, unless a count it names (``k = 3, 4``, ``254/4/2``, ``16/26``),
+    or its complement within the base the check names, is one from 1 to ``k`` - 1; then its verdict alone (``counts check ok: details withheld, ...``). The counts are
+    arithmetic on printed numbers, not the data, but they can equal a count the tables withhold."""
+    counts = [
+        int(number)
+        for match in _COUNT_LISTS.finditer(check)
+        for number in re.findall(r"\d+", match.group(0))
+    ]
+    base = re.search(r"(?:base|of) (\d+)", check)
+    if base:
+        counts += [int(base.group(1)) - c for c in counts]  # a count's complement within its base
+    if not any(sensitive(c, k) for c in counts):
+        return check
+    head, rest = check.split(":", 1)
+    if head.endswith((" ok", " FAILS")):
+        return f"{head}: details withheld, they name a count below {k}"
+    return f"{head}: {rest.split()[0]} (details withheld, they name a count below {k})"
