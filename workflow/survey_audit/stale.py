@@ -76,12 +76,16 @@ def starting(results: str | Path = "results") -> None:
     mark(RUNNING, results)
 
 
+def failure(jobs: list[str]) -> str:
+    """Why the results are stale after a run failed at ``jobs`` ('rule' or 'rule (wildcards)')."""
+    if not jobs:
+        return "the last run failed before it finished"
+    return f"the last run failed at rule{'s' if len(jobs) > 1 else ''} {', '.join(jobs)}"
+
+
 def failed(jobs: list[str], results: str | Path = "results") -> None:
     """A run failed; ``jobs`` are the failed jobs ('rule' or 'rule (wildcards)')."""
-    if not jobs:
-        mark("the last run failed before it finished", results)
-    else:
-        mark(f"the last run failed at rule{'s' if len(jobs) > 1 else ''} {', '.join(jobs)}", results)
+    mark(failure(jobs), results)
 
 
 def succeeded(whole: bool, results: str | Path = "results") -> None:
