@@ -110,7 +110,6 @@ def code_state(root: str | Path, allow_dirty: bool = False) -> dict:
     if git["dirty"] and not allow_dirty:
         raise SurveyAuditError(
             f"the code or configuration has uncommitted changes: {', '.join(git['changed'])}",
-            file=Path(root).resolve().name or str(root),
             expected="a release made from a commit, so that the commit it records reproduces it",
             hint="commit the changes and release again; or release anyway with --allow-dirty (the release and "
             "its changelog entry then say so and name the changed files)",
@@ -407,8 +406,9 @@ def input_changes(old: Version, new: Version) -> list[str]:
         return [f"(no manifest in {', '.join(missing)}: inputs cannot be compared)"]
     before, after = manifests
     lines = []
-    a = {path: entry["sha256"] for path, entry in before["inputs"].items()}
-    b = {path: entry["sha256"] for path, entry in after["inputs"].items()}
+    # a manifest before v4 gives an input's sha256 alone, a later one with the jobs that read it
+    a = {path: entry["sha256"] if isinstance(entry, dict) else entry for path, entry in before["inputs"].items()}
+    b = {path: entry["sha256"] if isinstance(entry, dict) else entry for path, entry in after["inputs"].items()}
     for path in sorted(set(a) | set(b)):
         if a.get(path) != b.get(path):
             lines.append(f"{path}: {_short(a.get(path), 'not read')} → {_short(b.get(path), 'not read')}")
@@ -416,18 +416,36 @@ def input_changes(old: Version, new: Version) -> list[str]:
         lines.append(
             f"configuration (config_sha256): {_short(before['config_sha256'])} → {_short(after['config_sha256'])}"
         )
-    code_a, code_b = before["code_version"]["git"], after["code_version"]["git"]
+    code_a, code_b = _code(old, before), _code(new, after)
     modules = {
         path
         for path in set(before["library_modules"]) | set(after["library_modules"])
         if before["library_modules"].get(path) != after["library_modules"].get(path)
     }
-    if code_a != code_b or modules:
+    if commit_text(code_a) != commit_text(code_b) or modules:
         lines.append(
             f"code: {commit_text(code_a)} → {commit_text(code_b)}; {len(modules)} library module(s) changed"
-            + (f" ({', '.join(sorted(Path(m).name for m in modules))})" if modules else "")
+            + (
+                f" ({_listed(sorted(m.removeprefix('workflow/').removeprefix('survey_audit/') for m in modules))})"
+                if modules
+                else ""
+            )
         )
     return lines
+
+
+def _code(version: Version, manifest: dict) -> dict:
+    """The git state of a version: as its release recorded it when it was made, else as its run recorded it."""
+    release = version.root / "release.json"
+    if release.is_file():
+        return json.loads(release.read_text(encoding="utf-8"))["code_version"]["git"]
+    return manifest["code_version"]["git"]
+
+
+def _listed(names: list[str], most: int = 8) -> str:
+    """Names, comma-separated, the first ``most`` of a longer list and how many more."""
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _short(digest: str | None, missing: str = "none") -> str:
