@@ -16,7 +16,16 @@ from conftest import git, git_project
 from survey_audit.cli import main
 from survey_audit.errors import SurveyAuditError, VerificationError
 from survey_audit.provenance import git_state
-from survey_audit.tools.releases import CURRENT, compare, comparison_text, freeze, resolve, values_text, verify
+from survey_audit.tools.releases import (
+    CURRENT,
+    compare,
+    comparison_text,
+    freeze,
+    input_changes,
+    resolve,
+    values_text,
+    verify,
+)
 
 NO_GIT = {"commit": None, "dirty": None, "changed": []}
 
@@ -251,3 +260,13 @@ def test_diff_prints_the_values_only_when_asked(tmp_path, capsys):
     assert out.read_text().startswith("3 value(s) differ between v1 and v2:")
     assert main(["diff", "v1", "v2", "--values", "--results", str(results)]) == 0
     assert "gender [wave2/unweighted/all/female] n: 254 → 253" in capsys.readouterr().out
+
+
+def test_inputs_are_compared_with_a_manifest_of_the_first_format(tmp_path):
+    results = two_releases(tmp_path)
+    old = results / "releases" / "v1" / "manifest.json"
+    data = json.loads(old.read_text())
+    data["inputs"] = {path: entry["sha256"] for path, entry in data["inputs"].items()}  # as v1 to v3 wrote them
+    old.write_text(json.dumps(data))
+    v1, v2 = resolve("v1", results), resolve("v2", results)
+    assert input_changes(v1, v2) == [f"resources/w2.csv: {'a' * 12} → {'b' * 12}"]
