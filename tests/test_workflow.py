@@ -366,6 +366,28 @@ def test_verify_passes_against_the_latest_committed_release(project, request):
     assert f"verified: every table, test and audit value equals release {release.name}" in done.stdout
 
 
+def test_trace_follows_a_printed_number_to_the_raw_export(project):
+    manifest = json.loads((project / "results" / "manifest.json").read_text())
+    done = survey_audit(project, "trace", "t15-advertised-online")
+    assert done.returncode == 0, done.stderr[-2000:]
+    raw = manifest["inputs"]["resources/synthetic/wave1.csv"]["sha256"]
+    assert in_order(
+        done.stdout,
+        '  printed:     63%: "Online Advertising: 63% of the victims report being advertised online."',
+        "  recomputed:  62.61% (72/115), difference -0.39 points: reproduced [primary]",
+        "  estimate:    pct 62.608696, 95% CI 55.06 to 69.73 (kg)",
+        "  table cell:  results/tables/advertised.csv, row 2: wave wave1, advertised = online, unweighted",
+        "    publish: wrote results/tables/advertised.csv",
+        "    tabulate (scope=wave1): wrote results/internal/cells/wave1.parquet",
+        "    ingest (wave=wave1): wrote",
+        f"    RAW resources/synthetic/wave1.csv (raw): {raw}",
+        "  run:         survey-audit",
+    ), done.stdout
+    suppressed = survey_audit(project, "trace", "t18-advertised-online-before-2004")
+    assert suppressed.returncode == 0 and "  recomputed:  [c] withheld: reproduced" in suppressed.stdout
+    assert "/55)" not in suppressed.stdout  # the withheld base is not printed
+
+
 def in_order(text: str, *parts: str) -> bool:
     """Whether every part is in the text, each after the one before."""
     at = 0

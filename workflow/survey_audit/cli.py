@@ -428,8 +428,14 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
         "regenerate the synthetic stand-in waves in resources/synthetic/ (--check compares)",
     ),
     "tab": (tab.run, tab.HELP),
-    "release": (cmd_release, "freeze the public tables, tests, audit and manifest as results/releases/NAME"),
-    "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
+    "release": (
+        cmd_release,
+        "freeze the public tables, tests, audit and manifest as results/releases/NAME, with the git commit",
+    ),
+    "verify": (
+        cmd_verify,
+        "rerun the workflow and compare with a frozen release: verdicts, tables, inputs, values (exit 1 if any differ)",
+    ),
     "diff": (
         cmd_diff,
         "what changed between two releases (or a release and the current results): verdicts, tables, inputs, values",
