@@ -8,7 +8,10 @@ line that says why:
 * when a run starts executing jobs (Snakemake's ``onstart``; a dry run or a run with nothing to do changes no
   result and does not count) it writes "a run started and has not finished", which a run stopped by a kill
   leaves behind;
-* when a run fails (``onerror``) it writes the jobs that failed: "the last run failed at rule audit";
+* when a run fails (``onerror``) it writes the jobs that failed: "the last run failed at rule audit" (the
+  verdict check, :mod:`survey_audit.stages.verdicts`, runs last and fails a run whose every result is written
+  when a primary printed number stopped reproducing: "the last run failed at rule verdicts", which ``verify``
+  still compares, and ``release`` refuses);
 * when a run that was asked for every result succeeds (``onsuccess``; the default target, nothing left out by
   ``--until``, ``--omit-from``, ``--batch`` or ``--allowed-rules``) it removes the marker. A run asked for some
   targets only brought those up to date, so it puts back what the marker said when it started (or removes it,
