@@ -1,5 +1,6 @@
 # survey-audit: reproduce and audit the statistics of Thorn's survivor surveys.
-# Stages: ingest → clean → weight → tabulate → associations → audit → publish → disclosure (see README.md).
+# Stages: ingest → clean → weight → tabulate → associations → audit → publish → disclosure → report → manifest
+# → verdicts (see README.md).
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -19,6 +20,7 @@ include: "workflow/rules/audit.smk"
 include: "workflow/rules/disclosure.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/manifest.smk"
+include: "workflow/rules/verdicts.smk"
 include: "workflow/rules/synthetic.smk"
 
 

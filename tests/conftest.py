@@ -275,3 +275,31 @@ ROWS = [  # 4 organisations; gender missing once; the multi-select unanswered on
     ("D", "male", True, False, "from_2004"),
     ("D", "female", False, False, "before_2004"),
 ]
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` (a throwaway repository of a test), with a fixed author."""
+    import subprocess
+
+    environment = {
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.org",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.org",
+        "HOME": str(repo),
+        "PATH": __import__("os").environ["PATH"],
+    }
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True, env=environment)
+    return done.stdout.strip()
+
+
+def git_project(root: Path) -> Path:
+    """A throwaway repository holding a project's code, configuration and a release, all committed."""
+    write(root / "workflow" / "survey_audit" / "module.py", "VALUE = 1\n")
+    write(root / "config" / "config.yaml", "waves: config/waves.tsv\n")
+    write(root / "results" / "releases" / "CHANGELOG.md", "# Releases\n")
+    write(root / "README.md", "# project\n")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "first")
+    return root

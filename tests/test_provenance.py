@@ -13,9 +13,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from conftest import git, git_project
 from survey_audit import adapter, formats
 from survey_audit.errors import InputError
-from survey_audit.provenance import module_closure, read_bytes, recording, sha256_file
+from survey_audit.provenance import git_state, module_closure, read_bytes, recording, sha256_file
 from survey_audit.stages.manifest import build_manifest
 
 
@@ -140,7 +141,10 @@ def test_the_manifest_is_made_of_the_records_without_hashing_a_file(job_dir):
         record("ingest", {"wave": "w1"}, {"raw": {"data/w1.csv": H["1"]}}, {"results/ingest/w1.parquet": H["2"]}),
         record("clean", {"wave": "w1"}, {"respondents": {"results/ingest/w1.parquet": H["2"]}}, {"out.csv": H["3"]}),
     ]
-    manifest = build_manifest(config={}, records=records, outputs=["out.csv"], registries={}, synthetic=True)
+    git = {"commit": "c" * 40, "dirty": False, "changed": []}
+    manifest = build_manifest(
+        config={}, records=records, outputs=["out.csv"], registries={}, synthetic=True, code_version=git
+    )
     # none of these files exists: every hash comes from the records
     assert manifest["inputs"] == {"data/w1.csv": {"sha256": H["1"], "read_by": ["ingest (wave=w1)"]}}
     assert set(manifest["outputs"]) == {"results/ingest/w1.parquet", "out.csv"}
@@ -148,6 +152,7 @@ def test_the_manifest_is_made_of_the_records_without_hashing_a_file(job_dir):
     assert (out["sha256"], out["rule"], out["wildcards"]) == (H["3"], "clean", {"wave": "w1"})
     assert out["inputs"] == {"respondents": {"results/ingest/w1.parquet": H["2"]}}
     assert manifest["library_modules"] == {"workflow/survey_audit/stages/x.py": H["5"]}
+    assert manifest["code_version"]["git"] == git  # as the run read it when it started, not read again
 
 
 def test_the_manifest_refuses_records_that_saw_a_file_two_ways():
@@ -157,7 +162,7 @@ def test_the_manifest_refuses_records_that_saw_a_file_two_ways():
         record("weight", {"wave": "w1"}, {"analysed": {"results/clean/w1.parquet": H["2"]}}, {"w.parquet": H["4"]}),
     ]
     with pytest.raises(InputError) as caught:
-        build_manifest(config={}, records=records, outputs=[], registries={}, synthetic=True)
+        build_manifest(config={}, records=records, outputs=[], registries={}, synthetic=True, code_version={})
     error = caught.value
     assert error.file == "results/clean/w1.parquet"
     assert error.problem == (
@@ -165,3 +170,29 @@ def test_the_manifest_refuses_records_that_saw_a_file_two_ways():
         "written by clean (wave=w1) as sha256 222222222222…; read by weight (wave=w1) as sha256 222222222222…; "
         "read by tabulate (scope=w1) as sha256 333333333333…"
     )
+
+
+def test_git_state_names_the_commit_and_the_changed_code_or_configuration(tmp_path):
+    repo = git_project(tmp_path)
+    head = git(repo, "rev-parse", "HEAD")
+    assert git_state(repo) == {"commit": head, "dirty": False, "changed": []}
+    # a release written, the README edited, a scratch file added: no code or configuration changed
+    (repo / "results" / "releases" / "CHANGELOG.md").write_text("# Releases\n\n## v1\n")
+    (repo / "README.md").write_text("# project, documented\n")
+    (repo / "config" / "scratch.yaml").write_text("untracked: true\n")
+    assert git_state(repo) == {"commit": head, "dirty": False, "changed": []}
+    (repo / "config" / "config.yaml").write_text("waves: config/other.tsv\n")
+    git(repo, "add", "config/config.yaml")  # staged counts as well
+    (repo / "workflow" / "survey_audit" / "module.py").write_text("VALUE = 2\n")
+    assert git_state(repo) == {
+        "commit": head,
+        "dirty": True,
+        "changed": ["config/config.yaml", "workflow/survey_audit/module.py"],
+    }
+    assert git_state(repo / "results") == git_state(repo)  # read from a subdirectory: the same
+    git(repo, "commit", "-q", "-am", "second")
+    assert git_state(repo) == {"commit": git(repo, "rev-parse", "HEAD"), "dirty": False, "changed": []}
+
+
+def test_git_state_outside_a_repository(tmp_path):
+    assert git_state(tmp_path) == {"commit": None, "dirty": None, "changed": []}

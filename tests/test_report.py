@@ -245,10 +245,12 @@ def test_header_print_css_self_contained_and_deterministic(report, tmp_path):
 
 
 def test_the_header_dates_the_run_by_its_commit_not_the_clock(tmp_path):
-    """Oracle: a commit made with a set committer date; the same header twice; a tracked change is said."""
+    """Oracle: a commit made with a set committer date (read by provenance.commit_date); the header built from
+    the commit and date the workflow read when it started; a tracked change is said."""
     import os
     import subprocess
 
+    from survey_audit.provenance import commit_date
     from survey_audit.stages.report import header_provenance
 
     env = {**os.environ, "GIT_COMMITTER_DATE": "2020-02-03T04:05:06+00:00", "GIT_AUTHOR_DATE": "2020-02-03T04:05:06"}
@@ -261,14 +263,15 @@ def test_the_header_dates_the_run_by_its_commit_not_the_clock(tmp_path):
     git("add", "f.txt")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
     commit = git("rev-parse", "HEAD").stdout.strip()
-    header = header_provenance("v3", "abc", tmp_path)
+    date = commit_date(tmp_path)
+    assert date == "2020-02-03T04:05:06+00:00" and commit_date(tmp_path / "nowhere") is None
+    header = header_provenance("v3", "abc", {"commit": commit, "dirty": False}, date)
     assert header == {
         "release": "v3",
         "commit": commit,
         "config sha256": "abc",
         "run date": "2020-02-03T04:05:06+00:00 (the commit's date, so that a rerun writes the same bytes)",
     }
-    assert header_provenance("v3", "abc", tmp_path) == header
-    (tmp_path / "f.txt").write_text("b\n")
-    assert header_provenance("", "abc", tmp_path)["commit"] == commit + " with uncommitted changes"
-    assert header_provenance("", "abc", tmp_path / "nowhere")["commit"] == "unknown (not a git checkout)"
+    dirty = header_provenance("", "abc", {"commit": commit, "dirty": True}, date)
+    assert dirty["commit"] == commit + " with uncommitted changes"
+    assert header_provenance("", "abc", {"commit": None, "dirty": None}, None)["commit"] == "unknown (not a git checkout)"

@@ -362,7 +362,39 @@ def test_verify_passes_against_the_latest_committed_release(project, request):
     assert f"verified: every table, test and audit value equals release {release.name}" in done.stdout
 
 
-def test_a_changed_cleaning_rule_shows_in_verify_and_diff(project, tmp_path_factory):
+def test_trace_follows_a_printed_number_to_the_raw_export(project):
+    manifest = json.loads((project / "results" / "manifest.json").read_text())
+    done = survey_audit(project, "trace", "t15-advertised-online")
+    assert done.returncode == 0, done.stderr[-2000:]
+    raw = manifest["inputs"]["resources/synthetic/wave1.csv"]["sha256"]
+    assert in_order(
+        done.stdout,
+        '  printed:     63%: "Online Advertising: 63% of the victims report being advertised online."',
+        "  recomputed:  62.61% (72/115), difference -0.39 points: reproduced [primary]",
+        "  estimate:    pct 62.608696, 95% CI 55.06 to 69.73 (kg)",
+        "  table cell:  results/tables/advertised.csv, row 2: wave wave1, advertised = online, unweighted",
+        "    publish: wrote results/tables/advertised.csv",
+        "    tabulate (scope=wave1): wrote results/internal/cells/wave1.parquet",
+        "    ingest (wave=wave1): wrote",
+        f"    RAW resources/synthetic/wave1.csv (raw): {raw}",
+        "  run:         survey-audit",
+    ), done.stdout
+    suppressed = survey_audit(project, "trace", "t18-advertised-online-before-2004")
+    assert suppressed.returncode == 0 and "  recomputed:  [c] withheld: reproduced" in suppressed.stdout
+    assert "/55)" not in suppressed.stdout  # the withheld base is not printed
+
+
+def in_order(text: str, *parts: str) -> bool:
+    """Whether every part is in the text, each after the one before."""
+    at = 0
+    for part in parts:
+        at = text.find(part, at)
+        if at < 0:
+            return False
+    return True
+
+
+def test_a_changed_cleaning_rule_stops_the_run_and_shows_in_verify_and_diff_verdicts_first(project, tmp_path_factory):
     copy = tmp_path_factory.mktemp("changed") / "project"
     shutil.copytree(project, copy, symlinks=True)
     (copy / "results" / "releases").mkdir(exist_ok=True)
@@ -370,14 +402,46 @@ def test_a_changed_cleaning_rule_shows_in_verify_and_diff(project, tmp_path_fact
     assert "## before" in (copy / "results" / "releases" / "CHANGELOG.md").read_text()
     config = copy / "config" / "config.yaml"
     config.write_text(config.read_text().replace("out_of_range: set_missing", "out_of_range: exclude"))
-    verify = survey_audit(copy, "verify", "before")
+    # one respondent fewer per wave: the printed sample sizes, primary entries, no longer reproduce
+    run = survey_audit(copy, "run")
+    assert run.returncode != 0, run.stderr[-3000:]
+    assert "primary printed number(s) stopped reproducing since release before:" in run.stderr
+    assert "t15-respondents [primary]: reproduced → differs  (stopped reproducing)" in run.stderr
+    assert (copy / "results" / "STALE").read_text() == "the last run failed at rule verdicts\n"
+    refused = survey_audit(copy, "release", "after", "--no-run")
+    assert refused.returncode == 2 and "stale" in refused.stderr
+    verify = survey_audit(copy, "verify", "before")  # the results are complete: the verdict check runs last
     assert verify.returncode == 1, verify.stderr[-2000:]
-    assert "sample [wave1/unweighted/all/respondents] n: 115 → 114" in verify.stdout
-    diff = survey_audit(copy, "diff", "before")
-    assert diff.returncode == 0 and "value(s) differ between before and current" in diff.stdout
-    assert "sample [wave2/unweighted/all/respondents] n: 260 → 259" in diff.stdout
-    # and the audit says the published n no longer reproduces
-    assert "t15-respondents" in diff.stdout
+    assert in_order(
+        verify.stdout,
+        "1. Verdicts of published numbers:",
+        "t15-respondents [primary]: reproduced → differs",
+        "2. Tables:",
+        "  sample: ",
+        "3. Inputs whose hashes differ:",
+        "config/config.yaml: ",
+        "4. Values: ",
+        "value line(s) omitted",
+    ), verify.stdout[-3000:]
+    assert "sample [wave1/unweighted/all/respondents] n: 115 → 114" not in verify.stdout
+    diff = survey_audit(copy, "diff", "before", "--values")
+    assert diff.returncode == 0
+    assert in_order(
+        diff.stdout,
+        "t15-respondents [primary]: reproduced → differs",
+        "4. Values:",
+        "sample [wave1/unweighted/all/respondents] n: 115 → 114",
+        "sample [wave2/unweighted/all/respondents] n: 260 → 259",
+    )
+    # the change accepted: the configuration says a flip does not stop the run, which lists it and goes on
+    config.write_text(config.read_text().replace("fail_on_verdict_change: true", "fail_on_verdict_change: false"))
+    accepted = survey_audit(copy, "run")
+    assert accepted.returncode == 0, accepted.stderr[-3000:]
+    assert not (copy / "results" / "STALE").exists()
+    verdicts = (copy / "results" / "audit" / "verdicts.txt").read_text()
+    assert "Compared with release before." in verdicts
+    assert "t15-respondents [primary]: reproduced → differs  (stopped reproducing)" in verdicts
+    assert "audit.fail_on_verdict_change is false, so the run goes on." in verdicts
 
 
 def test_a_new_wave_needs_only_a_codebook_a_raw_file_and_a_sheet_row(tmp_path, request):

@@ -22,7 +22,8 @@ from survey_audit.config.settings import check_config
 from survey_audit.config.tables import scope_waves
 from survey_audit.errors import SurveyAuditError
 from survey_audit.intake.check import check_waves
-from survey_audit.provenance import module_closure
+from survey_audit.provenance import commit_date, git_state, module_closure
+from survey_audit.stages.verdicts import AUDIT_FILE, reference_release
 
 try:
     check_config(config)  # fills in the schema's defaults
@@ -37,6 +38,8 @@ WAVE_IDS = list(WAVES)
 SCOPES = PLAN.scopes
 TABLE_IDS = sorted(spec.id for spec in PLAN.specs)
 SYNTHETIC = any(w.synthetic for w in WAVES.values())
+CODE_VERSION = git_state(PROJECT)  # the commit the run stands on, and the tracked files that differ from it
+COMMIT_DATE = commit_date(PROJECT)  # its committer date: the report's run date, the same for every rerun
 WEIGHTED = [wave for wave in WAVE_IDS if wave in PLAN.weighting]
 # For each weighted wave, the wave each margin's targets come from (their shares repeat that wave's counts).
 REFERENCES = {
@@ -115,12 +118,19 @@ def public_outputs():
     ]
 
 
+def reference_audit():
+    """The public audit of the release the run's verdicts are compared with (none before the first release)."""
+    release = reference_release(PROJECT / "results", SYNTHETIC)
+    return [os.path.relpath(release / AUDIT_FILE, PROJECT)] if release else []
+
+
 def final_outputs():
     return [
         *public_outputs(),
         *expand("results/clean/{wave}.log.csv", wave=WAVE_IDS),
         *expand("results/weights/{wave}.diagnostics.json", wave=WAVE_IDS),
         "results/manifest.json",
+        "results/audit/verdicts.txt",
     ]
 
 
@@ -151,6 +161,8 @@ def failed_jobs():
 
 
 def print_audit_summary():
-    summary = Path("results/audit/summary.txt")
-    if summary.is_file():
-        print(summary.read_text(encoding="utf-8"), file=sys.stderr)
+    """The audit's summary and the verdicts that changed since the last release, at the end of a run."""
+    for part in ("summary.txt", "verdicts.txt"):
+        path = Path("results/audit") / part
+        if path.is_file():
+            print(path.read_text(encoding="utf-8"), file=sys.stderr)

@@ -1,7 +1,7 @@
 # manifest: every file the run's jobs read and wrote with its sha256, and the job, configuration and code that
 # produced each output, assembled from the records the jobs left beside their logs (no data file is hashed
 # again). The outputs are inputs so that the manifest comes last and follows any change; it reads only their
-# records.
+# records. The code version (git commit, changed files) is a parameter: a commit reruns the manifest.
 
 
 rule manifest:
@@ -31,6 +31,7 @@ rule manifest:
     params:
         config=config,
         synthetic=SYNTHETIC,
+        code_version=CODE_VERSION,
         logs=job_logs(),
     conda:
         "../envs/survey-audit.yaml"

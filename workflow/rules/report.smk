@@ -30,6 +30,9 @@ rule report:
         small_base=config["tabulation"]["small_base"],
         # the configuration's hash, as the manifest records it (the report reruns when it changes)
         config_sha256=canonical_hash(config),
+        # the commit the run stands on and its date, read when the workflow starts (a commit reruns the report)
+        code_version=CODE_VERSION,
+        commit_date=COMMIT_DATE,
     conda:
         "../envs/survey-audit.yaml"
     script:

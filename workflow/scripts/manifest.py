@@ -12,6 +12,7 @@ adapter.run(
         logs=snakemake.params.logs,
         outputs=list(snakemake.input.outputs),
         synthetic=snakemake.params.synthetic,
+        code_version=snakemake.params.code_version,
         manifest_out=snakemake.output.manifest,
     ),
 )

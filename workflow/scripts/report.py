@@ -19,6 +19,8 @@ adapter.run(
         registries=list(snakemake.input.registries),
         releases=list(snakemake.input.releases),
         config_sha256=snakemake.params.config_sha256,
+        code_version=snakemake.params.code_version,
+        commit_date=snakemake.params.commit_date,
         small_base=snakemake.params.small_base,
         synthetic=snakemake.params.synthetic,
         report_out=snakemake.output.report,

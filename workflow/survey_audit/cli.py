@@ -298,20 +298,37 @@ def _run_workflow(quiet: bool = True) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from .tools.releases import freeze
+    from .tools.releases import code_state, freeze
 
+    code_state(Path(args.results).resolve().parent, args.allow_dirty)  # refuse a dirty tree before the run
     if not args.no_run and _run_workflow() != 0:
         return 1
-    target = freeze(args.name, results=args.results, note=args.note or "")
+    target = freeze(args.name, results=args.results, note=args.note or "", allow_dirty=args.allow_dirty)
     print(f"release {args.name} frozen in {target}/ (changelog: {Path(args.results) / 'releases' / 'CHANGELOG.md'})")
     return 0
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    from .tools.releases import CURRENT, compare, diff_text, resolve
+def _print_comparison(changes, old, new, args: argparse.Namespace, waves: set[str] | None = None) -> None:
+    """Print a comparison (verdicts, tables, inputs) and, with ``--values``, the values, or write them to the
+    file ``--values FILE`` names."""
+    from .formats import write_text
+    from .tools.releases import comparison_text, values_text
 
-    if not args.no_run and _run_workflow() != 0:
-        return 1
+    to_screen = args.values == VALUES_ON_SCREEN
+    print(comparison_text(changes, old, new, values=to_screen, waves=waves), end="")
+    if args.values and not to_screen:
+        write_text(values_text(changes, old, new), args.values)
+        print(f"   the values are written to {args.values}")
+
+
+VALUES_ON_SCREEN = "-"  # what --values without a file means
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .tools.releases import CURRENT, compare, resolve
+
+    if not args.no_run and _run_workflow() != 0 and stale.reason(args.results) != stale.failure(["verdicts"]):
+        return 1  # the run failed before its results were complete (the verdict check runs last)
     release, current = resolve(args.name, args.results), resolve(CURRENT, args.results)
     waves = set(args.waves.split(",")) if args.waves else None
     changes = compare(release, current, waves)
@@ -326,21 +343,28 @@ def cmd_verify(args: argparse.Namespace) -> int:
             + (f" ({noise} only in their last digits: another machine's floating-point rounding)" if noise else "")
         )
         return 0
-    print(diff_text(changes, release, current), end="")
+    _print_comparison(changes, release, current, args, waves)
     print(f"NOT verified: the rerun differs from release {args.name}", file=sys.stderr)
     return 1
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from .formats import csv_text
-    from .tools.releases import compare, diff_text, resolve
+    from .tools.releases import compare, resolve
 
     old, new = resolve(args.old, args.results), resolve(args.new, args.results)
     changes = compare(old, new)
     if args.format == "csv":
         print(csv_text(changes), end="")
     else:
-        print(diff_text(changes, old, new), end="")
+        _print_comparison(changes, old, new, args)
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from .tools.trace import trace
+
+    print(trace(args.target, args.cell, results=args.results, internal=args.internal), end="")
     return 0
 
 
@@ -427,9 +451,22 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
         "regenerate the synthetic stand-in waves in resources/synthetic/ (--check compares)",
     ),
     "tab": (tab.run, tab.HELP),
-    "release": (cmd_release, "freeze the public tables, tests, audit and manifest as results/releases/NAME"),
-    "verify": (cmd_verify, "rerun the workflow and compare, cell by cell, with a frozen release"),
-    "diff": (cmd_diff, "list the values that changed between two releases (or a release and the current results)"),
+    "release": (
+        cmd_release,
+        "freeze the public tables, tests, audit and manifest as results/releases/NAME, with the git commit",
+    ),
+    "verify": (
+        cmd_verify,
+        "rerun the workflow and compare with a frozen release: verdicts, tables, inputs, values (exit 1 if any differ)",
+    ),
+    "diff": (
+        cmd_diff,
+        "what changed between two releases (or a release and the current results): verdicts, tables, inputs, values",
+    ),
+    "trace": (
+        cmd_trace,
+        "follow a printed number (an audit entry, or a table cell) to its table row, job, config, code and raw file",
+    ),
     "check-published": (
         cmd_check_published,
         "check a registry of published numbers on its own: GRIM, joint counts, sums, statcheck",
@@ -445,7 +482,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 }
 
 
-PROJECT_COMMANDS = {"synthesize", "release", "verify", "diff", "check-wave"}
+PROJECT_COMMANDS = {"synthesize", "release", "verify", "diff", "trace", "check-wave"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -474,6 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("name", help="release name, e.g. v1")
     release.add_argument("--note", help="a line for the changelog")
     release.add_argument("--no-run", action="store_true", help="freeze the results as they are, without rerunning")
+    release.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="release although tracked code or configuration has uncommitted changes (recorded in the release)",
+    )
     release.add_argument("--results", default="results", help=argparse.SUPPRESS)
     verify = commands.add_parser("verify", help=COMMANDS["verify"][1], description=COMMANDS["verify"][1])
     verify.add_argument("name", help="the release to verify against")
@@ -486,12 +528,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare only what was computed on these waves alone (comma-separated, e.g. wave1,wave2): proves a "
         "release unchanged for the waves it covered after a wave was added",
     )
+    verify.add_argument(
+        "--values",
+        nargs="?",
+        const=VALUES_ON_SCREEN,
+        metavar="FILE",
+        help="also list every changed value (after the verdicts, tables and inputs), or write the list to FILE",
+    )
     verify.add_argument("--results", default="results", help=argparse.SUPPRESS)
     diff = commands.add_parser("diff", help=COMMANDS["diff"][1], description=COMMANDS["diff"][1])
     diff.add_argument("old", help="a release name, or 'current'")
     diff.add_argument("new", nargs="?", default="current", help="a release name, or 'current' (the default)")
-    diff.add_argument("--format", choices=["text", "csv"], default="text")
+    diff.add_argument(
+        "--format", choices=["text", "csv"], default="text", help="csv: every changed value, one row each"
+    )
+    diff.add_argument(
+        "--values",
+        nargs="?",
+        const=VALUES_ON_SCREEN,
+        metavar="FILE",
+        help="also list every changed value (after the verdicts, tables and inputs), or write the list to FILE",
+    )
     diff.add_argument("--results", default="results", help=argparse.SUPPRESS)
+    trace = commands.add_parser("trace", help=COMMANDS["trace"][1], description=COMMANDS["trace"][1])
+    trace.add_argument("target", help="an audit entry id (t15-advertised-online), or a table id with CELL")
+    trace.add_argument(
+        "cell",
+        nargs="?",
+        help="a cell of the table, as the audit names it: wave[/by_value]/category[/weighting] "
+        "(e.g. wave1/online; the table's id may lead: advertised/wave1/online)",
+    )
+    trace.add_argument(
+        "--internal",
+        action="store_true",
+        help="show the full internal values of a suppressed cell (not for publication)",
+    )
+    trace.add_argument("--results", default="results", help=argparse.SUPPRESS)
     check = commands.add_parser(
         "check-published", help=COMMANDS["check-published"][1], description=COMMANDS["check-published"][1]
     )

@@ -14,6 +14,9 @@ computed from, even if the file changes while the job runs or afterwards. Within
 adapter opens one around each job) a :class:`Ledger` collects these hashes, and the hash of every file the
 ``formats`` writers put in place, taken as it is written. A file read twice by one job must give the same
 bytes both times, else the job stops: its results would rest on two different files.
+
+:func:`git_state` says which commit of the project's code and configuration a run or a release stands on, and
+which of their tracked files differ from it.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import functools
 import hashlib
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 
@@ -214,3 +219,41 @@ def record_written(path: str | Path, digest: str) -> None:
     they put a file in place)."""
     if _ledger is not None:
         _ledger.written[ledger_path(path)] = digest
+
+
+# What a run reads of the repository: its code and configuration. Releases (results/releases/), tests and
+# documentation change no number, so a change to them leaves the tree clean.
+CODE_PATHS = ("Snakefile", "pyproject.toml", "workflow", "config", "resources")
+
+
+def git_state(root: str | Path = ".") -> dict[str, Any]:
+    """The git commit of the project, and the tracked files of its code and configuration (:data:`CODE_PATHS`)
+    that differ from it, staged or not: ``{"commit", "dirty", "changed"}`` (commit and dirty None outside a
+    repository). Untracked files do not count: real exports stay out of git (``data/``), and code that a
+    tracked file does not import changes nothing."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return done.stdout
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None, "changed": []}
+    status = git("status", "--porcelain", "--untracked-files=no", "--", *(f":(top){p}" for p in CODE_PATHS)) or ""
+    changed = sorted({line[3:].split(" -> ")[-1].strip('"') for line in status.splitlines() if line.strip()})
+    return {"commit": commit.strip(), "dirty": bool(changed), "changed": changed}
+
+
+def commit_date(root: str | Path = ".") -> str | None:
+    """The committer date of the project's commit (ISO 8601), or None outside a repository: a date the same
+    commit always gives, unlike the clock's (the report dates its run by it)."""
+    try:
+        done = subprocess.run(
+            ["git", "show", "-s", "--format=%cI", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip() or None

@@ -8,7 +8,10 @@ line that says why:
 * when a run starts executing jobs (Snakemake's ``onstart``; a dry run or a run with nothing to do changes no
   result and does not count) it writes "a run started and has not finished", which a run stopped by a kill
   leaves behind;
-* when a run fails (``onerror``) it writes the jobs that failed: "the last run failed at rule audit";
+* when a run fails (``onerror``) it writes the jobs that failed: "the last run failed at rule audit" (the
+  verdict check, :mod:`survey_audit.stages.verdicts`, runs last and fails a run whose every result is written
+  when a primary printed number stopped reproducing: "the last run failed at rule verdicts", which ``verify``
+  still compares, and ``release`` refuses);
 * when a run that was asked for every result succeeds (``onsuccess``; the default target, nothing left out by
   ``--until``, ``--omit-from``, ``--batch`` or ``--allowed-rules``) it removes the marker. A run asked for some
   targets only brought those up to date, so it puts back what the marker said when it started (or removes it,
@@ -76,12 +79,16 @@ def starting(results: str | Path = "results") -> None:
     mark(RUNNING, results)
 
 
+def failure(jobs: list[str]) -> str:
+    """Why the results are stale after a run failed at ``jobs`` ('rule' or 'rule (wildcards)')."""
+    if not jobs:
+        return "the last run failed before it finished"
+    return f"the last run failed at rule{'s' if len(jobs) > 1 else ''} {', '.join(jobs)}"
+
+
 def failed(jobs: list[str], results: str | Path = "results") -> None:
     """A run failed; ``jobs`` are the failed jobs ('rule' or 'rule (wildcards)')."""
-    if not jobs:
-        mark("the last run failed before it finished", results)
-    else:
-        mark(f"the last run failed at rule{'s' if len(jobs) > 1 else ''} {', '.join(jobs)}", results)
+    mark(failure(jobs), results)
 
 
 def succeeded(whole: bool, results: str | Path = "results") -> None:

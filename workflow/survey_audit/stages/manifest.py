@@ -8,8 +8,13 @@ that wrote it (rule, wildcards, the inputs it read with their hashes, the librar
 values); for every file the jobs read and none wrote (raw exports, codebooks, weighting specs, registries, table
 specs, the plan files derived from the configuration), its sha256 and the jobs that read it; the library
 modules and schemas the jobs ran with; and the hash of the configuration, the code version (package version, git
-commit and whether the working tree had uncommitted changes), the versions of the packages that compute the
-numbers, the registry versions, and whether the data are synthetic.
+commit and the tracked files of code and configuration that differed from it), the versions of the packages that
+compute the numbers, the registry versions, and whether the data are synthetic.
+
+The code version is read from git when the workflow starts and given to the manifest job as a parameter, so a
+new commit, or a change to a tracked file of code or configuration, reruns the manifest (Snakemake reruns a job
+whose parameters changed): an up-to-date manifest always names the commit the results stand on, and a release
+checks that it names the commit the release is made from.
 
 The configuration files that only the workflow's start parses (``config/config.yaml``, the wave sheet, the
 variables) are read by the manifest job itself, as are the table specs and registries: their entries name the
@@ -27,10 +32,8 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 from collections import defaultdict
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from .. import __version__, formats
@@ -64,29 +67,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def _git(root: str | Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return done.stdout.strip()
-
-
-def git_state(root: str | Path = ".") -> dict[str, Any]:
-    """The git commit of the project and whether tracked files differ from it (None outside a repository)."""
-    commit = _git(root, "rev-parse", "HEAD")
-    if commit is None:
-        return {"commit": None, "dirty": None}
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": bool(status)}
-
-
-def commit_date(root: str | Path = ".") -> str | None:
-    """The committer date of the project's commit (ISO 8601), or None outside a repository: a date that the
-    same code always gives, unlike the clock's."""
-    return _git(root, "show", "-s", "--format=%cI", "HEAD")
 
 
 def job_records(logs: list[str]) -> list[dict]:
@@ -160,12 +140,13 @@ def build_manifest(
     outputs: list[str],
     registries: dict[str, int],
     synthetic: bool,
-    root: str | Path = ".",
+    code_version: dict[str, Any],
 ) -> dict[str, Any]:
     """The manifest of a run, as a JSON-ready dict, from the ``records`` of its jobs (the manifest job's own
     reads among them). ``outputs`` are the files the manifest must describe: each needs the record of the job
     that wrote it. Intermediate files the records mention are described too, so a table can be followed back
-    through every stage to the raw export."""
+    through every stage to the raw export. ``code_version`` is the :func:`~survey_audit.provenance.git_state`
+    the run started from."""
     hashes = file_hashes(records)
     producer = {path: r for r in records for path in (*r.get("outputs", {}), *r.get("writes_not_declared", {}))}
     missing = sorted({ledger_path(p) for p in outputs} - set(producer))
@@ -191,7 +172,7 @@ def build_manifest(
             if synthetic
             else "The data are the survey's real responses."
         ),
-        "code_version": {"package": __version__, "git": git_state(root)},
+        "code_version": {"package": __version__, "git": code_version},
         "python": platform.python_version(),
         "packages": package_versions(),
         "config_sha256": canonical_hash(config),
@@ -226,6 +207,7 @@ def write_manifest(
     logs: list[str],
     outputs: list[str],
     synthetic: bool,
+    code_version: dict[str, Any],
     manifest_out: str,
 ) -> None:
     """The manifest of the jobs that log to ``logs``: every file they read and wrote with its sha256 and
@@ -245,5 +227,6 @@ def write_manifest(
         outputs=outputs,
         registries=versions,
         synthetic=synthetic,
+        code_version=code_version,
     )
     formats.write_json(manifest, manifest_out)

@@ -47,7 +47,6 @@ from ..config.registry import Registry, load_registry
 from ..config.variables import VariableSet, load_variables
 from ..provenance import read_bytes, sha256_bytes
 from .conventions import CI_METHOD_TEXT, FLAGS, flag_labels
-from .manifest import commit_date, git_state
 from .tabulate import MEAN_COLUMNS, PROPORTION_COLUMNS
 
 VERDICT_CLASS = {
@@ -716,17 +715,17 @@ def release_of(read: dict[str, bytes], releases: list[str]) -> str:
     return ""
 
 
-def header_provenance(release: str, config_sha256: str, root: str | Path = ".") -> dict[str, str]:
-    """The header's lines: release, commit, configuration hash and the run's date (the commit's date)."""
-    state = git_state(root)
-    commit = state["commit"]
+def header_provenance(release: str, config_sha256: str, code_version: dict, date: str | None) -> dict[str, str]:
+    """The header's lines: release, commit (:func:`survey_audit.provenance.git_state`, read when the workflow
+    starts, so a commit reruns the report), configuration hash and the run's date (the commit's date)."""
+    commit = code_version.get("commit")
     return {
         "release": release or "none (these results match no release under results/releases/)",
-        "commit": (commit + (" with uncommitted changes" if state["dirty"] else ""))
+        "commit": (commit + (" with uncommitted changes" if code_version.get("dirty") else ""))
         if commit
         else "unknown (not a git checkout)",
         "config sha256": config_sha256,
-        "run date": (commit_date(root) or "unknown") + " (the commit's date, so that a rerun writes the same bytes)",
+        "run date": (date or "unknown") + " (the commit's date, so that a rerun writes the same bytes)",
     }
 
 
@@ -745,6 +744,8 @@ def write_report(
     registries: list[str],
     releases: list[str],
     config_sha256: str,
+    code_version: dict,
+    commit_date: str | None,
     small_base: int,
     synthetic: bool,
     report_out: str,
@@ -790,6 +791,6 @@ def write_report(
         disclosure=read_bytes(disclosure).decode("utf-8"),
         labels=Labels(load_variables(variables), small_base),
         registries=[load_registry(p) for p in registries],
-        provenance=header_provenance(release, config_sha256),
+        provenance=header_provenance(release, config_sha256, code_version, commit_date),
     )
     formats.write_text(html_text, report_out)
