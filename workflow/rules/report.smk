@@ -14,7 +14,7 @@ rule report:
         disclosure="results/audit/disclosure.txt",
         code=code("report"),
     output:
-        report="results/report/index.html",
+        report=report("results/report/index.html", caption="../report/report.rst", category="Report"),
     log:
         "results/logs/report.log",
     params:
