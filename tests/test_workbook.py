@@ -206,6 +206,27 @@ def test_cleaning_sheets_stack_the_waves_with_withheld_counts(workbook):
     assert log["rows_affected"].tolist() == ["[c]", 14]
 
 
+def test_weighting_margins_are_shares_with_withheld_rows(public, tmp_path):
+    margins = write(
+        tmp_path / "margins" / "wave2.csv",
+        """
+        variable,category,n,target_share,target,achieved,difference,unweighted_share
+        gender,female,254,0.939130434783,244.173913043,0.939130434784,9.24593734908e-13,0.976923076923
+        gender,male,,,,,,
+        """,
+    )
+    path = tmp_path / "with-margins.xlsx"
+    write_workbook(**{**public, "margins": [str(margins)]}, workbook_out=str(path))
+    sheet = openpyxl.load_workbook(path)["Weighting margins"]
+    assert rows(sheet)[1:4] == [
+        ("wave", "variable", "category", "n", "target_share", "target", "achieved", "difference", "unweighted_share"),
+        ("wave2", "gender", "female", 254, 0.939130434783, 244.173913043, 0.939130434784, 9.24593734908e-13,
+         0.976923076923),
+        ("wave2", "gender", "male", *["[c]"] * 6),
+    ]  # fmt: skip
+    assert [sheet.cell(row=3, column=c).number_format for c in (4, 5, 7, 8, 9)] == ["0", *["0.0%"] * 4]
+
+
 def test_no_cell_holds_a_formula(workbook):
     book = openpyxl.load_workbook(workbook)
     assert not [c.coordinate for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"]

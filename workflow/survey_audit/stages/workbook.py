@@ -347,7 +347,7 @@ def write_workbook(
                 "Weighting targets against achieved margins (a sensitivity analysis)",
                 "results/public/margins/{wave}.csv",
                 {stem(p): formats.read_csv(p, **read) for p in margins},
-                shares=("target_share", "achieved", "unweighted_share"),
+                shares=("target_share", "achieved", "difference", "unweighted_share"),
             )
         )
     formats.write_xlsx(build_workbook(sheets, synthetic, __version__), workbook_out)
