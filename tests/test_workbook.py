@@ -62,6 +62,7 @@ test_id,table_id,wave,family,statistic,ndf,ddf,p,p_adjusted,n,flags
 b:wave1,gender_by_period_of_recruitment_and_more,wave1,exploratory,2.5,1.2,14.4,0.12,0.24,115,
 a:wave1-wave2:male,gender,wave1-wave2,exploratory,,1,,,,,suppressed
 c:wave1,gender_by_period_of_recruitment_and_more,wave1,claims,30.01,1.9,44.6,7.5e-09,7.5e-09,115,
+d:wave1:chisq,gender_by_period_of_recruitment_and_more,wave1,exploratory,34.8,1,inf,6.1e-09,6.1e-09,115,
 """
 AUDIT = """
 entry_id,report,printed,recomputed,recomputed_display,difference,verdict,flags
@@ -143,7 +144,7 @@ def test_contents_lists_every_sheet_with_the_code_version_and_the_synthetic_flag
         "results/tables/gender.csv",
         "results/tables/gender_by_period_of_recruitment_and_more.csv",
     ]
-    assert list(contents["Rows"]) == [3, 3, 2, 3, 4, 2]
+    assert list(contents["Rows"]) == [3, 3, 2, 4, 4, 2]
     notes = " ".join(str(r[0]) for r in rows(book["Contents"])[:3])
     assert "SYNTHETIC DATA" in notes and "Synthetic: yes" in notes and f"survey-audit {__version__}" in notes
     link = book["Contents"].cell(row=5, column=1).hyperlink
@@ -191,9 +192,10 @@ def test_audit_and_tests_keep_their_columns_numbers_as_numbers_claims_first(work
     assert audit["printed"].tolist()[2] == "'=1+1"
     assert book["Audit"].cell(row=3, column=4).number_format == "0.00"
     tests = pd.read_excel(workbook, sheet_name="Tests", header=1, keep_default_na=False)
-    assert tests["test_id"].tolist() == ["c:wave1", "a:wave1-wave2:male", "b:wave1"]
-    assert tests["p"].tolist() == [pytest.approx(7.5e-09), "[c]", pytest.approx(0.12)]
-    assert tests["n"].tolist() == [115, "[c]", 115]
+    assert tests["test_id"].tolist() == ["c:wave1", "a:wave1-wave2:male", "b:wave1", "d:wave1:chisq"]
+    assert tests["p"].tolist() == [pytest.approx(7.5e-09), "[c]", pytest.approx(0.12), pytest.approx(6.1e-09)]
+    assert tests["n"].tolist() == [115, "[c]", 115, 115]
+    assert tests["ddf"].tolist() == [pytest.approx(44.6), "[c]", pytest.approx(14.4), "inf"]  # no infinite number
     assert book["Tests"].cell(row=3, column=8).number_format == "[<0.001]0.00E+00;0.000"
 
 

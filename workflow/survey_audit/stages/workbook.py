@@ -13,7 +13,8 @@ stack each wave's exclusion flow, cleaning log and weighting margins.
 The workbook reads only the public outputs, so disclosure control holds in it as in them: a number a CSV leaves
 blank because it is withheld (a row flagged ``suppressed`` or ``cell suppressed``; any blank count of a flow,
 log or margin) shows as ``[c]``, as in the HTML report, and a number that does not apply stays blank. Numbers
-are stored as numbers with a display format (one decimal for percentages), never as text; a text cell that a
+are stored as numbers with a display format (one decimal for percentages), never as text (an infinite one,
+the denominator df of a chi-square test, as the CSVs' ``inf``); a text cell that a
 spreadsheet would take for a formula gets the leading apostrophe of the CSVs (:func:`formats.neutralise_formula`).
 Sheet names follow Excel's rules (at most 31 characters, none of ``[]:*?/\\``, unique ignoring case). The
 header rows are frozen. The bytes are deterministic (:func:`formats.write_xlsx`).
@@ -287,6 +288,8 @@ def _cell_value(value):
         return formats.neutralise_formula(value) if value else None
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
+    if isinstance(value, float) and math.isinf(value):
+        return formats.format_float(value)  # a worksheet cannot hold an infinite number: 'inf' as in the CSVs
     return value
 
 
