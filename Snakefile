@@ -9,6 +9,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# What `snakemake --report` shows first; the outputs it shows are marked with report() in the rules.
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/clean.smk"
@@ -19,6 +23,7 @@ include: "workflow/rules/publish.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/disclosure.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/workbook.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/verdicts.smk"
 include: "workflow/rules/synthetic.smk"

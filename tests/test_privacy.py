@@ -4,12 +4,14 @@ succeeds and after one that fails; and real exports have a home that git ignores
 
 The oracle is the raw export itself: every value of its identifying columns (names, e-mail, IP address,
 platform ids, external references, the organisation's participant code) and of its free-text column is
-searched for, byte for byte, in every file (and, for Parquet, in every text cell)."""
+searched for, byte for byte, in every file (for Parquet, in every text cell; for an Excel workbook, in every
+part of it)."""
 
 from __future__ import annotations
 
 import csv
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -53,6 +55,9 @@ def leaks(project: Path, text: str, values: set[str]) -> list[str]:
                 found += [f"{path.relative_to(project)}: {v}" for v in values if v in cells]
             else:
                 data = path.read_bytes()
+                if path.suffix == ".xlsx":  # a zip of XML parts: search what it holds, not the compressed bytes
+                    with zipfile.ZipFile(path) as archive:
+                        data = b"".join(archive.read(name) for name in archive.namelist())
                 found += [f"{path.relative_to(project)}: {v}" for v in values if v.encode("utf-8") in data]
     return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -164,6 +165,69 @@ def test_manifest_hashes_every_output_and_traces_it_to_data_config_and_code(proj
         "resources/synthetic/wave2.csv": manifest["inputs"]["resources/synthetic/wave2.csv"]["sha256"]
     }
     assert all(not entry["inputs_not_read"] and not entry["reads_not_declared"] for entry in outputs.values())
+
+
+def test_the_workbook_withholds_what_the_tables_withhold_and_prints_what_they_print(project):
+    """Oracle: the public CSVs. Every table has a sheet; a number the CSV prints is the sheet's number, a number a
+    suppressed row leaves blank is [c], and nothing else is."""
+    workbook = project / "results" / "report" / "tables.xlsx"
+    contents = pd.read_excel(workbook, sheet_name="Contents", header=3)
+    sheets = dict(zip(contents["From"], contents["Sheet"]))
+    tables = sorted((project / "results" / "tables").glob("*.csv"))
+    assert {f"results/tables/{p.name}" for p in tables} <= set(sheets)
+    withheld = 0
+    for path in tables:
+        csv = pd.read_csv(path, dtype={"flags": str}, keep_default_na=False, na_values={"n": [""], "base_n": [""]})
+        sheet = pd.read_excel(workbook, sheet_name=sheets[f"results/tables/{path.name}"], header=2)
+        assert len(sheet) == len(csv), path.name
+        suppressed = csv["flags"].str.contains("suppressed")
+        for column, shown in (("n", "n"), ("base_n", "Base")):
+            expected = [
+                "[c]" if pd.isna(v) and s else None if pd.isna(v) else v for v, s in zip(csv[column], suppressed)
+            ]
+            got = [None if isinstance(v, float) and pd.isna(v) else v for v in sheet[shown]]
+            assert got == expected, (path.name, column)
+            withheld += expected.count("[c]")
+    assert withheld > 0  # the bundled run withholds counts, so the comparison above saw some
+
+
+def report_data(html: str, name: str) -> dict:
+    """A JSON object the Snakemake report embeds in a script of its own (``results``, ``categories``)."""
+    marker = f'<script id="{name}">\n    var {name} = '
+    start = html.index(marker) + len(marker)
+    return json.JSONDecoder().raw_decode(html, start)[0]
+
+
+def test_snakemake_report_shows_the_audit_the_tables_and_the_report_with_captions(project, tmp_path):
+    out = tmp_path / "snakemake-report.html"
+    result = snakemake(project, "--report", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = out.read_text(encoding="utf-8")
+    results, categories = report_data(html, "results"), report_data(html, "categories")
+    assert set(categories) == {"Audit", "Report", "Tables", "Tests"}
+    tables = sorted(f"results/tables/{p.name}" for p in (project / "results" / "tables").glob("*.csv"))
+    assert sorted(path for chapter in categories["Tables"].values() for path in chapter) == tables
+    assert results["results/tables/gender.csv"]["labels"] == {"table": "gender", "title": "Gender identity"}
+
+    def embedded(path: str) -> bytes:
+        return base64.b64decode(results[path]["data_uri"].split("base64,", 1)[1])
+
+    audit = results["results/audit/published.csv"]
+    assert "one row per number the 2015 and 2018 reports printed" in audit["caption"]
+    assert embedded("results/audit/published.csv") == (project / "results" / "audit" / "published.csv").read_bytes()
+    page = results["results/report/index.html"]
+    assert "The reviewer's report" in page["caption"]
+    assert embedded("results/report/index.html").count(b"<svg") >= 1  # the figures, inline in the report
+    assert "Excel workbook" in results["results/report/tables.xlsx"]["caption"]
+    assert "Start with <strong>Audit</strong>" in html  # the workflow's description
+
+
+def test_snakemake_report_needs_only_the_declared_dependencies():
+    """``snakemake --report`` imports pygments, which Snakemake does not require: the project declares it."""
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert any(d.startswith("pygments") for d in pyproject["project"]["dependencies"])
 
 
 def sensitive_values(project: Path) -> set[str]:

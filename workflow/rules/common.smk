@@ -37,6 +37,7 @@ WAVES = PLAN.waves
 WAVE_IDS = list(WAVES)
 SCOPES = PLAN.scopes
 TABLE_IDS = sorted(spec.id for spec in PLAN.specs)
+TABLE_SPECS = {spec.id: spec for spec in PLAN.specs}
 SYNTHETIC = any(w.synthetic for w in WAVES.values())
 CODE_VERSION = git_state(PROJECT)  # the commit the run stands on, and the tracked files that differ from it
 COMMIT_DATE = commit_date(PROJECT)  # its committer date: the report's run date, the same for every rerun
@@ -103,8 +104,8 @@ def scope_calibration(wildcards):
 
 
 def public_outputs():
-    """The files a reviewer reads: tables, tests, the audit, each wave's flow and margins, the disclosure check
-    and the report (disclosure control applied to all)."""
+    """The files a reviewer reads: tables, tests, the audit, each wave's flow and margins, the disclosure check,
+    the report and the workbook (disclosure control applied to all)."""
     return [
         *expand("results/tables/{table_id}.csv", table_id=TABLE_IDS),
         "results/tests.csv",
@@ -115,6 +116,7 @@ def public_outputs():
         *expand("results/public/log/{wave}.csv", wave=WAVE_IDS),
         *expand("results/public/margins/{wave}.csv", wave=WEIGHTED),
         "results/report/index.html",
+        "results/report/tables.xlsx",
     ]
 
 
@@ -141,6 +143,7 @@ def job_logs():
         *(log for stage in (rules.ingest, rules.clean, rules.weight) for log in expand(stage.log[0], wave=WAVE_IDS)),
         *expand(rules.tabulate.log[0], scope=SCOPES),
         *(stage.log[0] for stage in (rules.associations, rules.audit, rules.publish, rules.disclosure, rules.report)),
+        rules.workbook.log[0],
     ]
 
 

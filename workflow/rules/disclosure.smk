@@ -16,7 +16,7 @@ rule disclosure:
         public_audit="results/audit/published.csv",
         code=code("disclosure"),
     output:
-        report="results/audit/disclosure.txt",
+        report=report("results/audit/disclosure.txt", caption="../report/disclosure.rst", category="Audit"),
     log:
         "results/logs/disclosure.log",
     params:

@@ -15,10 +15,19 @@ rule publish:
         tables=f"{PLAN_DIR}/tables.json",
         code=code("publish"),
     output:
-        tables=expand("results/tables/{table_id}.csv", table_id=TABLE_IDS),
-        tests="results/tests.csv",
-        audit="results/audit/published.csv",
-        summary="results/audit/summary.txt",
+        tables=[
+            report(
+                f"results/tables/{table_id}.csv",
+                caption="../report/table.rst",
+                category="Tables",
+                subcategory=TABLE_SPECS[table_id].chapter,
+                labels={"table": table_id, "title": TABLE_SPECS[table_id].title},
+            )
+            for table_id in TABLE_IDS
+        ],
+        tests=report("results/tests.csv", caption="../report/tests.rst", category="Tests"),
+        audit=report("results/audit/published.csv", caption="../report/audit.rst", category="Audit"),
+        summary=report("results/audit/summary.txt", caption="../report/summary.rst", category="Audit"),
         flows=expand("results/public/flow/{wave}.csv", wave=WAVE_IDS),
         logs=expand("results/public/log/{wave}.csv", wave=WAVE_IDS),
         margins=expand("results/public/margins/{wave}.csv", wave=WEIGHTED),

@@ -22,7 +22,7 @@ rule report:
         releases=sorted(glob("results/releases/*/manifest.json")),
         code=code("report"),
     output:
-        report="results/report/index.html",
+        report=report("results/report/index.html", caption="../report/report.rst", category="Report"),
     log:
         "results/logs/report.log",
     params:

@@ -11,6 +11,11 @@ A text cell that a spreadsheet would read as a formula (it begins with ``=``, ``
 carriage return, and is not a number) is written with a leading apostrophe, the OWASP defence against CSV
 injection: a registry wording or a category label can never run as a formula in the reviewer's spreadsheet.
 Numbers, and text that is a number (``-1.5``), are written as they are.
+
+An Excel workbook (:func:`write_xlsx`) is a zip of XML parts, and openpyxl stamps the time into two places: the
+document properties (created, modified) and each zip entry's date. Both are fixed (1980-01-01 00:00, the
+earliest date a zip entry can carry) and the parts are stored in name order, so the same sheets give the same
+bytes.
 """
 
 from __future__ import annotations
@@ -113,6 +118,42 @@ def csv_text(frame: pd.DataFrame) -> str:
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a frame as canonical CSV."""
     data = csv_text(frame).encode("utf-8")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+XLSX_TIME = (1980, 1, 1, 0, 0, 0)  # the fixed time of a workbook's properties and zip entries
+
+
+def xlsx_bytes(workbook: Any) -> bytes:
+    """The bytes of an openpyxl workbook, with no time in them: fixed document times, every zip entry dated
+    :data:`XLSX_TIME`, the entries in name order (``[Content_Types].xml`` sorts first, as readers expect)."""
+    import datetime as dt
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    fixed = dt.datetime(*XLSX_TIME)
+    workbook.properties.created = fixed
+    workbook.properties.modified = fixed
+    workbook.properties.creator = "survey-audit"
+    first = io.BytesIO()
+    # ExcelWriter, not Workbook.save: save() stamps the modification time after the properties are set.
+    ExcelWriter(workbook, zipfile.ZipFile(first, "w", zipfile.ZIP_DEFLATED)).save()
+    out = io.BytesIO()
+    with zipfile.ZipFile(first) as source, zipfile.ZipFile(out, "w") as target:
+        for name in sorted(source.namelist()):
+            entry = zipfile.ZipInfo(name, date_time=XLSX_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.create_system = 3
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, source.read(name), compresslevel=6)
+    return out.getvalue()
+
+
+def write_xlsx(workbook: Any, path: str | Path) -> None:
+    """Write an openpyxl workbook deterministically (see :func:`xlsx_bytes`)."""
+    data = xlsx_bytes(workbook)
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
 

@@ -118,6 +118,17 @@ class VariableSet:
                     changed = True
         return [v for v in self.variables.values() if v.name in carried]
 
+    def label(self, name: str) -> str:
+        """The label of variable ``name``, or the name itself when no variable has it (a table's own row
+        variable, such as the sample's)."""
+        return self.variables[name].label if name in self.variables else name
+
+    def category_label(self, name: str, code: str) -> str:
+        """The label of a category (or option) ``code`` of variable ``name``, or of a missing code; the code
+        itself when neither declares it (a mean's row, the sample's counts)."""
+        declared = self.variables[name].categories if name in self.variables else {}
+        return declared.get(code) or self.missing_codes.get(code) or code
+
     @property
     def missing_reasons(self) -> dict[str, str]:
         """Every reason a value may be missing: the declared missing codes, then the pipeline's own."""

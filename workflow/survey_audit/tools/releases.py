@@ -74,7 +74,15 @@ class Version:
         """The files a release freezes, relative to its root."""
         files = [p.relative_to(self.root) for p in self.table_paths().values()]
         files += [p.relative_to(self.root) for p in sorted((self.root / "public").glob("*/*.csv"))]
-        for name in ("tests.csv", "audit/published.csv", "audit/summary.txt", "audit/disclosure.txt", "manifest.json"):
+        for name in (
+            "tests.csv",
+            "audit/published.csv",
+            "audit/summary.txt",
+            "audit/disclosure.txt",
+            "report/index.html",
+            "report/tables.xlsx",
+            "manifest.json",
+        ):
             if (self.root / name).is_file():
                 files.append(Path(name))
         return files
