@@ -1,0 +1,275 @@
+"""Design-based regression, tests of terms, two-group t-tests and quantiles against R's survey package: the
+golden block 'models' of tests/golden/make_golden.R (svyglm, regTermTest, svyttest, svyquantile) on R's api data
+and on the bundled waves. Iterative fits (svyglm) at 1e-7 relative; closed forms (gaussian fits, t-tests,
+quantiles) at 1e-9."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survey_audit.errors import DesignError
+from survey_audit.stats import regtermtest, svyglm, svyquantile, svyttest
+from survey_audit.stats import weighting as W
+from survey_audit.stats.design import svydesign
+from survey_audit.stats.models import parse_formula
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CLOSED, ITERATIVE = 1e-9, 1e-7
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    return math.nan if value is None else value
+
+
+R = _decode(json.loads((GOLDEN / "models.json").read_text(encoding="utf-8")))
+ROW = np.arange(1, 184)
+CLUS1 = pd.read_csv(GOLDEN / "data" / "apiclus1.csv", dtype={"cds": str})
+STRAT = pd.read_csv(GOLDEN / "data" / "apistrat.csv", dtype={"cds": str})
+CLUS1["ell_na"] = CLUS1["ell"].where(ROW % 9 != 0)
+CLUS1["enroll_na"] = CLUS1["enroll"].where(ROW % 11 != 0)
+for frame in (CLUS1, STRAT):
+    frame["sch_wide_yes"] = frame["sch.wide"] == "Yes"
+    frame["awards_yes"] = frame["awards"] == "Yes"
+DCLUS1 = svydesign(CLUS1, weights="pw", cluster="dnum", fpc="fpc")
+DSTRAT = svydesign(STRAT, weights="pw", strata="stype", fpc="fpc")
+MARGINS = {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}
+RAKED = W.rake(DCLUS1, MARGINS, maxit=1000, epsilon=1e-10).design
+
+
+def close(actual, expected, rtol):
+    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol)
+
+
+# ---- svyglm and regTermTest ---------------------------------------------------------------------------------------
+
+GLM_CASES = {
+    "dclus1_api00_ell_meals_stype": (lambda: DCLUS1, "api00 ~ ell + meals + stype", "gaussian", None),
+    "dstrat_schwide_ell_stype_logit": (lambda: DSTRAT, "sch_wide_yes ~ ell + stype", "quasibinomial", None),
+    "dclus1_awards_ell_mobility_logit": (lambda: DCLUS1, "awards ~ ell + mobility", "quasibinomial", None),
+    "dclus1_domain_comp_imp_yes_api00_ell_stype": (
+        lambda: DCLUS1,
+        "api00 ~ ell + stype",
+        "gaussian",
+        "`comp.imp` == 'Yes'",
+    ),
+    "dclus1_missing_ell_api00_ell_na_stype": (lambda: DCLUS1, "api00 ~ ell_na + stype", "gaussian", None),
+    "rake_api00_ell_stype": (lambda: RAKED, "api00 ~ ell + stype", "gaussian", None),
+    "rake_awards_ell_logit": (lambda: RAKED, "awards_yes ~ ell", "quasibinomial", None),
+    "jk1_api00_ell_stype": (lambda: W.jk1_replicates(DCLUS1), "api00 ~ ell + stype", "gaussian", None),
+}
+
+
+@pytest.mark.parametrize("case", list(GLM_CASES))
+def test_svyglm_coefficients_intervals_and_term_tests_equal_r(case):
+    golden = R["api"]["glm"][case]
+    design, formula, family, domain = GLM_CASES[case]
+    _check_glm(svyglm(design(), formula, family=family, domain=domain), golden, family)
+
+
+def _check_glm(fit, golden, family):
+    rtol = ITERATIVE if family == "quasibinomial" else CLOSED
+    table = fit.coefficients()
+    assert table["term"].tolist() == golden["names"]
+    assert fit.df_residual == golden["df_residual"] and set(table["df"]) == {golden["df_residual"]}
+    assert fit.n == golden["n"]
+    close(table["estimate"], golden["coef"], rtol)
+    for column, key in (("se", "se"), ("statistic", "t"), ("p", "p")):
+        close(table[column], golden[key], rtol)
+    if golden["deff"]:
+        close(table["deff"], golden["deff"], rtol)
+    else:  # R gives no design effect for a replicate design
+        assert table["deff"].isna().all()
+    close(table[["ci_low", "ci_high"]].to_numpy(), golden["ci_95"], rtol)
+    other = fit.coefficients(level=golden["level"])
+    close(other[["ci_low", "ci_high"]].to_numpy(), golden["ci_level"], rtol)
+    for expected in golden["tests"]:
+        terms = [expected["terms"]] if isinstance(expected["terms"], str) else expected["terms"]
+        row = regtermtest(fit, terms).iloc[0]
+        close(
+            [row["statistic"], row["ndf"], row["ddf"], row["p"]],
+            [expected[k] for k in ("statistic", "ndf", "ddf", "p")],
+            rtol,
+        )
+
+
+def test_a_wald_test_of_one_coefficient_is_its_t_squared():
+    fit = svyglm(DCLUS1, "api00 ~ ell + meals")
+    row = regtermtest(fit, "ell").iloc[0]
+    t = fit.coefficients().set_index("term").loc["ell", "statistic"]
+    assert row["statistic"] == pytest.approx(t**2, rel=1e-12)
+    chisq = regtermtest(fit, ["ell"], df=math.inf).iloc[0]
+    assert chisq["statistic"] == pytest.approx(t**2, rel=1e-12) and chisq["ddf"] == math.inf
+
+
+# ---- svyttest -----------------------------------------------------------------------------------------------------
+
+TTEST_CASES = {
+    "dclus1_api00_by_sch_wide": (lambda: DCLUS1, "api00", "sch.wide", None),
+    "dstrat_enroll_by_comp_imp": (lambda: DSTRAT, "enroll", "comp.imp", None),
+    "dclus1_domain_E_api00_by_awards": (lambda: DCLUS1, "api00", "awards", "stype == 'E'"),
+    "rake_api00_by_awards": (lambda: RAKED, "api00", "awards", None),
+}
+
+
+@pytest.mark.parametrize("case", list(TTEST_CASES))
+def test_svyttest_equals_r(case):
+    golden = R["api"]["ttest"][case]
+    design, variable, group, domain = TTEST_CASES[case]
+    row = svyttest(design(), variable, group, domain=domain).iloc[0]
+    rtol = ITERATIVE if case.startswith("rake") else CLOSED
+    close(
+        [row["estimate"], row["se"], row["statistic"], row["p"], row["ci_low"], row["ci_high"]],
+        [golden["estimate"], golden["se"], golden["statistic"], golden["p"], *golden["ci"]],
+        rtol,
+    )
+    assert row["df"] == golden["df"]
+
+
+def test_svyttest_refuses_a_group_of_three_levels():
+    with pytest.raises(DesignError, match="two levels"):
+        svyttest(DCLUS1, "api00", "stype")
+
+
+# ---- svyquantile --------------------------------------------------------------------------------------------------
+
+QUANTILE_CASES = {
+    "dclus1_api00_enroll": (lambda: DCLUS1, ["api00", "enroll"], (0.25, 0.5, 0.75), {}),
+    "dstrat_api00_enroll": (lambda: DSTRAT, ["api00", "enroll"], (0.25, 0.5, 0.75), {}),
+    "dclus1_api00_school_alpha10": (lambda: DCLUS1, ["api00"], (0.1, 0.5, 0.9), {"qrule": "school", "level": 0.9}),
+    "dclus1_domain_H_api00": (lambda: DCLUS1, ["api00"], (0.25, 0.5, 0.75), {"domain": "stype == 'H'"}),
+    "dclus1_enroll_na": (lambda: DCLUS1, ["enroll_na"], (0.25, 0.5, 0.75), {}),
+    "rake_api00": (lambda: RAKED, ["api00"], (0.25, 0.5, 0.75), {}),
+}
+
+
+@pytest.mark.parametrize("case", list(QUANTILE_CASES))
+def test_svyquantile_estimates_and_woodruff_intervals_equal_r(case):
+    golden = R["api"]["quantile"][case]
+    design, variables, probs, options = QUANTILE_CASES[case]
+    table = svyquantile(design(), variables, probs, **options)
+    rtol = ITERATIVE if case.startswith("rake") else CLOSED
+    for variable in variables:
+        rows = table[table["variable"] == variable]
+        expected = golden[variable]
+        assert rows["probability"].tolist() == list(probs)
+        close(rows["estimate"], expected["quantile"], CLOSED)
+        close(rows[["ci_low", "ci_high"]].to_numpy(), expected["ci"], CLOSED)
+        close(rows["se"], expected["se"], rtol)
+
+
+def test_quantiles_by_group_equal_the_domain_quantiles():
+    by = svyquantile(DCLUS1, "api00", by="stype")
+    domain = svyquantile(DCLUS1, "api00", domain="stype == 'H'")
+    rows = by[by["by_value"] == "H"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        rows.drop(columns=["by", "by_value"]), domain.drop(columns=["by", "by_value"]), check_exact=True
+    )
+
+
+# ---- the bundled waves --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def waves():
+    """The designs of make_golden.R: organisations as clusters; wave 2 raked to wave 1's gender and race shares
+    (a missing answer its own category) and trimmed to 0.2 to 5 times the mean weight."""
+    data = pd.read_csv(GOLDEN / "data" / "waves.csv", dtype=str, keep_default_na=False, na_values=["NA"])
+    data["buyers_per_day"] = data["buyers_per_day"].astype(float)
+    data["online"] = data["advertised_online"] == "yes"
+    data = data.fillna({"gender": "missing", "race": "missing"})
+    w1, w2 = (part.reset_index(drop=True) for _, part in data.groupby("wave"))
+    targets = {margin: (w1[margin].value_counts(normalize=True) * len(w2)).to_dict() for margin in ("gender", "race")}
+    raked = W.rake(svydesign(w2, cluster="org"), targets, maxit=1000, epsilon=1e-10).design
+    mean_w = raked.weights.mean()
+    return {
+        "wave1": svydesign(w1, cluster="org"),
+        "wave2_unweighted": svydesign(w2, cluster="org"),
+        "wave2_weighted": W.trim_weights(raked, lower=0.2 * mean_w, upper=5 * mean_w).design,
+    }
+
+
+def test_the_raked_wave2_design_is_rs(waves):
+    golden = json.loads((GOLDEN / "waves.json").read_text(encoding="utf-8"))["wave2_weights"]
+    close(waves["wave2_weighted"].weights, golden, ITERATIVE)
+
+
+def test_wave1_buyers_model_and_quantiles_equal_r(waves):
+    golden = R["waves"]["wave1"]
+    fit = svyglm(waves["wave1"], "buyers_per_day ~ advertised_online + region")
+    _check_glm(fit, golden["buyers_on_online_region"], "gaussian")
+    q = svyquantile(waves["wave1"], "buyers_per_day")
+    close(q["estimate"], golden["quantile_buyers"]["buyers_per_day"]["quantile"], CLOSED)
+    close(q[["ci_low", "ci_high"]].to_numpy(), golden["quantile_buyers"]["buyers_per_day"]["ci"], CLOSED)
+
+
+@pytest.mark.parametrize("weighting", ["unweighted", "weighted"])
+def test_wave2_models_ttest_and_quantiles_equal_r(weighting, waves):
+    golden = R["waves"][f"wave2_{weighting}"]
+    design = waves[f"wave2_{weighting}"]
+    rtol = CLOSED if weighting == "unweighted" else ITERATIVE
+    fit = svyglm(design, "buyers_per_day ~ advertised_online + entry_cohort")
+    if weighting == "unweighted":
+        _check_glm(fit, golden["buyers_on_online_cohort"], "gaussian")
+    else:
+        _check_glm(fit, golden["buyers_on_online_cohort"], "quasibinomial")  # raked weights: iterative tolerance
+    _check_glm(
+        svyglm(design, "online ~ entry_cohort + region", family="quasibinomial"),
+        golden["online_on_cohort_region_logit"],
+        "quasibinomial",
+    )
+    t = svyttest(design, "buyers_per_day", "advertised_online").iloc[0]
+    expected = golden["ttest_buyers_by_online"]
+    close(
+        [t["estimate"], t["se"], t["statistic"], t["p"], t["ci_low"], t["ci_high"]],
+        [expected["estimate"], expected["se"], expected["statistic"], expected["p"], *expected["ci"]],
+        rtol,
+    )
+    assert t["df"] == expected["df"]
+    q = svyquantile(design, "buyers_per_day")
+    close(q["estimate"], golden["quantile_buyers"]["buyers_per_day"]["quantile"], CLOSED)
+    close(q[["ci_low", "ci_high"]].to_numpy(), golden["quantile_buyers"]["buyers_per_day"]["ci"], CLOSED)
+
+
+# ---- formulas and refusals ----------------------------------------------------------------------------------------
+
+
+def test_formula_parsing_accepts_main_effects_and_refuses_the_rest():
+    f = parse_formula("y ~ x + factor(g) + `a b`")
+    assert f.response == "y" and f.terms == (("x", False), ("g", True), ("a b", False))
+    assert f.labels == ["x", "factor(g)", "a b"]
+    assert parse_formula("y ~ 1").terms == ()
+    for bad in ("y ~ x:z", "y ~ x * z", "y ~ I(x^2)", "y ~ x - 1", "y x", "log(y) ~ x"):
+        with pytest.raises(DesignError):
+            parse_formula(bad)
+
+
+def test_factor_coding_follows_r_treatment_contrasts():
+    fit = svyglm(DCLUS1, "api00 ~ sch_wide_yes + factor(yr.rnd)")
+    assert fit.columns == ["(Intercept)", "sch_wide_yesTRUE", "factor(yr.rnd)Yes"]
+
+
+def test_refusals_are_clear():
+    with pytest.raises(DesignError, match="not in the data"):
+        svyglm(DCLUS1, "api00 ~ nope")
+    with pytest.raises(DesignError, match="outside 0 to 1"):
+        svyglm(DCLUS1, "api00 ~ ell", family="quasibinomial")
+    doubled = svydesign(CLUS1.assign(ell2=CLUS1["ell"] * 2), weights="pw", cluster="dnum")
+    with pytest.raises(DesignError, match="linearly dependent"):
+        svyglm(doubled, "api00 ~ ell + ell2")
+    two_districts = CLUS1["dnum"].isin(sorted(CLUS1["dnum"].unique())[:2]).to_numpy()
+    with pytest.raises(DesignError, match="residual degrees of freedom"):
+        svyglm(DCLUS1, "api00 ~ ell", domain=two_districts)  # degf 1, two coefficients: df.residual 0
+    with pytest.raises(DesignError, match="terms to test are not in the model"):
+        regtermtest(svyglm(DCLUS1, "api00 ~ ell"), "stype")
+    with pytest.raises(DesignError, match="between 0 and 1"):
+        svyquantile(DCLUS1, "api00", (0.5, 1.5))
