@@ -474,9 +474,12 @@ def regtermtest(fit: GlmFit, terms, *, df: float | None = None) -> pd.DataFrame:
     )
 
 
-def svyttest(design: Design, variable: str, group: str, *, domain=None, df: str = "domain") -> pd.DataFrame:
+def svyttest(
+    design: Design, variable: str, group: str, *, domain=None, df: str = "domain", level: float = 0.95
+) -> pd.DataFrame:
     """R ``svyttest(variable ~ group, design)``: the difference of the group means (second level minus first)
-    with its design SE, ``t`` on ``degf - 1`` df, two-sided p and the 95% interval R reports (``confint.svyglm``).
+    with its design SE, ``t`` on ``degf - 1`` df, two-sided p and the interval R reports (``confint.svyglm``;
+    R's is always 95%, ``level`` gives another).
     The group must have exactly two levels in the base, or be numeric coded 0/1 or 1/2 (R: "group must be
     binary")."""
     f = Formula(f"{variable} ~ {group}", variable, ((group, False),))
@@ -490,7 +493,7 @@ def svyttest(design: Design, variable: str, group: str, *, domain=None, df: str 
             expected="a variable with two groups, or numeric coded 0/1 or 1/2 (R: group must be binary)",
         )
     fit = svyglm(design, f, domain=domain, df=df)
-    row = fit.coefficients(0.95).iloc[1]
+    row = fit.coefficients(level).iloc[1]
     return pd.DataFrame(
         [
             {
@@ -505,7 +508,7 @@ def svyttest(design: Design, variable: str, group: str, *, domain=None, df: str 
                 "p": row["p"],
                 "ci_low": row["ci_low"],
                 "ci_high": row["ci_high"],
-                "level": 0.95,
+                "level": level,
                 "method": f"design-based t-test of the difference in mean {variable} between the groups of {group}",
                 "n": fit.n,
             }
