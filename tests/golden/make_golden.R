@@ -461,7 +461,7 @@ glm_full <- function(formula, design, family = gaussian(), terms = list(), level
   list(names = rownames(cf), coef = unname(cf[, 1]), se = unname(cf[, 2]), t = unname(cf[, 3]),
        p = unname(cf[, 4]), df_residual = m$df.residual, deff = unname(diag(attr(m, "deff"))),
        ci_95 = unname(confint(m)), ci_level = unname(confint(m, level = level)), level = level,
-       n = length(m$y), tests = tests)
+       n = sum(m$prior.weights > 0), tests = tests)
 }
 
 ttest <- function(formula, design) {
@@ -500,6 +500,9 @@ golden_models <- function() {
       dclus1_missing_ell_api00_ell_na_stype = glm_full(api00 ~ ell_na + stype, dclus1, terms = list(~stype)),
       rake_api00_ell_stype = glm_full(api00 ~ ell + stype, rk, terms = list(~stype)),
       rake_awards_ell_logit = glm_full(I(awards == "Yes") ~ ell, rk, q),
+      # A subset of a calibrated design keeps every row, with weight zero outside the domain.
+      rake_domain_comp_imp_yes_api00_ell_stype = glm_full(api00 ~ ell + stype, subset(rk, comp.imp == "Yes"),
+                                                          terms = list(~stype)),
       jk1_api00_ell_stype = glm_full(api00 ~ ell + stype, rclus1, terms = list(~stype))
     ),
     ttest = list(
@@ -514,7 +517,8 @@ golden_models <- function() {
       dclus1_api00_school_alpha10 = quant(~api00, dclus1, c(0.1, 0.5, 0.9), qrule = "school", alpha = 0.1),
       dclus1_domain_H_api00 = quant(~api00, subset(dclus1, stype == "H")),
       dclus1_enroll_na = quant(~enroll_na, dclus1, na.rm = TRUE),
-      rake_api00 = quant(~api00, rk)
+      rake_api00 = quant(~api00, rk),
+      rake_domain_comp_imp_yes_api00 = quant(~api00, subset(rk, comp.imp == "Yes"))
     )
   )
 
