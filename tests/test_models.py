@@ -113,6 +113,9 @@ def test_a_wald_test_of_one_coefficient_is_its_t_squared():
     row = regtermtest(fit, "ell").iloc[0]
     t = fit.coefficients().set_index("term").loc["ell", "statistic"]
     assert row["statistic"] == pytest.approx(t**2, rel=1e-12)
+    assert row["estimate"] == fit.coef[1] and row["direction"] == "negative"
+    assert row["formula"] == "api00 ~ ell + meals" and row["family"] == "gaussian"
+    assert np.isnan(regtermtest(fit, ["ell", "meals"]).iloc[0]["estimate"])
     chisq = regtermtest(fit, ["ell"], df=math.inf).iloc[0]
     assert chisq["statistic"] == pytest.approx(t**2, rel=1e-12) and chisq["ddf"] == math.inf
 
@@ -277,3 +280,7 @@ def test_refusals_are_clear():
         regtermtest(svyglm(DCLUS1, "api00 ~ ell"), "stype")
     with pytest.raises(DesignError, match="between 0 and 1"):
         svyquantile(DCLUS1, "api00", (0.5, 1.5))
+    with pytest.raises(DesignError, match="single value"):
+        svyglm(DCLUS1, "api00 ~ ell + stype", domain="stype == 'H'")
+    with pytest.raises(DesignError, match="replicate design"):
+        svyquantile(W.jk1_replicates(DCLUS1), "api00")

@@ -75,7 +75,21 @@ from .design import degf as design_degf
 
 FAMILIES = ("gaussian", "quasibinomial")
 COEFFICIENT_COLUMNS = ["term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high", "level", "deff"]
-TERM_TEST_COLUMNS = ["test", "terms", "statistic", "ndf", "ddf", "p", "chisq", "method", "n"]
+TERM_TEST_COLUMNS = [
+    "test",
+    "formula",
+    "family",
+    "terms",
+    "statistic",
+    "ndf",
+    "ddf",
+    "p",
+    "chisq",
+    "estimate",
+    "direction",
+    "method",
+    "n",
+]
 TTEST_COLUMNS = [
     "test",
     "variable",
@@ -253,6 +267,14 @@ def model_frame(design: Design, formula: str | Formula, *, family: str = "gaussi
             assign.append(i)
             continue
         present = np.flatnonzero(np.bincount(codes.codes[ok], minlength=len(codes.labels)) > 0)
+        if present.size < 2:
+            raise DesignError(
+                f"the categorical term '{label}' takes a single value in the model's rows",
+                column=name,
+                value=", ".join(_level_text(codes.labels[j]) for j in present) or "(none)",
+                expected="two or more levels (R: contrasts can be applied only to factors with 2 or more levels)",
+                hint="drop the term, or choose a domain in which it varies",
+            )
         for level in present[1:]:
             columns.append(f"{label}{_level_text(codes.labels[level])}")
             blocks.append((ok & (codes.codes == level)).astype(float))
@@ -431,7 +453,9 @@ def svyglm(
 def regtermtest(fit: GlmFit, terms, *, df: float | None = None) -> pd.DataFrame:
     """R ``regTermTest(model, ~ term1 + term2)``: the Wald test that every coefficient of the named terms is
     zero. One-row frame: ``F = chisq/k`` on ``(k, df)`` (``df`` defaults to the model's ``df_residual``; with
-    ``df=inf`` the statistic is the chi-square on ``k`` df, as R)."""
+    ``df=inf`` the statistic is the chi-square on ``k`` df, as R), the model's formula and family, and, when the
+    terms have a single coefficient, that coefficient (``estimate``) and its sign (``direction``: ``positive``,
+    ``negative``), so that a claim of a direction can be checked against the same row."""
     names = [terms] if isinstance(terms, str) else list(terms)
     if not names:
         raise DesignError("regtermtest needs at least one term", expected="terms of the model: " + ", ".join(fit.terms))
@@ -455,16 +479,22 @@ def regtermtest(fit: GlmFit, terms, *, df: float | None = None) -> pd.DataFrame:
         statistic, p, label = chisq, float(stats.chi2.sf(chisq, k)), "chi-square"
     else:
         statistic, p, label = chisq / k, float(stats.f.sf(chisq / k, k, ddf)), "F"
+    single = float(b[0]) if k == 1 else np.nan  # one coefficient: its sign says which way the association goes
+    direction = "" if k != 1 else ("positive" if single > 0 else ("negative" if single < 0 else "flat"))
     return pd.DataFrame(
         [
             {
                 "test": "Wald",
+                "formula": fit.formula,
+                "family": fit.family,
                 "terms": " + ".join(names),
                 "statistic": statistic,
                 "ndf": float(k),
                 "ddf": ddf,
                 "p": p,
                 "chisq": chisq,
+                "estimate": single,
+                "direction": direction,
                 "method": f"design-based Wald {label} test of {' + '.join(names)} in svyglm({fit.formula}), "
                 f"{fit.family}",
                 "n": fit.n,

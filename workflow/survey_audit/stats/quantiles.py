@@ -14,7 +14,8 @@ q)`` with its linearised SE (every PSU in the variance; calibration residuals fo
 interval ``F +/- t_{1-a/2, df} se(F)`` on the design df of the rows used, and the quantile rule applied to its
 bounds; a bound outside [0, 1] gives NaN, as R. ``se`` is R's: the interval's width over ``2 t_{1-a/2, df}``.
 
-Rows with a missing value are left out (R ``na.rm = TRUE``), and with them their PSUs' degrees of freedom: the
+Replicate designs are refused (R's replicate-weight ``svyquantile`` is another method). Rows with a missing
+value are left out (R ``na.rm = TRUE``), and with them their PSUs' degrees of freedom: the
 df is that of the rows used (R ``degf(design[!is.na(x), ])``), under the ``df`` convention for a domain.
 """
 
@@ -73,6 +74,12 @@ def svyquantile(
 ) -> pd.DataFrame:
     """R ``svyquantile(~x, design, probs, qrule = "math", interval.type = "mean", na.rm = TRUE)`` (``alpha = 1 -
     level``), per variable and per group of ``by`` (R ``svyby``), in a ``domain``: one row per quantile."""
+    if design.replicates is not None:
+        raise DesignError(
+            "quantiles of a replicate design are not implemented (R's svyquantile computes them replicate by"
+            " replicate)",
+            hint="use the Taylor-linearised design the replicates were made from",
+        )
     if qrule not in QRULES:
         raise DesignError("unknown quantile rule", value=qrule, expected=" or ".join(QRULES))
     if df not in DF_CONVENTIONS:
