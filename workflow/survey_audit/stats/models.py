@@ -406,8 +406,9 @@ def svyglm(
             expected="more PSUs beyond the strata than coefficients (df.residual = degf + 1 - #coefficients >= 1)",
             hint="fit fewer terms, or use a larger domain",
         )
-    X, y = frame.X[ok], frame.y[ok]
-    beta, mu, Ainv, iterations, converged = glm_fit(X, y, w[ok], family)
+    every = bool(ok.all())
+    X, y, wok = (frame.X, frame.y, w) if every else (frame.X[ok], frame.y[ok], w[ok])
+    beta, mu, Ainv, iterations, converged = glm_fit(X, y, wok, family)
     if not converged and family == "quasibinomial":
         raise DesignError(
             "the logistic model did not converge (an outcome level may be perfectly predicted by a term)",
@@ -416,19 +417,21 @@ def svyglm(
         )
     if design.replicates is not None:
         reps = design.replicates.weights
-        thetas = np.stack([glm_fit(X, y, reps[ok, r], family)[0] for r in range(reps.shape[1])])
+        thetas = np.stack(
+            [glm_fit(X, y, reps[:, r] if every else reps[ok, r], family)[0] for r in range(reps.shape[1])]
+        )
         V = replicate_vcov(design, thetas, beta)
     else:
         resid = np.zeros(design.n)
-        resid[ok] = w[ok] * (y - mu)
+        resid[ok] = wok * (y - mu)
         z = (frame.X * resid[:, None]) @ Ainv
         if design.calibration:
             z = calibration_residual(design, z)
         V = vcov_psu(design, psu_totals(design, z), strata_present(design, ok if frame.restricted else None))
     variance = mu * (1 - mu) if family == "quasibinomial" else np.ones_like(mu)
-    positive = w[ok] > 0
+    positive = wok > 0
     n_glm = int(positive.sum())
-    dispersion = float(np.sum((w[ok] * (y - mu) ** 2 / variance)[positive]) / (n_glm - p))
+    dispersion = float(np.sum((wok * (y - mu) ** 2 / variance)[positive]) / (n_glm - p))
     return GlmFit(
         formula=frame.formula.text,
         family=family,
