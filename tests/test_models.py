@@ -251,9 +251,9 @@ def test_wave2_models_ttest_and_quantiles_equal_r(weighting, waves):
 
 
 def test_formula_parsing_accepts_main_effects_and_refuses_the_rest():
-    f = parse_formula("y ~ x + factor(g) + `a b`")
-    assert f.response == "y" and f.terms == (("x", False), ("g", True), ("a b", False))
-    assert f.labels == ["x", "factor(g)", "a b"]
+    f = parse_formula("y ~ x + factor(g) + `a b` + relevel(h, ref = 'no')")
+    assert f.response == "y" and [t.column for t in f.terms] == ["x", "g", "a b", "h"]
+    assert f.labels == ["x", "factor(g)", "a b", 'relevel(h, ref = "no")']
     assert parse_formula("y ~ 1").terms == ()
     for bad in ("y ~ x:z", "y ~ x * z", "y ~ I(x^2)", "y ~ x - 1", "y x", "log(y) ~ x"):
         with pytest.raises(DesignError):
@@ -263,6 +263,20 @@ def test_formula_parsing_accepts_main_effects_and_refuses_the_rest():
 def test_factor_coding_follows_r_treatment_contrasts():
     fit = svyglm(DCLUS1, "api00 ~ sch_wide_yes + factor(yr.rnd)")
     assert fit.columns == ["(Intercept)", "sch_wide_yesTRUE", "factor(yr.rnd)Yes"]
+
+
+def test_relevel_changes_the_reference_as_r_treatment_coding_does(waves):
+    default = svyglm(waves["wave2_unweighted"], "buyers_per_day ~ advertised_online + entry_cohort")
+    flipped = svyglm(waves["wave2_unweighted"], "buyers_per_day ~ relevel(advertised_online, 'yes') + entry_cohort")
+    assert default.columns[1] == "advertised_onlineyes"
+    assert flipped.columns[1] == 'relevel(advertised_online, ref = "yes")no'
+    close(flipped.coef[1], -default.coef[1], 1e-12)
+    close(np.diag(flipped.vcov)[1:], np.diag(default.vcov)[1:], 1e-12)
+    by_column = regtermtest(flipped, "advertised_online").iloc[0]
+    assert by_column["terms"] == 'relevel(advertised_online, ref = "yes")' and by_column["direction"] == "negative"
+    close(by_column["p"], regtermtest(default, "advertised_online").iloc[0]["p"], 1e-12)
+    with pytest.raises(DesignError, match="reference level"):
+        svyglm(waves["wave2_unweighted"], "buyers_per_day ~ relevel(advertised_online, 'maybe')")
 
 
 def test_refusals_are_clear():

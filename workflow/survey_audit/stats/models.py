@@ -2,7 +2,9 @@
 t-test of a mean between two groups (R ``svyttest``).
 
 **Model formula** (:func:`model_frame`). A formula names columns of the design's data: ``"y ~ x + z"``, main
-effects only, always with an intercept (``"y ~ 1"`` is the intercept alone). A column name may be written in
+effects only, always with an intercept (``"y ~ 1"`` is the intercept alone); ``factor(x)`` makes a numeric column
+categorical and ``relevel(x, ref = "no")`` makes ``no`` the reference level (R's ``relevel``, which R accepts on
+factors only). A column name may be written in
 backticks (``"`buyers per day` ~ x"``). Interactions (``:``, ``*``), ``I()``, ``-1`` and other R operators are
 refused with a message. Terms are coded as R's ``model.matrix`` with default treatment contrasts:
 
@@ -41,8 +43,8 @@ default ``method = "Wald"`` uses ``ddf = df.residual``, not the normal distribut
 design, and neither does this (NaN). A model with
 ``df_residual < 1`` has no design-based inference and is refused.
 
-**Tests of terms** (:func:`regtermtest`, R ``regTermTest(model, ~terms)``, ``method = "Wald"``): with ``b`` the
-coefficients of the named terms (all dummies of a categorical term) and ``V`` their covariance,
+**Tests of terms** (:func:`regtermtest`, R ``regTermTest(model, ~terms)``, ``method = "Wald"``; a term is named
+by its label or by its column): with ``b`` the coefficients of the named terms (all dummies of a categorical term) and ``V`` their covariance,
 ``F = b' V^-1 b / k`` on ``(k, df_residual)``; ``df=inf`` gives R's chi-square form.
 
 **Two-group t-test** (:func:`svyttest`, R ``svyttest(y ~ g, design)``): the coefficient of the group dummy in
@@ -115,21 +117,42 @@ NEWTON_MAX_ITERATIONS = 100
 # --------------------------------------------------------------------------------------------------------------
 
 _NAME = r"(?:`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)"
-_TERM = re.compile(rf"^(?:factor\(\s*(?P<factor>{_NAME})\s*\)|(?P<plain>{_NAME}))$")
+_TERM = re.compile(
+    rf"""^(?:factor\(\s*(?P<factor>{_NAME})\s*\)"""
+    rf"""|relevel\(\s*(?P<relevel>{_NAME})\s*,\s*(?:ref\s*=\s*)?(?P<ref>"[^"]*"|'[^']*')\s*\)"""
+    rf"""|(?P<plain>{_NAME}))$"""
+)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A term of a formula: a column, whether it is forced to be categorical (``factor()``, ``relevel()``), and
+    the reference level ``relevel()`` names."""
+
+    column: str
+    factor: bool = False
+    ref: str | None = None
+
+    @property
+    def label(self) -> str:
+        """R's term label (``attr(terms(f), "term.labels")``), which prefixes its coefficients' names."""
+        if self.ref is not None:
+            return f'relevel({self.column}, ref = "{self.ref}")'
+        return f"factor({self.column})" if self.factor else self.column
 
 
 @dataclass(frozen=True)
 class Formula:
-    """A parsed model formula: the response, and each term as (column name, forced categorical)."""
+    """A parsed model formula: the response and the terms."""
 
     text: str
     response: str
-    terms: tuple[tuple[str, bool], ...]
+    terms: tuple[Term, ...]
 
     @property
     def labels(self) -> list[str]:
-        """R's term labels (``attr(terms(f), "term.labels")``)."""
-        return [f"factor({name})" if forced else name for name, forced in self.terms]
+        """R's term labels."""
+        return [t.label for t in self.terms]
 
 
 def parse_formula(text: str) -> Formula:
@@ -150,7 +173,7 @@ def parse_formula(text: str) -> Formula:
             expected="a column, e.g. buyers_per_day ~ advertised_online",
             hint="derive a 0/1 or numeric column first (I() expressions are not supported)",
         )
-    terms: list[tuple[str, bool]] = []
+    terms: list[Term] = []
     tokens = [t.strip() for t in rhs.split("+")]
     if tokens == ["1"]:
         return Formula(text, name_of(lhs), ())
@@ -162,12 +185,17 @@ def parse_formula(text: str) -> Formula:
             raise DesignError(
                 "a term of the model formula is not supported",
                 value=token or "(empty term)",
-                expected="main effects joined by '+': column names, or factor(column)",
+                expected="main effects joined by '+': column names, factor(column) or relevel(column, ref = \"level\")",
                 hint="interactions (':', '*'), I(), '-1' and transformations are not supported; derive a column",
             )
-        term = (name_of(m["factor"]), True) if m["factor"] else (name_of(m["plain"]), False)
-        if term in terms:
-            raise DesignError("a term appears twice in the model formula", value=token)
+        if m["factor"]:
+            term = Term(name_of(m["factor"]), factor=True)
+        elif m["relevel"]:
+            term = Term(name_of(m["relevel"]), factor=True, ref=m["ref"][1:-1])
+        else:
+            term = Term(name_of(m["plain"]))
+        if term.column in [t.column for t in terms]:
+            raise DesignError("a column appears in two terms of the model formula", value=token)
         terms.append(term)
     return Formula(text, name_of(lhs), tuple(terms))
 
@@ -236,7 +264,7 @@ def model_frame(design: Design, formula: str | Formula, *, family: str = "gaussi
     f = parse_formula(formula) if isinstance(formula, str) else formula
     if design.data is None:
         raise DesignError("a model formula needs the design's data", value=f.text)
-    missing = [c for c in [f.response, *(t[0] for t in f.terms)] if c not in design.data.columns]
+    missing = [c for c in [f.response, *(t.column for t in f.terms)] if c not in design.data.columns]
     if missing:
         raise DesignError(
             "the model formula names columns that are not in the data",
@@ -246,21 +274,21 @@ def model_frame(design: Design, formula: str | Formula, *, family: str = "gaussi
     y = _response(design.column(f.response).reset_index(drop=True), f.response, family)
     ok = ~np.isnan(y)
     parts = []
-    for name, forced in f.terms:
-        num, codes = _numeric_or_codes(design.column(name).reset_index(drop=True), forced)
+    for term in f.terms:
+        num, codes = _numeric_or_codes(design.column(term.column).reset_index(drop=True), term.factor)
         if num is not None:
             ok &= ~np.isnan(num)
         else:
             ok &= codes.codes >= 0
-        parts.append((name, forced, num, codes))
+        parts.append((term, num, codes))
     mask = domain_mask(design, domain)
     if mask is not None:
         ok &= mask
     if not (ok & (design.weights > 0)).any():
         raise DesignError("the model has no rows with every variable present (in the domain)", value=f.text)
     columns, blocks, assign = ["(Intercept)"], [np.ones(design.n)], [0]
-    for i, (name, forced, num, codes) in enumerate(parts, start=1):
-        label = f"factor({name})" if forced else name
+    for i, (term, num, codes) in enumerate(parts, start=1):
+        label = term.label
         if num is not None:
             columns.append(label)
             blocks.append(np.where(ok, num, 0.0))
@@ -270,11 +298,22 @@ def model_frame(design: Design, formula: str | Formula, *, family: str = "gaussi
         if present.size < 2:
             raise DesignError(
                 f"the categorical term '{label}' takes a single value in the model's rows",
-                column=name,
+                column=term.column,
                 value=", ".join(_level_text(codes.labels[j]) for j in present) or "(none)",
                 expected="two or more levels (R: contrasts can be applied only to factors with 2 or more levels)",
                 hint="drop the term, or choose a domain in which it varies",
             )
+        if term.ref is not None:
+            texts = [_level_text(codes.labels[j]) for j in present]
+            if term.ref not in texts:
+                raise DesignError(
+                    f"the reference level of '{label}' is not among its values in the model's rows",
+                    column=term.column,
+                    value=term.ref,
+                    expected="one of " + ", ".join(texts),
+                )
+            first = present[texts.index(term.ref)]
+            present = np.concatenate([[first], present[present != first]])
         for level in present[1:]:
             columns.append(f"{label}{_level_text(codes.labels[level])}")
             blocks.append((ok & (codes.codes == level)).astype(float))
@@ -342,6 +381,7 @@ class GlmFit:
     family: str
     columns: list[str]
     terms: list[str]
+    columns_of_terms: list[str]  # the data column of each term, which also names it in regtermtest
     assign: np.ndarray
     coef: np.ndarray
     vcov: np.ndarray
@@ -437,6 +477,7 @@ def svyglm(
         family=family,
         columns=frame.columns,
         terms=frame.formula.labels,
+        columns_of_terms=[t.column for t in frame.formula.terms],
         assign=frame.assign,
         coef=beta,
         vcov=V,
@@ -462,6 +503,7 @@ def regtermtest(fit: GlmFit, terms, *, df: float | None = None) -> pd.DataFrame:
     names = [terms] if isinstance(terms, str) else list(terms)
     if not names:
         raise DesignError("regtermtest needs at least one term", expected="terms of the model: " + ", ".join(fit.terms))
+    names = [fit.terms[fit.columns_of_terms.index(t)] if t in fit.columns_of_terms else t for t in names]
     unknown = [t for t in names if t not in fit.terms]
     if unknown:
         raise DesignError(
@@ -515,7 +557,7 @@ def svyttest(
     R's is always 95%, ``level`` gives another).
     The group must have exactly two levels in the base, or be numeric coded 0/1 or 1/2 (R: "group must be
     binary")."""
-    f = Formula(f"{variable} ~ {group}", variable, ((group, False),))
+    f = Formula(f"{variable} ~ {group}", variable, (Term(group),))
     frame = model_frame(design, f, domain=domain)
     x = frame.X[frame.ok, 1] if frame.X.shape[1] == 2 else None
     if x is None or not (np.isin(x, (0.0, 1.0)).all() or np.isin(x, (1.0, 2.0)).all()):

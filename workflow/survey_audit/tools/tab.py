@@ -19,8 +19,8 @@ DATA is a CSV or Parquet file. One analysis per call:
   (logistic; fitted as R's ``svyglm`` does, with ``quasibinomial``, whose coefficients are the binomial ones).
   The formula is ``outcome ~ term + term``: main effects only, always with an intercept; a numeric column is one
   slope, a text, boolean or categorical column (or ``factor(column)``) gets treatment-coded dummies with its
-  first level (sorted text, or the categorical's order) as the reference, as R's default; a column name with
-  spaces or symbols goes in backticks. A logistic outcome is 0/1, boolean, or two-level text (the first level
+  first level (sorted text, or the categorical's order) as the reference, as R's default
+  (``relevel(column, ref = "no")`` names another); a column name with spaces or symbols goes in backticks. A logistic outcome is 0/1, boolean, or two-level text (the first level
   sorted is 0). Every coefficient gets its sandwich SE, t on the residual df (design df + 1 - coefficients),
   p, CI and design effect, and every term a Wald F test (R ``regTermTest``); ``--test-terms X,Z`` adds the
   joint test of several terms.
