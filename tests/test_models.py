@@ -1,7 +1,6 @@
-"""Design-based regression, tests of terms, two-group t-tests and quantiles against R's survey package: the
-golden block 'models' of tests/golden/make_golden.R (svyglm, regTermTest, svyttest, svyquantile) on R's api data
-and on the bundled waves. Iterative fits (svyglm) at 1e-7 relative; closed forms (gaussian fits, t-tests,
-quantiles) at 1e-9."""
+"""stats/models (svyglm, regtermtest, svyttest) against R's survey package: the golden block 'models' of
+tests/golden/make_golden.R (svyglm, confint, regTermTest, svyttest) on R's api data and on the bundled waves.
+Logistic fits and raked weights at 1e-7 relative; closed forms (gaussian fits, t-tests) at 1e-9."""
 
 from __future__ import annotations
 
@@ -10,11 +9,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from conftest import models_api_designs, models_golden, models_wave_designs
 from survey_audit.errors import DesignError
-from survey_audit.stats import regtermtest, svyglm, svyquantile, svyttest
+from survey_audit.stats import regtermtest, svyglm, svyttest
 from survey_audit.stats import weighting as W
 from survey_audit.stats.design import svydesign
 from survey_audit.stats.models import parse_formula
@@ -23,27 +22,9 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 CLOSED, ITERATIVE = 1e-9, 1e-7
 
 
-def _decode(value):
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
-    return math.nan if value is None else value
-
-
-R = _decode(json.loads((GOLDEN / "models.json").read_text(encoding="utf-8")))
-ROW = np.arange(1, 184)
-CLUS1 = pd.read_csv(GOLDEN / "data" / "apiclus1.csv", dtype={"cds": str})
-STRAT = pd.read_csv(GOLDEN / "data" / "apistrat.csv", dtype={"cds": str})
-CLUS1["ell_na"] = CLUS1["ell"].where(ROW % 9 != 0)
-CLUS1["enroll_na"] = CLUS1["enroll"].where(ROW % 11 != 0)
-for frame in (CLUS1, STRAT):
-    frame["sch_wide_yes"] = frame["sch.wide"] == "Yes"
-    frame["awards_yes"] = frame["awards"] == "Yes"
-DCLUS1 = svydesign(CLUS1, weights="pw", cluster="dnum", fpc="fpc")
-DSTRAT = svydesign(STRAT, weights="pw", strata="stype", fpc="fpc")
-MARGINS = {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}
-RAKED = W.rake(DCLUS1, MARGINS, maxit=1000, epsilon=1e-10).design
+R = models_golden()
+API = models_api_designs()
+CLUS1, DCLUS1, DSTRAT, RAKED = API["clus1"], API["dclus1"], API["dstrat"], API["raked"]
 
 
 def close(actual, expected, rtol):
@@ -149,63 +130,12 @@ def test_svyttest_refuses_a_group_of_three_levels():
         svyttest(DCLUS1, "api00", "stype")
 
 
-# ---- svyquantile --------------------------------------------------------------------------------------------------
-
-QUANTILE_CASES = {
-    "dclus1_api00_enroll": (lambda: DCLUS1, ["api00", "enroll"], (0.25, 0.5, 0.75), {}),
-    "dstrat_api00_enroll": (lambda: DSTRAT, ["api00", "enroll"], (0.25, 0.5, 0.75), {}),
-    "dclus1_api00_school_alpha10": (lambda: DCLUS1, ["api00"], (0.1, 0.5, 0.9), {"qrule": "school", "level": 0.9}),
-    "dclus1_domain_H_api00": (lambda: DCLUS1, ["api00"], (0.25, 0.5, 0.75), {"domain": "stype == 'H'"}),
-    "dclus1_enroll_na": (lambda: DCLUS1, ["enroll_na"], (0.25, 0.5, 0.75), {}),
-    "rake_api00": (lambda: RAKED, ["api00"], (0.25, 0.5, 0.75), {}),
-    "rake_domain_comp_imp_yes_api00": (lambda: RAKED, ["api00"], (0.25, 0.5, 0.75), {"domain": "`comp.imp` == 'Yes'"}),
-}
-
-
-@pytest.mark.parametrize("case", list(QUANTILE_CASES))
-def test_svyquantile_estimates_and_woodruff_intervals_equal_r(case):
-    golden = R["api"]["quantile"][case]
-    design, variables, probs, options = QUANTILE_CASES[case]
-    table = svyquantile(design(), variables, probs, **options)
-    rtol = ITERATIVE if case.startswith("rake") else CLOSED
-    for variable in variables:
-        rows = table[table["variable"] == variable]
-        expected = golden[variable]
-        assert rows["probability"].tolist() == list(probs)
-        close(rows["estimate"], expected["quantile"], CLOSED)
-        close(rows[["ci_low", "ci_high"]].to_numpy(), expected["ci"], CLOSED)
-        close(rows["se"], expected["se"], rtol)
-
-
-def test_quantiles_by_group_equal_the_domain_quantiles():
-    by = svyquantile(DCLUS1, "api00", by="stype")
-    domain = svyquantile(DCLUS1, "api00", domain="stype == 'H'")
-    rows = by[by["by_value"] == "H"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(
-        rows.drop(columns=["by", "by_value"]), domain.drop(columns=["by", "by_value"]), check_exact=True
-    )
-
-
 # ---- the bundled waves --------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def waves():
-    """The designs of make_golden.R: organisations as clusters; wave 2 raked to wave 1's gender and race shares
-    (a missing answer its own category) and trimmed to 0.2 to 5 times the mean weight."""
-    data = pd.read_csv(GOLDEN / "data" / "waves.csv", dtype=str, keep_default_na=False, na_values=["NA"])
-    data["buyers_per_day"] = data["buyers_per_day"].astype(float)
-    data["online"] = data["advertised_online"] == "yes"
-    data = data.fillna({"gender": "missing", "race": "missing"})
-    w1, w2 = (part.reset_index(drop=True) for _, part in data.groupby("wave"))
-    targets = {margin: (w1[margin].value_counts(normalize=True) * len(w2)).to_dict() for margin in ("gender", "race")}
-    raked = W.rake(svydesign(w2, cluster="org"), targets, maxit=1000, epsilon=1e-10).design
-    mean_w = raked.weights.mean()
-    return {
-        "wave1": svydesign(w1, cluster="org"),
-        "wave2_unweighted": svydesign(w2, cluster="org"),
-        "wave2_weighted": W.trim_weights(raked, lower=0.2 * mean_w, upper=5 * mean_w).design,
-    }
+    return models_wave_designs()
 
 
 def test_the_raked_wave2_design_is_rs(waves):
@@ -213,17 +143,14 @@ def test_the_raked_wave2_design_is_rs(waves):
     close(waves["wave2_weighted"].weights, golden, ITERATIVE)
 
 
-def test_wave1_buyers_model_and_quantiles_equal_r(waves):
+def test_wave1_buyers_model_equals_r(waves):
     golden = R["waves"]["wave1"]
     fit = svyglm(waves["wave1"], "buyers_per_day ~ advertised_online + region")
     _check_glm(fit, golden["buyers_on_online_region"], CLOSED)
-    q = svyquantile(waves["wave1"], "buyers_per_day")
-    close(q["estimate"], golden["quantile_buyers"]["buyers_per_day"]["quantile"], CLOSED)
-    close(q[["ci_low", "ci_high"]].to_numpy(), golden["quantile_buyers"]["buyers_per_day"]["ci"], CLOSED)
 
 
 @pytest.mark.parametrize("weighting", ["unweighted", "weighted"])
-def test_wave2_models_ttest_and_quantiles_equal_r(weighting, waves):
+def test_wave2_models_and_ttest_equal_r(weighting, waves):
     golden = R["waves"][f"wave2_{weighting}"]
     design = waves[f"wave2_{weighting}"]
     rtol = CLOSED if weighting == "unweighted" else ITERATIVE
@@ -242,9 +169,6 @@ def test_wave2_models_ttest_and_quantiles_equal_r(weighting, waves):
         rtol,
     )
     assert t["df"] == expected["df"]
-    q = svyquantile(design, "buyers_per_day")
-    close(q["estimate"], golden["quantile_buyers"]["buyers_per_day"]["quantile"], CLOSED)
-    close(q[["ci_low", "ci_high"]].to_numpy(), golden["quantile_buyers"]["buyers_per_day"]["ci"], CLOSED)
 
 
 # ---- formulas and refusals ----------------------------------------------------------------------------------------
@@ -292,9 +216,5 @@ def test_refusals_are_clear():
         svyglm(DCLUS1, "api00 ~ ell", domain=two_districts)  # degf 1, two coefficients: df.residual 0
     with pytest.raises(DesignError, match="terms to test are not in the model"):
         regtermtest(svyglm(DCLUS1, "api00 ~ ell"), "stype")
-    with pytest.raises(DesignError, match="between 0 and 1"):
-        svyquantile(DCLUS1, "api00", (0.5, 1.5))
     with pytest.raises(DesignError, match="single value"):
         svyglm(DCLUS1, "api00 ~ ell + stype", domain="stype == 'H'")
-    with pytest.raises(DesignError, match="replicate design"):
-        svyquantile(W.jk1_replicates(DCLUS1), "api00")
