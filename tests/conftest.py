@@ -303,3 +303,74 @@ def git_project(root: Path) -> Path:
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "first")
     return root
+
+
+# ---- the golden block 'models' (tests/golden/make_golden.R): its data and designs ------------------------------
+
+
+def models_golden():
+    """The R values of the golden block 'models' (NA as NaN)."""
+    import json
+    import math
+
+    def decode(value):
+        if isinstance(value, list):
+            return [decode(v) for v in value]
+        if isinstance(value, dict):
+            return {k: decode(v) for k, v in value.items()}
+        return math.nan if value is None else value
+
+    return decode(json.loads((ROOT / "tests" / "golden" / "models.json").read_text(encoding="utf-8")))
+
+
+def models_api_designs() -> dict:
+    """The api designs of the block 'models': apiclus1 (with a missing ell every 9th and enroll every 11th
+    school), apistrat, and apiclus1 raked to school type and sch.wide."""
+    import numpy as np
+    import pandas as pd
+
+    from survey_audit.stats import weighting
+    from survey_audit.stats.design import svydesign
+
+    data = ROOT / "tests" / "golden" / "data"
+    clus1 = pd.read_csv(data / "apiclus1.csv", dtype={"cds": str})
+    strat = pd.read_csv(data / "apistrat.csv", dtype={"cds": str})
+    row = np.arange(1, len(clus1) + 1)
+    clus1["ell_na"] = clus1["ell"].where(row % 9 != 0)
+    clus1["enroll_na"] = clus1["enroll"].where(row % 11 != 0)
+    for frame in (clus1, strat):
+        frame["sch_wide_yes"] = frame["sch.wide"] == "Yes"
+        frame["awards_yes"] = frame["awards"] == "Yes"
+    dclus1 = svydesign(clus1, weights="pw", cluster="dnum", fpc="fpc")
+    margins = {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}
+    return {
+        "clus1": clus1,
+        "dclus1": dclus1,
+        "dstrat": svydesign(strat, weights="pw", strata="stype", fpc="fpc"),
+        "raked": weighting.rake(dclus1, margins, maxit=1000, epsilon=1e-10).design,
+    }
+
+
+def models_wave_designs() -> dict:
+    """The wave designs of the block 'models': organisations as clusters; wave 2 also raked to wave 1's gender
+    and race shares (a missing answer its own category) and trimmed to 0.2 to 5 times the mean weight."""
+    import pandas as pd
+
+    from survey_audit.stats import weighting
+    from survey_audit.stats.design import svydesign
+
+    data = pd.read_csv(
+        ROOT / "tests" / "golden" / "data" / "waves.csv", dtype=str, keep_default_na=False, na_values=["NA"]
+    )
+    data["buyers_per_day"] = data["buyers_per_day"].astype(float)
+    data["online"] = data["advertised_online"] == "yes"
+    data = data.fillna({"gender": "missing", "race": "missing"})
+    w1, w2 = (part.reset_index(drop=True) for _, part in data.groupby("wave"))
+    targets = {margin: (w1[margin].value_counts(normalize=True) * len(w2)).to_dict() for margin in ("gender", "race")}
+    raked = weighting.rake(svydesign(w2, cluster="org"), targets, maxit=1000, epsilon=1e-10).design
+    mean_w = raked.weights.mean()
+    return {
+        "wave1": svydesign(w1, cluster="org"),
+        "wave2_unweighted": svydesign(w2, cluster="org"),
+        "wave2_weighted": weighting.trim_weights(raked, lower=0.2 * mean_w, upper=5 * mean_w).design,
+    }

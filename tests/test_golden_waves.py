@@ -36,7 +36,7 @@ def variables():
 def waves(variables) -> dict[str, pd.DataFrame]:
     data = pd.read_csv(GOLDEN / "data" / "waves.csv", dtype=str, keep_default_na=False, na_values=["NA"])
     for column in data.columns:
-        if column in variables:
+        if column in variables and variables[column].categories:
             data[column] = pd.Categorical(data[column], categories=list(variables[column].categories))
     data["region"] = "all"
     return {wave: part.reset_index(drop=True) for wave, part in data.groupby("wave")}

@@ -178,3 +178,101 @@ def test_no_traceback_from_the_installed_command(tmp_path):
         env={**os.environ, "PYTHONPATH": str(root / "workflow")},
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr and "only one PSU" in done.stderr
+
+
+# ---- models, t-tests and quantiles (R: tests/golden/models.json) ------------------------------------------------
+
+MODELS = json.loads((GOLDEN / "models.json").read_text(encoding="utf-8"))
+
+
+def test_glm_json_matches_svyglm_and_regtermtest(capsys):
+    code, out, _ = tab(
+        capsys, CLUS1, "--glm", "api00 ~ ell + meals + stype", *DESIGN, "--test-terms", "ell,meals", "--format", "json"
+    )
+    assert code == 0
+    doc = json.loads(out)
+    golden = MODELS["api"]["glm"]["dclus1_api00_ell_meals_stype"]
+    rows = pd.DataFrame(doc["estimates"])
+    assert rows["term"].tolist() == golden["names"] and set(rows["df"]) == {golden["df_residual"]}
+    for column, key in (("estimate", "coef"), ("se", "se"), ("statistic", "t"), ("p", "p"), ("deff", "deff")):
+        np.testing.assert_allclose(rows[column], golden[key], rtol=1e-9)
+    np.testing.assert_allclose(rows[["ci_low", "ci_high"]].to_numpy(), golden["ci_95"], rtol=1e-9)
+    tests = {t["terms"]: t for t in doc["tests"]}
+    assert list(tests) == ["ell", "meals", "stype", "ell + meals"]
+    for expected, key in zip(golden["tests"], ("stype", "ell + meals")):
+        got = tests[key]
+        np.testing.assert_allclose(
+            [got["statistic"], got["ndf"], got["ddf"], got["p"]],
+            [expected["statistic"], expected["ndf"], expected["ddf"], expected["p"]],
+            rtol=1e-9,
+        )
+    assert doc["design"]["analysis"] == "svyglm"
+
+
+def test_logistic_glm_takes_a_two_level_text_outcome(capsys):
+    code, out, _ = tab(
+        capsys,
+        GOLDEN / "data" / "apistrat.csv",
+        "--glm",
+        "sch.wide ~ ell + stype",
+        "--family",
+        "binomial",
+        "--weight",
+        "pw",
+        "--strata",
+        "stype",
+        "--fpc",
+        "fpc",
+        "--format",
+        "csv",
+    )
+    assert code == 0
+    coefficients, tests = out.split("\n\n")
+    rows = pd.read_csv(io.StringIO(coefficients))
+    golden = MODELS["api"]["glm"]["dstrat_schwide_ell_stype_logit"]
+    np.testing.assert_allclose(rows["estimate"], golden["coef"], rtol=1e-7)
+    np.testing.assert_allclose(rows["se"], golden["se"], rtol=1e-7)
+    assert pd.read_csv(io.StringIO(tests))["terms"].tolist() == ["ell", "stype"]
+
+
+def test_ttest_and_quantiles(capsys):
+    code, out, _ = tab(capsys, CLUS1, "--ttest", "api00", "--by", "sch.wide", *DESIGN, "--format", "json")
+    assert code == 0
+    row = json.loads(out)["estimates"][0]
+    golden = MODELS["api"]["ttest"]["dclus1_api00_by_sch_wide"]
+    np.testing.assert_allclose(
+        [row["estimate"], row["statistic"], row["df"], row["p"], row["ci_low"], row["ci_high"]],
+        [golden["estimate"], golden["statistic"], golden["df"], golden["p"], *golden["ci"]],
+        rtol=1e-9,
+    )
+    code, out, _ = tab(capsys, CLUS1, "--quantile", "enroll", "--probs", "0.25,0.5,0.75", *DESIGN, "--format", "csv")
+    assert code == 0
+    rows = pd.read_csv(io.StringIO(out))
+    golden = MODELS["api"]["quantile"]["dclus1_api00_enroll"]["enroll"]
+    np.testing.assert_allclose(rows["estimate"], golden["quantile"], rtol=1e-9)
+    np.testing.assert_allclose(rows[["ci_low", "ci_high"]].to_numpy(), golden["ci"], rtol=1e-9)
+    code, out, _ = tab(capsys, CLUS1, "--quantile", "api00", "--by", "stype", *DESIGN)
+    assert code == 0 and "Woodruff" in out and "outside 0 to 1" in out  # small groups: a bound does not exist
+    code, out, _ = tab(capsys, CLUS1, "--glm", "api00 ~ ell + stype", *DESIGN)
+    assert code == 0 and "stypeH" in out and "Wald tests of terms" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--ttest", "api00"], ["--ttest needs --by"]),
+        (["--row", "stype", "--glm", "api00 ~ ell"], ["one analysis", "--row and --glm"]),
+        ([], ["give one analysis"]),
+        (["--glm", "api00 ~ ell * meals"], ["not supported", "interactions"]),
+        (["--glm", "api00 ~ nope"], ["not in the data", "nope"]),
+        (["--ttest", "api00", "--by", "stype"], ["two levels"]),
+        (["--quantile", "api00", "--probs", "half"], ["--probs"]),
+        (["--quantile", "api00", "--probs", "1.5"], ["between 0 and 1"]),
+        (["--glm", "api00 ~ ell", "--test-terms", "meals"], ["not in the model"]),
+    ],
+)
+def test_model_request_errors_are_messages(capsys, args, needles):
+    code, out, err = tab(capsys, CLUS1, *args, *DESIGN)
+    assert code == 2 and out == "" and "Traceback" not in err
+    for needle in needles:
+        assert needle in err

@@ -1,5 +1,5 @@
 """Write tests/golden/data/waves.csv: the analysed respondents of the bundled (synthetic) waves, with the
-variables the golden block 'waves' of make_golden.R uses, so R and the pipeline estimate from the same rows.
+variables the golden blocks 'waves' and 'models' of make_golden.R use, so R and the pipeline estimate from the same rows.
 
     python tests/golden/export_waves.py
 
@@ -23,7 +23,18 @@ from survey_audit.intake.cleaning import clean  # noqa: E402
 from survey_audit.intake.harmonise import harmonise  # noqa: E402
 from survey_audit.intake.readers import read_raw  # noqa: E402
 
-COLUMNS = ["wave", "org", "gender", "race", "entry_cohort", "recruitment_period", "had_cell_phone", "advertised_online"]
+COLUMNS = [
+    "wave",
+    "org",
+    "region",
+    "gender",
+    "race",
+    "entry_cohort",
+    "recruitment_period",
+    "had_cell_phone",
+    "advertised_online",
+    "buyers_per_day",
+]
 
 
 def analysed_waves(root: Path = ROOT) -> pd.DataFrame:

@@ -440,9 +440,130 @@ golden_waves <- function() {
   )
 }
 
+# ---- block: models, t-tests and quantiles (svyglm, regTermTest, svyttest, svyquantile) --------------------------
+#
+# On R's api data and on the bundled waves. svyglm is run to the fixed point (glm.control(epsilon = 1e-14)), as
+# the pipeline fits it; confint() is confint.svyglm's default (Wald, t on df.residual). svyquantile is survey >=
+# 4.1's default: qrule = "math", interval.type = "mean" (Woodruff), unless a case says otherwise.
+
+glm_full <- function(formula, design, family = gaussian(), terms = list(), level = 0.9) {
+  # Refit from the converged coefficients: glm's sandwich uses the working weights of its last iteration, taken
+  # before the final update; restarting at the fixed point makes them the fixed point's (within about 1e-13).
+  # (svyglm hands extra arguments to glm unevaluated: bquote puts the values in.)
+  m0 <- svyglm(formula, design, family = family, control = glm.control(epsilon = 1e-14, maxit = 100))
+  m <- eval(bquote(svyglm(formula, design, family = family, deff = TRUE,
+                          control = glm.control(epsilon = 1e-14, maxit = 100), start = .(unname(coef(m0))))))
+  cf <- summary(m)$coefficients
+  tests <- lapply(terms, function(tt) {
+    r <- regTermTest(m, tt)
+    list(terms = r$test.terms, statistic = as.numeric(r$Ftest), ndf = r$df, ddf = r$ddf, p = as.numeric(r$p))
+  })
+  list(names = rownames(cf), coef = unname(cf[, 1]), se = unname(cf[, 2]), t = unname(cf[, 3]),
+       p = unname(cf[, 4]), df_residual = m$df.residual, deff = unname(diag(attr(m, "deff"))),
+       ci_95 = unname(confint(m)), ci_level = unname(confint(m, level = level)), level = level,
+       n = sum(m$prior.weights > 0), tests = tests)
+}
+
+ttest <- function(formula, design) {
+  t <- svyttest(formula, design)
+  list(estimate = unname(t$estimate), statistic = unname(t$statistic), df = unname(t$parameter),
+       p = unname(t$p.value), ci = unname(as.vector(t$conf.int)),
+       se = unname(t$estimate / t$statistic))
+}
+
+quant <- function(formula, design, probs = c(0.25, 0.5, 0.75), ...) {
+  q <- svyquantile(formula, design, probs, ...)
+  lapply(q, function(m) list(quantile = unname(m[, 1]), ci = unname(m[, 2:3]), se = unname(m[, 4])))
+}
+
+golden_models <- function() {
+  data(api, envir = environment())
+  dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
+  dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = ~fpc)
+  dclus1 <- update(dclus1, ell_na = ifelse(seq_len(nrow(apiclus1)) %% 9 == 0, NA, ell),
+                   enroll_na = ifelse(seq_len(nrow(apiclus1)) %% 11 == 0, NA, enroll))
+  pop.types <- data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018))
+  pop.schwide <- data.frame(sch.wide = c("No", "Yes"), Freq = c(1072, 5122))
+  rk <- rake(dclus1, list(~stype, ~sch.wide), list(pop.types, pop.schwide),
+             control = list(maxit = 1000, epsilon = 1e-10))
+  rclus1 <- as.svrepdesign(dclus1, type = "JK1")
+  q <- quasibinomial()
+  api <- list(
+    glm = list(
+      dclus1_api00_ell_meals_stype = glm_full(api00 ~ ell + meals + stype, dclus1,
+                                              terms = list(~stype, ~ell + meals)),
+      dstrat_schwide_ell_stype_logit = glm_full(I(sch.wide == "Yes") ~ ell + stype, dstrat, q, terms = list(~stype)),
+      dclus1_awards_ell_mobility_logit = glm_full(I(awards == "Yes") ~ ell + mobility, dclus1, q,
+                                                  terms = list(~mobility)),
+      dclus1_domain_comp_imp_yes_api00_ell_stype = glm_full(api00 ~ ell + stype, subset(dclus1, comp.imp == "Yes"),
+                                                            terms = list(~stype)),
+      dclus1_missing_ell_api00_ell_na_stype = glm_full(api00 ~ ell_na + stype, dclus1, terms = list(~stype)),
+      rake_api00_ell_stype = glm_full(api00 ~ ell + stype, rk, terms = list(~stype)),
+      rake_awards_ell_logit = glm_full(I(awards == "Yes") ~ ell, rk, q),
+      # A subset of a calibrated design keeps every row, with weight zero outside the domain.
+      rake_domain_comp_imp_yes_api00_ell_stype = glm_full(api00 ~ ell + stype, subset(rk, comp.imp == "Yes"),
+                                                          terms = list(~stype)),
+      jk1_api00_ell_stype = glm_full(api00 ~ ell + stype, rclus1, terms = list(~stype))
+    ),
+    ttest = list(
+      dclus1_api00_by_sch_wide = ttest(api00 ~ sch.wide, dclus1),
+      dstrat_enroll_by_comp_imp = ttest(enroll ~ comp.imp, dstrat),
+      dclus1_domain_E_api00_by_awards = ttest(api00 ~ awards, subset(dclus1, stype == "E")),
+      rake_api00_by_awards = ttest(api00 ~ awards, rk)
+    ),
+    quantile = list(
+      dclus1_api00_enroll = quant(~api00 + enroll, dclus1),
+      dstrat_api00_enroll = quant(~api00 + enroll, dstrat),
+      dclus1_api00_school_alpha10 = quant(~api00, dclus1, c(0.1, 0.5, 0.9), qrule = "school", alpha = 0.1),
+      dclus1_domain_H_api00 = quant(~api00, subset(dclus1, stype == "H")),
+      dclus1_enroll_na = quant(~enroll_na, dclus1, na.rm = TRUE),
+      rake_api00 = quant(~api00, rk),
+      rake_domain_comp_imp_yes_api00 = quant(~api00, subset(rk, comp.imp == "Yes"))
+    )
+  )
+
+  waves <- read.csv(file.path(script_dir, "data", "waves.csv"), colClasses = "character", na.strings = "NA")
+  waves$one <- 1
+  waves$buyers_per_day <- as.numeric(waves$buyers_per_day)
+  w1 <- waves[waves$wave == "wave1", ]
+  w2 <- waves[waves$wave == "wave2", ]
+  missing_as <- function(x) ifelse(is.na(x), "missing", x)
+  w1$gender_m <- missing_as(w1$gender); w1$race_m <- missing_as(w1$race)
+  d1 <- svydesign(ids = ~org, weights = ~one, data = w1)
+  d2 <- svydesign(ids = ~org, weights = ~one, data = w2)
+  d2 <- update(d2, gender_m = missing_as(gender), race_m = missing_as(race))
+  share <- function(x) { t <- table(x); t / sum(t) }
+  target <- function(x, name) {
+    s <- share(x)
+    frame <- data.frame(names(s), as.vector(s) * nrow(w2))
+    names(frame) <- c(name, "Freq")
+    frame
+  }
+  raked <- rake(d2, list(~gender_m, ~race_m), list(target(w1$gender_m, "gender_m"), target(w1$race_m, "race_m")),
+                control = list(maxit = 1000, epsilon = 1e-10))
+  mean_w <- mean(weights(raked))
+  weighted <- trimWeights(raked, lower = 0.2 * mean_w, upper = 5 * mean_w, strict = FALSE)
+  per_design <- function(design) list(
+    buyers_on_online_cohort = glm_full(buyers_per_day ~ advertised_online + entry_cohort, design,
+                                       terms = list(~advertised_online)),
+    online_on_cohort_region_logit = glm_full(I(advertised_online == "yes") ~ entry_cohort + region, design, q,
+                                             terms = list(~entry_cohort, ~region)),
+    ttest_buyers_by_online = ttest(buyers_per_day ~ advertised_online, design),
+    quantile_buyers = quant(~buyers_per_day, design, na.rm = TRUE)
+  )
+  waves_out <- list(
+    wave1 = list(buyers_on_online_region = glm_full(buyers_per_day ~ advertised_online + region, d1,
+                                                    terms = list(~advertised_online, ~region)),
+                 quantile_buyers = quant(~buyers_per_day, d1, na.rm = TRUE)),
+    wave2_unweighted = per_design(d2),
+    wave2_weighted = per_design(weighted)
+  )
+  list(api = api, waves = waves_out)
+}
+
 # ---- blocks ---------------------------------------------------------------------------------------------------
 
-blocks <- list(api = golden_api, waves = golden_waves)
+blocks <- list(api = golden_api, waves = golden_waves, models = golden_models)
 for (name in names(blocks)) {
   write_block(blocks[[name]](), name)
   message("wrote ", file.path(outdir, paste0(name, ".json")))

@@ -22,6 +22,13 @@ strata, fpc, nest, lonely_psu)``        cluster); ``lonely_psu`` is ``options(su
 ``svytable``                            ``svytable`` (with cell, row and column percentages)
 ``svychisq``, ``association_tests``     ``svychisq(statistic = "F" | "Chisq" | "Wald" | "adjWald")``
 ``trend_test``                          the slope of ``svyglm(y ~ score, family = quasibinomial())``
+``svyglm(design, "y ~ x + z",           ``svyglm(y ~ x + z, design, family = gaussian() | quasibinomial())``;
+family, domain)``                       the :class:`GlmFit`'s ``coefficients(level)`` is ``summary()``'s
+                                        table with ``confint()`` (t on ``df.residual``) and ``deff``
+``regtermtest(fit, terms)``             ``regTermTest(model, ~terms)``: Wald F on the model's residual df
+``svyttest(design, y, group)``          ``svyttest(y ~ group, design)``
+``svyquantile(design, x, probs)``       ``svyquantile(~x, design, probs, qrule = "math", interval.type =
+                                        "mean", na.rm = TRUE)`` (survey >= 4.1), with ``svyby`` groups
 ``compare_waves``                       a difference of two independent samples' estimates (t on
                                         Welch–Satterthwaite df)
 ``pearson_unweighted``,                 ``chisq.test(correct = FALSE)``, ``fisher.test`` (stats)
@@ -59,6 +66,8 @@ from .estimates import (
     svytable,
     svytotal,
 )
+from .models import GlmFit, regtermtest, svyglm, svyttest
+from .quantiles import svyquantile
 from .significance import (
     association_tests,
     compare_waves,
@@ -75,6 +84,7 @@ __all__ = [
     "DF_CONVENTIONS",
     "LONELY_PSU_POLICIES",
     "Design",
+    "GlmFit",
     "association_tests",
     "calibrate",
     "calibration_record",
@@ -90,13 +100,17 @@ __all__ = [
     "proportion_se",
     "proportions",
     "rake",
+    "regtermtest",
     "restore_calibration",
     "svychisq",
     "svydesign",
+    "svyglm",
     "svymean",
+    "svyquantile",
     "svyratio",
     "svytable",
     "svytotal",
+    "svyttest",
     "trend_test",
     "trim_weights",
     "weight_diagnostics",

@@ -66,6 +66,7 @@ from .design import (
 from .design import degf as design_degf
 from .design import domain_mask as design_domain_mask
 from .estimates import _cell_stats, _values
+from .models import glm_fit
 
 TEST_COLUMNS = [
     "test",
@@ -331,33 +332,6 @@ def svychisq(design: Design, row, col, *, domain=None, statistic: str = "F", df:
 TREND_COLUMNS = ["test", "estimate", "se", "statistic", "ndf", "ddf", "p", "direction", "method", "n", "iterations"]
 
 
-def _glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, tol: float = 1e-10, maxit: int = 100):
-    """Weighted GLM by Newton–Raphson (canonical links: logit or identity). Returns (beta, mu, Ainv, iterations).
-
-    Newton converges quadratically, so once a step is below ``tol`` relative to the coefficients the error left
-    is of order ``tol**2``, beneath double precision; a tighter ``tol`` asks for steps below the rounding noise
-    of sums over many rows and ran to ``maxit`` at 1e5 respondents. (R's ``glm.fit`` stops on a relative change
-    of deviance below 1e-8, which is looser.)"""
-    if family == "gaussian":
-        A = X.T @ (w[:, None] * X)
-        beta = np.linalg.solve(A, X.T @ (w * y))
-        return beta, X @ beta, np.linalg.inv(A), 1
-    ybar = np.dot(w, y) / w.sum()
-    beta = np.zeros(X.shape[1])
-    beta[0] = np.log(ybar / (1 - ybar))
-    it = 0
-    for it in range(1, maxit + 1):  # noqa: B007 (the count is reported)
-        mu = 1 / (1 + np.exp(-(X @ beta)))
-        A = X.T @ ((w * mu * (1 - mu))[:, None] * X)
-        step = np.linalg.solve(A, X.T @ (w * (y - mu)))
-        beta = beta + step
-        if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(beta))):
-            break
-    mu = 1 / (1 + np.exp(-(X @ beta)))
-    A = X.T @ ((w * mu * (1 - mu))[:, None] * X)
-    return beta, mu, np.linalg.inv(A), it
-
-
 def trend_test(
     design: Design,
     outcome,
@@ -393,14 +367,14 @@ def trend_test(
         raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
     ddf = float(design_degf(design, ok if restricted else None, convention=df) + 1 - 2)
     _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
-    beta, mu, Ainv, iterations = _glm_fit(X[ok], y0[ok], w[ok], "gaussian" if family == "gaussian" else "logit")
+    beta, mu, Ainv, iterations, _ = glm_fit(X[ok], y0[ok], w[ok], family)
     mu_all = np.zeros(design.n)
     mu_all[ok] = mu
     if design.replicates is not None:
         reps = design.replicates.weights
         thetas = np.empty((reps.shape[1], 2))
         for r in range(reps.shape[1]):
-            thetas[r] = _glm_fit(X[ok], y0[ok], reps[ok, r], "gaussian" if family == "gaussian" else "logit")[0]
+            thetas[r] = glm_fit(X[ok], y0[ok], reps[ok, r], family)[0]
         V = replicate_vcov(design, thetas, beta)
     else:
         estfun = X * (w * (y0 - mu_all))[:, None]
