@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import write
@@ -172,7 +172,10 @@ def assert_found(error: InputError, value: str) -> None:
     """A value of at most 12 characters is shown as found, unless it holds an address or a phone number (an
     '@', a run of 7 digits): then it is described by its kind and length, never shown."""
     if "@" in value or re.search(r"\d{7}", value):
-        assert re.fullmatch(rf"(a text|a number|an e-mail address) of {len(value)} characters?", str(error.value))
+        lines = len(re.findall(r"\r\n|\r|\n", value)) + 1  # a value over several lines says how many
+        on_lines = f" on {lines} lines" if lines > 1 else ""
+        kinds = "(a text|a number|an e-mail address)"
+        assert re.fullmatch(rf"{kinds} of {len(value)} characters?{on_lines}", str(error.value)), error.value
     else:
         assert error.value == value
 
@@ -220,6 +223,7 @@ def test_integers_round_trip(setup, number, plus, zeros, decimals, before, after
 
 @SETTINGS
 @given(value=st.text(min_size=1, max_size=10).filter(lambda s: any(c.isalpha() for c in s)))
+@example(value="@A\n")  # an address-like value over two lines: described, with its lines counted
 def test_text_in_an_integer_column_names_its_row_and_column(setup, value):
     variables, codebook = setup
     assume(normalise_text(value) not in {normalise_text(code) for code in MISSING})
