@@ -275,3 +275,24 @@ def test_the_header_dates_the_run_by_its_commit_not_the_clock(tmp_path):
     dirty = header_provenance("", "abc", {"commit": commit, "dirty": True}, date)
     assert dirty["commit"] == commit + " with uncommitted changes"
     assert header_provenance("", "abc", {"commit": None, "dirty": None}, None)["commit"] == "unknown (not a git checkout)"
+
+
+def test_the_methods_section_shows_the_coverage_study_on_the_domain_df():
+    """Oracle: a two-method summary written by hand; only the domain-df rows are shown, as percentages."""
+    from survey_audit.stages.report import _methods_section
+
+    rows = [
+        ("kg", "domain", "central", 160, 0.9645, 0.9434, 0.0, 0.0173, 0.0182, 1.0),
+        ("wald", "domain", "central", 160, 0.9375, 0.8711, 0.6, 0.0471, 0.0154, 0.9472),
+        ("wald", "design", "central", 160, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1),
+        ("kg", "domain", "all", 280, 0.9708, 0.9178, 0.0107, 0.0139, 0.0152, 1.0),
+    ]
+    columns = ["method", "df_convention", "scenarios", "n_scenarios", "mean_coverage", "min_coverage"]
+    columns += ["share_below_94", "mean_miss_below", "mean_miss_above", "mean_width_vs_kg"]
+    summary = pd.DataFrame(rows, columns=columns)
+    html = _methods_section((summary, '<?xml version="1.0"?>\n<svg id="c"></svg>', "kg"))
+    assert "Central scenarios (160)" in html and "All scenarios (280)" in html
+    assert "96.5%" in html and "87.1%" in html and "60.0%" in html and "0.947×" in html
+    assert "10.0%" not in html  # the design-df row is not shown
+    assert "The configured method is <b>kg</b>" in html
+    assert '<svg id="c"></svg>' in html and "<?xml" not in html

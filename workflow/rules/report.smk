@@ -20,6 +20,9 @@ rule report:
         registries=config["published"],
         # the releases' manifests: the header names the release whose recorded hashes these results have
         releases=sorted(glob("results/releases/*/manifest.json")),
+        # the coverage study of the interval methods (validation/coverage.py), shown in the methods section
+        coverage="validation/coverage_summary.csv",
+        coverage_figure="validation/coverage.svg",
         code=code("report"),
     output:
         report=report("results/report/index.html", caption="../report/report.rst", category="Report"),
@@ -33,6 +36,7 @@ rule report:
         # the commit the run stands on and its date, read when the workflow starts (a commit reruns the report)
         code_version=CODE_VERSION,
         commit_date=COMMIT_DATE,
+        ci_method=config["estimation"]["ci_method"],
     conda:
         "../envs/survey-audit.yaml"
     script:

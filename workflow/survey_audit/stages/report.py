@@ -360,9 +360,11 @@ def build_report(
     labels: Labels | None = None,
     registries: list[Registry] = (),
     provenance: dict[str, str] | None = None,
+    coverage: tuple[pd.DataFrame, str, str] | None = None,
 ) -> str:
     """The report's HTML. ``titles`` maps a table id to (chapter, title); ``chapters`` a chapter id to its title;
-    ``provenance`` the header's release, commit, config hash and date."""
+    ``provenance`` the header's release, commit, config hash and date; ``coverage`` the coverage study's summary,
+    its figure (SVG text) and the configured interval method."""
     labels = labels or Labels()
     parts = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>survey-audit report</title>'
@@ -375,6 +377,7 @@ def build_report(
             for chapter in _chapters(titles, chapters)
         ),
         _tests_section(tests, labels, {t: title for t, (_, title) in titles.items()}),
+        _methods_section(coverage),
         _weighting_section(weighting or {}),
         _cleaning_section(flows, logs),
         _disclosure_section(disclosure),
@@ -400,7 +403,8 @@ def _header(synthetic: bool, code_version: str, titles: dict, chapters: dict, pr
     nav = ['<a href="#legend">Legend</a>', '<a href="#audit">Audit</a>'] + [
         f'<a href="#{c}">{_e(chapters[c])}</a>' for c in _chapters(titles, chapters)
     ]
-    nav += ['<a href="#tests">Tests</a>', '<a href="#weighting">Weighting</a>', '<a href="#cleaning">Cleaning</a>']
+    nav += ['<a href="#tests">Tests</a>', '<a href="#methods">Methods</a>', '<a href="#weighting">Weighting</a>']
+    nav += ['<a href="#cleaning">Cleaning</a>']
     nav += ['<a href="#disclosure">Disclosure control</a>']
     parts.append("<nav>" + "".join(nav) + "</nav>")
     return "".join(parts)
@@ -627,6 +631,52 @@ def _tests_section(tests: pd.DataFrame, labels: Labels, titles: dict[str, str]) 
     return "".join(parts)
 
 
+COVERAGE_COLUMNS = {
+    "method": "interval method",
+    "mean_coverage": "mean coverage",
+    "min_coverage": "lowest coverage",
+    "share_below_94": "scenarios below 94%",
+    "mean_miss_below": "misses below",
+    "mean_miss_above": "misses above",
+    "mean_width_vs_kg": "width vs kg",
+}
+
+
+def _methods_section(coverage: tuple[pd.DataFrame, str, str] | None) -> str:
+    """How well the intervals cover the truth with as few organisations as the waves have (the coverage study of
+    ``validation/``, committed with the code): its summary on the domain df, and its figure."""
+    parts = ['<h2 id="methods">Methods: do the intervals hold with 14 and 24 organisations?</h2>']
+    if coverage is None:
+        return "".join(parts)
+    summary, figure, default = coverage
+    parts.append(
+        '<p class="small">Every interval treats the recruiting organisation as the primary sampling unit, so it rests '
+        "on 13 (wave 1) or 23 (wave 2) degrees of freedom, fewer in a domain. The coverage study "
+        "(<code>validation/coverage.py</code>, rerunnable and seeded) draws thousands of samples from populations "
+        "shaped like each wave (its organisation sizes, intra-organisation correlation from 0 to 0.2, true "
+        "proportions from 1% to 50%, domains down to 15% of a wave) and counts how often each method's 95% interval "
+        f"holds the truth. The configured method is <b>{_e(default)}</b>. Central scenarios: a proportion of 5% or "
+        "more and a correlation of 0.1 or less.</p>"
+    )
+    for scenarios, title in (("central", "Central scenarios"), ("all", "All scenarios")):
+        part = summary[(summary["df_convention"] == "domain") & (summary["scenarios"] == scenarios)]
+        view = part[list(COVERAGE_COLUMNS)].rename(columns=COVERAGE_COLUMNS).copy()
+        for column in ("mean coverage", "lowest coverage", "scenarios below 94%", "misses below", "misses above"):
+            view[column] = [f"{100 * v:.1f}%" for v in view[column]]
+        view["width vs kg"] = [f"{v:.3f}×" for v in view["width vs kg"]]
+        n = int(part["n_scenarios"].iloc[0]) if len(part) else 0
+        parts.append(f"<h3>{title} ({n}), domain degrees of freedom</h3>")
+        parts.append(_table(view, numeric=set(COVERAGE_COLUMNS.values()) - {"interval method"}))
+    body = figure[figure.index("<svg") :] if "<svg" in figure else ""
+    parts.append(
+        f'<figure class="coverage">{body}<figcaption>Coverage of the 95% intervals against the true proportion, '
+        "one panel per wave, domain and intra-organisation correlation, one line per method (domain df); the "
+        "grey line is 95%. Source: <code>validation/coverage.svg</code>; the study's design, results and the "
+        "reasons for the configured method are in <code>validation/README.md</code>.</figcaption></figure>"
+    )
+    return "".join(parts)
+
+
 def _weighting_section(weighting: dict[str, tuple[dict, pd.DataFrame]]) -> str:
     parts = ['<h2 id="weighting">Weighting</h2>']
     parts.append(
@@ -746,6 +796,9 @@ def write_report(
     config_sha256: str,
     code_version: dict,
     commit_date: str | None,
+    coverage: str,
+    coverage_figure: str,
+    ci_method: str,
     small_base: int,
     synthetic: bool,
     report_out: str,
@@ -792,5 +845,6 @@ def write_report(
         labels=Labels(load_variables(variables), small_base),
         registries=[load_registry(p) for p in registries],
         provenance=header_provenance(release, config_sha256, code_version, commit_date),
+        coverage=(formats.read_csv(coverage), read_bytes(coverage_figure).decode("utf-8"), ci_method),
     )
     formats.write_text(html_text, report_out)
