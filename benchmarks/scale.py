@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 from survey_audit.config.loading import load_yaml  # noqa: E402  (the project's strict YAML 1.2 reader)
 
-PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources"]
+PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources", "validation"]
 REGIONS = [("west", "CA"), ("south", "TX"), ("midwest", "IL"), ("northeast", "NY")]
 # Wave 2's bundled duplicate-id rows (excluded in the bundled run) carry a missing gender; drawn again under new
 # ids they are analysed, and wave 1 has no missing gender to give that category a target, so the weighting job

@@ -20,7 +20,7 @@ def root() -> Path:
     return ROOT
 
 
-PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources"]
+PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources", "validation"]
 
 
 def copy_project(root: Path, target: Path) -> Path:
