@@ -122,9 +122,9 @@ def test_the_audit_table_and_every_figure_render(rendered):
     rows = re.findall(r"<tr>\s*<td>", table.group(0))
     assert len(rows) == len(re.findall(r"<tr><td>", re.search(r'id="audit-table">.*?</table>', source, re.S)[0]))
     assert len(rows) > 40
-    figures = re.findall(r'<figure class="(figure|dotplot)">(.*?)</figure>', dom, re.S)
+    figures = re.findall(r'<figure class="(figure|dotplot|coverage)">(.*?)</figure>', dom, re.S)
     assert len(figures) == source.count("<figure ")
-    assert {kind for kind, _ in figures} == {"figure", "dotplot"}
+    assert {kind for kind, _ in figures} == {"figure", "dotplot", "coverage"}
     for _, figure in figures:
         (svg,) = svgs(figure)  # each figure is one inline SVG the parser accepted whole
         assert re.search(r'<svg[^>]*viewBox="0 0 [\d.]+ [\d.]+"', svg)
