@@ -122,7 +122,12 @@ def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harm
 
 
 def _missing_categorical(reasons: np.ndarray, variables: VariableSet) -> pd.Categorical:
-    return pd.Categorical(reasons, categories=list(variables.missing_reasons))
+    """Each row's missing reason (None: not missing) as a categorical over every reason, built from the codes of
+    the few distinct reasons (a reason that is no category becomes missing, as in ``pd.Categorical``)."""
+    categories = list(variables.missing_reasons)
+    codes, distinct = pd.factorize(reasons, sort=False)
+    positions = np.array([categories.index(r) if r in categories else -1 for r in distinct] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(positions[codes], categories=categories)  # code -1 (None) picks the last
 
 
 def _finding_frame(findings: list[tuple[np.ndarray, str, str]], ids: np.ndarray, source_rows: np.ndarray):
@@ -155,8 +160,16 @@ def _distinct(raw: RawTable, column: str) -> tuple[np.ndarray, np.ndarray, np.nd
     """A column's factor codes (one per row), its distinct values in order of first appearance, and the source
     row of each distinct value's first appearance."""
     codes, uniques = pd.factorize(raw.frame[column].to_numpy(dtype=object), sort=False, use_na_sentinel=False)
-    first = np.unique(codes, return_index=True)[1]
-    return codes, np.asarray(uniques, dtype=object), raw.source_rows[first]
+    return codes, np.asarray(uniques, dtype=object), raw.source_rows[_first_rows(codes)]
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears, for codes numbered in order of first appearance (each new code is
+    one more than every code before it)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1])))
 
 
 def _pseudonyms(raw: RawTable, codebook: Codebook) -> np.ndarray:
@@ -169,7 +182,7 @@ def _pseudonyms(raw: RawTable, codebook: Codebook) -> np.ndarray:
     codes, uniques, _ = _distinct(raw, codebook.respondent_id)
     keys = np.array([normalise_text(value) for value in uniques], dtype=object)
     key_codes, key_uniques = pd.factorize(keys[codes], sort=False)
-    first = np.unique(key_codes, return_index=True)[1]
+    first = _first_rows(key_codes)
     blank = np.array([not key for key in key_uniques], dtype=bool)[key_codes]
     position = np.where(blank, np.arange(n), first[key_codes]) + 1
     numbers = np.strings.zfill(position.astype(str), 4)
