@@ -861,3 +861,13 @@ def test_widths_checked_at_once_name_the_first_bad_row_as_a_row_by_row_check(tmp
     with pytest.raises(InputError) as info:
         read_raw(tmp_path / "bad.csv")
     assert (info.value.row, info.value.problem) == (rows[first][0], DEFECTS[bad[first]][1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.sampled_from(list('a ,"\r\n')), max_size=40))
+def test_text_is_split_into_lines_as_python_splits_a_file(text):
+    """The reader splits the text into lines with a pattern (a list of lines is lighter than a file object over
+    the text); the oracle is io.StringIO(newline=""), the file object the csv module documents."""
+    from survey_audit.intake.readers import _LINE
+
+    assert _LINE.findall(text) == list(io.StringIO(text, newline=""))
