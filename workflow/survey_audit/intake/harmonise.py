@@ -13,6 +13,10 @@ Nor is a value label of an SPSS or Stata file that disagrees with the code the c
 :func:`survey_audit.intake.check.label_problems`): every such label stops the run, all of them listed at once.
 The columns read here (the organisation, coded and integer answers) are neither identifying nor free text, so a
 value in a message is shown when it is a short code and described otherwise (:func:`survey_audit.errors.raw_value`).
+
+What a cell becomes depends on its text alone, so each raw column is mapped once per distinct value (in order of
+first appearance) and the results are spread to the rows; findings, pseudonyms and the row an error names are
+those a reading cell by cell would give.
 """
 
 from __future__ import annotations
