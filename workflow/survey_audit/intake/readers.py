@@ -613,6 +613,8 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
                 hint="set 'delimiter: auto' (or the right character) in the codebook's file section",
             )
     skipped = ~filled & (all_lines > lines[0]) & (all_lines < lines[-1])
+    ends_open = not text.endswith(("\n", "\r"))
+    del data, text, all_rows  # the records are all that is needed now: free the rest before they become a table
     return _table_from_records(
         path,
         lines,
@@ -622,7 +624,7 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
         encoding=used_encoding,
         delimiter=used,
         blank_rows=all_lines[skipped].tolist(),
-        ends_open=not text.endswith(("\n", "\r")),
+        ends_open=ends_open,
         private=private,
     )
 
