@@ -170,9 +170,13 @@ KNOWN = {column: {normalise_text(code) for code in codes} for column, codes in C
 
 def assert_found(error: InputError, value: str) -> None:
     """A value of at most 12 characters is shown as found, unless it holds an address or a phone number (an
-    '@', a run of 7 digits): then it is described by its kind and length, never shown."""
+    '@', a run of 7 digits): then it is described by its kind and length (and its lines, when it has several),
+    never shown."""
     if "@" in value or re.search(r"\d{7}", value):
-        assert re.fullmatch(rf"(a text|a number|an e-mail address) of {len(value)} characters?", str(error.value))
+        lines = len(re.findall(r"\r\n|\r|\n", value)) + 1
+        on_lines = f" on {lines} lines" if lines > 1 else ""
+        kinds = "(a text|a number|an e-mail address)"
+        assert re.fullmatch(rf"{kinds} of {len(value)} characters?{on_lines}", str(error.value))
     else:
         assert error.value == value
 
