@@ -820,3 +820,54 @@ def test_xlsx_round_trip(width, data, first_row):
         table = read_raw(write_xlsx(Path(scratch) / "raw.xlsx", cells))
     starts = list(range(first_row, first_row + 1 + len(body)))
     check_round_trip(table, names, texts, starts)
+
+
+DEFECTS = {
+    "short": (["v"] * 4, "the row has 4 values but the header has 5 columns"),
+    "long": (["v"] * 7, "the row has 7 values but the header has 5 columns"),
+    "stray": (["v"] * 5 + ["x"], "the row has a value in column 6, beyond the last named column"),
+}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_widths_checked_at_once_name_the_first_bad_row_as_a_row_by_row_check(tmp_path, seed):
+    """Thousands of records, blank lines and a trailing unnamed column between them, a few records of the wrong
+    width: the error names the first (its line counted as the file was written), and a file without them reads
+    to the rows written, blank lines listed as skipped."""
+    rng = np.random.default_rng(seed)
+    trailing = seed % 2 == 1  # a header with an unnamed sixth column, blank in every record
+    lines, rows, blank, line = [",".join("abcde") + ("," if trailing else "")], [], [], 1
+    for index in range(3000):
+        if rng.random() < 0.01:
+            lines.append(",,,,," if rng.random() < 0.5 else "")
+            line += 1
+            blank.append(line)
+        row = [f"r{index}", *(str(v) for v in rng.integers(0, 9, 4))]
+        rows.append((line + 1, row))
+        lines.append(",".join(row + ([""] if trailing else [])))
+        line += 1
+    (tmp_path / "good.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = read_raw(tmp_path / "good.csv")
+    assert result.frame.values.tolist() == [row for _, row in rows]
+    assert result.source_rows.tolist() == [at for at, _ in rows]
+    assert list(result.blank_rows) == blank
+    kinds = ["short", "long"] + (["stray"] if trailing else [])
+    bad = {int(i): kinds[rng.integers(len(kinds))] for i in rng.choice(len(rows), 3, replace=False)}
+    for index, kind in bad.items():
+        at = lines.index(",".join(rows[index][1] + ([""] if trailing else [])))
+        lines[at] = ",".join(DEFECTS[kind][0])
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = min(bad)
+    with pytest.raises(InputError) as info:
+        read_raw(tmp_path / "bad.csv")
+    assert (info.value.row, info.value.problem) == (rows[first][0], DEFECTS[bad[first]][1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.sampled_from(list('a ,"\r\n')), max_size=40))
+def test_text_is_split_into_lines_as_python_splits_a_file(text):
+    """The reader splits the text into lines with a pattern (a list of lines is lighter than a file object over
+    the text); the oracle is io.StringIO(newline=""), the file object the csv module documents."""
+    from survey_audit.intake.readers import _LINE
+
+    assert _LINE.findall(text) == list(io.StringIO(text, newline=""))

@@ -208,6 +208,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     import shutil
 
     from .config.codebook import load_codebook
+    from .config.plan import wave_view, write_view
     from .config.settings import load_config
     from .config.variables import load_variables
     from .formats import read_csv
@@ -224,6 +225,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     # stages succeed, so a failed check leaves nothing behind.
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
+        variables = str(write_view(wave_view(config, wave, args.codebook, variables), tmp / f"{wave}.variables.yaml"))
         ingest_wave(
             raw=args.raw,
             codebook=args.codebook,

@@ -30,7 +30,7 @@ from ..provenance import read_bytes
 from .codebook import Codebook, load_codebook
 from .registry import Registry, check_registry_cells, load_registry, pinned_pools
 from .tables import TableSpec, is_pool, load_table_specs, scope_waves, spec_document, spec_from_document
-from .variables import VariableSet, load_variables
+from .variables import FIELDING_BOUNDS, VariableSet, load_variables
 from .waves import Wave, load_wave_sheet
 from .weighting import WeightingSpec, load_weighting_spec
 
@@ -60,10 +60,7 @@ class Plan:
 
     def view(self, scope: str) -> VariableSet:
         """The variables a scope carries, as its waves see them."""
-        carried = {name for wave in scope_waves(scope) for name in self.codebooks[wave].carried}
-        return self.variables.for_waves(
-            self.fielding(scope), names=[n for n in self.variables.variables if n in carried]
-        )
+        return carried_view(self.variables, self.fielding(scope), self.codebooks)
 
     def tables(self, scope: str) -> list[TableSpec]:
         return [spec for spec in self.specs if scope in spec.waves]
@@ -111,6 +108,61 @@ def build_plan(config: dict, root: str | Path = ".") -> Plan:
     return Plan(waves, variables, codebooks, specs, registries, weighting)
 
 
+def carried_view(
+    variables: VariableSet, fielding: dict[str, tuple[int, int]], codebooks: dict[str, Codebook]
+) -> VariableSet:
+    """The variables the waves of ``fielding`` carry (by their codebooks), as those waves see them."""
+    carried = {name for wave in fielding for name in codebooks[wave].carried}
+    return variables.for_waves(fielding, names=[n for n in variables.variables if n in carried])
+
+
+def wave_view(
+    config: dict, wave: str, codebook: str | Path, variables: str | Path, root: str | Path = "."
+) -> VariableSet:
+    """The variables one wave's jobs read, resolved as :func:`build_plan` resolves them (the wave's categories,
+    its fielding years from the wave sheet), for a codebook and variables file given outside the plan (such as a
+    new wave's codebook under review). The sheet is read only when a range ends at a fielding year."""
+    root = Path(root)
+    declared = load_variables(root / variables)
+    if any(end in FIELDING_BOUNDS for var in declared.variables.values() for end in var.range or ()):
+        fielding = {wave: _fielding_years(config, wave, root)}
+    else:
+        fielding = {wave: (0, 0)}  # no range ends at a fielding year: any years give the same view
+    book = load_codebook(
+        root / codebook, declared.for_waves(fielding), wave=wave, cleaning_defaults=config.get("cleaning", {})
+    )
+    return carried_view(declared, fielding, {wave: book})
+
+
+def _fielding_years(config: dict, wave: str, root: Path) -> tuple[int, int]:
+    if "waves" not in config:
+        raise ConfigError(
+            f"the fielding years of wave '{wave}', where ranges such as [1960, fielded_to] end, are unknown: no"
+            " configuration names the wave sheet",
+            expected="a config/config.yaml whose 'waves' names the wave sheet (config/waves.tsv)",
+            hint="run the command from the project directory, or pass --config",
+        )
+    sheet = root / config["waves"]
+    waves = load_wave_sheet(sheet, root)
+    if wave not in waves:
+        raise ConfigError(
+            f"wave '{wave}' is not in the wave sheet, so its fielding years, where ranges such as"
+            " [1960, fielded_to] end, are unknown",
+            file=sheet,
+            value=wave,
+            expected="a row for the wave (the sheet lists " + ", ".join(waves) + ")",
+            hint="add the wave's row, with fielded_from and fielded_to, to the wave sheet",
+        )
+    return waves[wave].fielded_from, waves[wave].fielded_to
+
+
+def write_view(view: VariableSet, path: str | Path) -> Path:
+    """Write a view of the variables in the format of ``config/variables.yaml`` (rewritten only if it changed)."""
+    path = Path(path)
+    write_if_changed(path, yaml.dump(view.document(), Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=120))
+    return path
+
+
 def _check_wave_names(variables: VariableSet, waves: dict[str, Wave]) -> None:
     """Every wave a variable or category is restricted to is a wave of the sheet (a typo would hide it)."""
     for var in variables.variables.values():
@@ -128,11 +180,7 @@ def write_plan(plan: Plan, directory: str | Path = PLAN_DIR) -> None:
     """Write each scope's part of the plan, rewriting a file only when its content changes."""
     directory = Path(directory)
     for scope in plan.scopes:
-        view = plan.view(scope)
-        write_if_changed(
-            directory / f"{scope}.variables.yaml",
-            yaml.dump(view.document(), Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=120),
-        )
+        write_view(plan.view(scope), directory / f"{scope}.variables.yaml")
         tables = {
             "scope": scope,
             "waves": scope_waves(scope),

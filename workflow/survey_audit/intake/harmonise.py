@@ -13,6 +13,10 @@ Nor is a value label of an SPSS or Stata file that disagrees with the code the c
 :func:`survey_audit.intake.check.label_problems`): every such label stops the run, all of them listed at once.
 The columns read here (the organisation, coded and integer answers) are neither identifying nor free text, so a
 value in a message is shown when it is a short code and described otherwise (:func:`survey_audit.errors.raw_value`).
+
+What a cell becomes depends on its text alone, so each raw column is mapped once per distinct value (in order of
+first appearance) and the results are spread to the rows; findings, pseudonyms and the row an error names are
+those a reading cell by cell would give.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harm
     for problem in label_problems(raw, codebook, variables):
         labels.add(problem)
     labels.raise_if_any()
-    findings: list[dict] = []
+    findings: list[tuple[np.ndarray, str, str]] = []
     ids = _pseudonyms(raw, codebook)
     base = pd.DataFrame(
         {
@@ -114,44 +118,91 @@ def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harm
             columns[var.name] = value
         columns[var.missing_column] = _missing_categorical(missing, variables)
     frame = pd.concat([base, pd.DataFrame(columns, index=base.index)], axis=1)
-    finding_frame = pd.DataFrame(findings, columns=FINDING_COLUMNS)
+    finding_frame = _finding_frame(findings, ids, raw.source_rows)
     finding_frame = finding_frame.sort_values(["source_row", "variable", "column"], kind="stable").reset_index(
         drop=True
     )
     return Harmonised(frame, finding_frame)
 
 
-def _missing_categorical(reasons: list, variables: VariableSet) -> pd.Categorical:
-    return pd.Categorical(reasons, categories=list(variables.missing_reasons))
+def _missing_categorical(reasons: np.ndarray, variables: VariableSet) -> pd.Categorical:
+    """Each row's missing reason (None: not missing) as a categorical over every reason, built from the codes of
+    the few distinct reasons (a reason that is no category becomes missing, as in ``pd.Categorical``)."""
+    categories = list(variables.missing_reasons)
+    codes, distinct = pd.factorize(reasons, sort=False)
+    positions = np.array([categories.index(r) if r in categories else -1 for r in distinct] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(positions[codes], categories=categories)  # code -1 (None) picks the last
 
 
-def _pseudonyms(raw: RawTable, codebook: Codebook) -> list[str]:
+def _finding_frame(findings: list[tuple[np.ndarray, str, str]], ids: np.ndarray, source_rows: np.ndarray):
+    """The findings, one row per note, in the order they were noted (per column: rows ascending)."""
+    if not findings:
+        return pd.DataFrame([], columns=FINDING_COLUMNS)
+    at = np.concatenate([index for index, _, _ in findings])
+    return pd.DataFrame(
+        {
+            "respondent_id": ids[at],
+            "source_row": source_rows[at].astype(np.int64),
+            "variable": np.concatenate([np.full(len(index), var, dtype=object) for index, var, _ in findings]),
+            "column": np.concatenate([np.full(len(index), column, dtype=object) for index, _, column in findings]),
+            "finding": STRAY_TEXT,
+        },
+        columns=FINDING_COLUMNS,
+    )
+
+
+# Columnar evaluation. What a cell becomes (its value, missing reason, notes, or the error it raises) depends on
+# its text alone, so each column is factorised and a cell's logic runs once per distinct value, the result
+# broadcast to the rows by the factor codes. Distinct values are taken in order of first appearance and each is
+# evaluated as if at its first row, so the first value that fails is the one whose first row is the earliest
+# failing row: every row holding a failing value fails, the earliest failing row holds some failing value v, and
+# v's first appearance (itself a failing row) cannot come earlier. A row-by-row reading would stop at that same
+# row with the same message.
+
+
+def _distinct(raw: RawTable, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A column's factor codes (one per row), its distinct values in order of first appearance, and the source
+    row of each distinct value's first appearance."""
+    codes, uniques = pd.factorize(raw.frame[column].to_numpy(dtype=object), sort=False, use_na_sentinel=False)
+    return codes, np.asarray(uniques, dtype=object), raw.source_rows[_first_rows(codes)]
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears, for codes numbered in order of first appearance (each new code is
+    one more than every code before it)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1])))
+
+
+def _pseudonyms(raw: RawTable, codebook: Codebook) -> np.ndarray:
     """Replace raw respondent ids by wave-local pseudonyms in order of first appearance.
 
     Responses sharing an id (after case and whitespace are ignored) share a pseudonym, so duplicate detection
-    still works; a blank id gets a pseudonym of its own.
+    still works; a blank id gets a pseudonym of its own. A pseudonym numbers the row where its id first appears.
     """
-    assigned: dict[str, str] = {}
-    out = []
-    for value in raw.frame[codebook.respondent_id]:
-        key = normalise_text(value)
-        if not key:
-            out.append(f"{codebook.wave}-{len(out) + 1:04d}")
-            continue
-        if key not in assigned:
-            assigned[key] = f"{codebook.wave}-{len(out) + 1:04d}"
-        out.append(assigned[key])
-    return out
+    n = len(raw)
+    codes, uniques, _ = _distinct(raw, codebook.respondent_id)
+    keys = np.array([normalise_text(value) for value in uniques], dtype=object)
+    key_codes, key_uniques = pd.factorize(keys[codes], sort=False)
+    first = _first_rows(key_codes)
+    blank = np.array([not key for key in key_uniques], dtype=bool)[key_codes]
+    position = np.where(blank, np.arange(n), first[key_codes]) + 1
+    numbers = np.strings.zfill(position.astype(str), 4)
+    return np.strings.add(f"{codebook.wave}-", numbers).astype(object)
 
 
 def _organisations(raw: RawTable, codebook: Codebook) -> tuple[pd.Categorical, pd.Categorical]:
     column = codebook.organisation_column
-    codes, regions = [], []
-    for row, value in zip(raw.source_rows, raw.frame[column]):
+    org_categories = sorted({o.code for o in codebook.organisations.values()})
+    region_categories = sorted({o.region for o in codebook.organisations.values()})
+    codes, uniques, rows = _distinct(raw, column)
+    org_codes = np.full(len(uniques), -1, dtype=np.int64)
+    region_codes = np.full(len(uniques), -1, dtype=np.int64)
+    for at, (value, row) in enumerate(zip(uniques, rows)):
         key = normalise_text(value)
         if not key:
-            codes.append(None)
-            regions.append(None)
             continue
         org = codebook.organisations.get(key)
         if org is None:
@@ -164,52 +215,41 @@ def _organisations(raw: RawTable, codebook: Codebook) -> tuple[pd.Categorical, p
                 expected="one of " + ", ".join(o.code for o in codebook.organisations.values()),
                 hint=f"add the organisation to 'organisation: codes' in {codebook.path}",
             )
-        codes.append(org.code)
-        regions.append(org.region)
-    org_categories = sorted({o.code for o in codebook.organisations.values()})
-    region_categories = sorted({o.region for o in codebook.organisations.values()})
-    return pd.Categorical(codes, categories=org_categories), pd.Categorical(regions, categories=region_categories)
+        org_codes[at] = org_categories.index(org.code)
+        region_codes[at] = region_categories.index(org.region)
+    return (
+        pd.Categorical.from_codes(org_codes[codes], categories=org_categories),
+        pd.Categorical.from_codes(region_codes[codes], categories=region_categories),
+    )
 
 
 @dataclass
 class _Context:
     raw: RawTable
     mapping: Mapping
-    ids: list[str]
-    findings: list[dict]
+    ids: np.ndarray
+    findings: list[tuple[np.ndarray, str, str]]
 
     @property
     def var(self) -> Variable:
         return self.mapping.variable
 
-    def cells(self, column: str):
-        return zip(range(len(self.raw)), self.raw.source_rows, self.raw.frame[column])
+    def note(self, column: str, counts: np.ndarray) -> None:
+        """Note ``counts[i]`` findings of stray text on row ``i`` of the column (rows ascending)."""
+        if counts.any():
+            self.findings.append((np.repeat(np.arange(len(counts)), counts), self.var.name, column))
 
-    def note(self, index: int, column: str, finding: str) -> None:
-        self.findings.append(
-            {
-                "respondent_id": self.ids[index],
-                "source_row": int(self.raw.source_rows[index]),
-                "variable": self.var.name,
-                "column": column,
-                "finding": finding,
-            }
-        )
-
-    def lookup(self, index: int, column: str, value: str, table: dict[str, str]) -> str | None:
+    def lookup(self, column: str, value: str, table: dict[str, str]) -> tuple[str | None, bool]:
         """The target of a raw value in a code table (keyed by normalised codes), trying the raw code and then
-        its value label; a value that matches only once case or whitespace is ignored is noted."""
+        its value label, and whether the value matched only once case or whitespace was ignored (a finding)."""
         target = table.get(normalise_text(value))
         if target is not None:
-            if value not in self.mapping.exact_codes:
-                self.note(index, column, STRAY_TEXT)
-            return target
+            return target, value not in self.mapping.exact_codes
         label = self.raw.value_labels.get(column, {}).get(value.strip())
         if label is not None:
             target = table.get(normalise_text(label))
-            if target is not None and value != value.strip():
-                self.note(index, column, STRAY_TEXT)
-        return target
+            return target, target is not None and value != value.strip()
+        return None, False
 
     def unknown(self, row: int, column: str, value: str, accepted: list[str]) -> InputError:
         return InputError(
@@ -223,40 +263,44 @@ class _Context:
         )
 
 
-def _categorical(ctx: _Context) -> tuple[pd.Categorical, list]:
+def _categorical(ctx: _Context) -> tuple[pd.Categorical, np.ndarray]:
     mapping, var = ctx.mapping, ctx.var
-    values, missing = [], []
     table = {**mapping.missing, **mapping.codes}
-    for index, row, value in ctx.cells(mapping.column):
+    categories = list(var.categories)
+    codes, uniques, rows = _distinct(ctx.raw, mapping.column)
+    value_codes = np.full(len(uniques), -1, dtype=np.int64)
+    missing = np.full(len(uniques), None, dtype=object)
+    stray = np.zeros(len(uniques), dtype=np.int64)
+    for at, (value, row) in enumerate(zip(uniques, rows)):
         if not value.strip():
-            values.append(None)
-            missing.append(NO_ANSWER)
+            missing[at] = NO_ANSWER
             continue
-        target = ctx.lookup(index, mapping.column, value, table)
+        target, stray[at] = ctx.lookup(mapping.column, value, table)
         if target is None:
             raise ctx.unknown(row, mapping.column, value, list(mapping.codes) + list(mapping.missing))
         if target in var.categories:
-            values.append(target)
-            missing.append(None)
+            value_codes[at] = categories.index(target)
         else:
-            values.append(None)
-            missing.append(target)
-    return pd.Categorical(values, categories=list(var.categories)), missing
+            missing[at] = target
+    ctx.note(mapping.column, stray[codes])
+    return pd.Categorical.from_codes(value_codes[codes], categories=categories), missing[codes]
 
 
-def _integer(ctx: _Context) -> tuple[pd.Series, list]:
+def _integer(ctx: _Context) -> tuple[pd.arrays.IntegerArray, np.ndarray]:
     mapping, var = ctx.mapping, ctx.var
-    values, missing = [], []
-    for index, row, value in ctx.cells(mapping.column):
+    codes, uniques, rows = _distinct(ctx.raw, mapping.column)
+    numbers = np.ones(len(uniques), dtype=np.int64)  # 1 under a missing value, as pd.array fills it
+    absent = np.zeros(len(uniques), dtype=bool)
+    missing = np.full(len(uniques), None, dtype=object)
+    stray = np.zeros(len(uniques), dtype=np.int64)
+    for at, (value, row) in enumerate(zip(uniques, rows)):
         text = value.strip()
         if not text:
-            values.append(pd.NA)
-            missing.append(NO_ANSWER)
+            absent[at], missing[at] = True, NO_ANSWER
             continue
-        target = ctx.lookup(index, mapping.column, value, mapping.missing) if mapping.missing else None
+        target, noted = ctx.lookup(mapping.column, value, mapping.missing) if mapping.missing else (None, False)
         if target is not None:
-            values.append(pd.NA)
-            missing.append(target)
+            absent[at], missing[at], stray[at] = True, target, noted
             continue
         if mapping.parse == "year":
             match = _YEAR.search(text)
@@ -269,8 +313,7 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                     value=raw_value(value, private=False),
                     expected="a date with a four-digit year, such as 2016-05-03 or 5/3/2016",
                 )
-            values.append(int(match.group(1)))
-            missing.append(None)
+            numbers[at] = int(match.group(1))
             continue
         if not _INTEGER.match(text):
             raise InputError(
@@ -296,63 +339,76 @@ def _integer(ctx: _Context) -> tuple[pd.Series, list]:
                 value=raw_value(value, private=False),
                 expected="a whole number such as an age, a year or a count",
             )
-        if value != text:
-            ctx.note(index, mapping.column, STRAY_TEXT)
-        values.append(number)
-        missing.append(None)
-    return pd.array(values, dtype="Int64"), missing
+        numbers[at], stray[at] = number, value != text
+    ctx.note(mapping.column, stray[codes])
+    return pd.arrays.IntegerArray(numbers[codes], absent[codes]), missing[codes]
 
 
-def _multi(ctx: _Context) -> tuple[dict[str, pd.Series], list]:
+def _multi(ctx: _Context) -> tuple[dict[str, pd.Series], np.ndarray]:
     mapping, var = ctx.mapping, ctx.var
     n = len(ctx.raw)
     chosen = {option: np.zeros(n, dtype=bool) for option in var.categories}
     answered = np.zeros(n, dtype=bool)
-    missing: list = [None] * n
+    missing = np.full(n, None, dtype=object)
+    has_missing = np.zeros(n, dtype=bool)
     if mapping.column is not None:
         table = {**mapping.missing, **mapping.codes}
-        for index, row, value in ctx.cells(mapping.column):
+        codes, uniques, rows = _distinct(ctx.raw, mapping.column)
+        picked = {option: np.zeros(len(uniques), dtype=bool) for option in var.categories}
+        reason = np.full(len(uniques), None, dtype=object)
+        stray = np.zeros(len(uniques), dtype=np.int64)
+        for at, (value, row) in enumerate(zip(uniques, rows)):
             tokens = [t for t in value.split(mapping.delimiter)] if value.strip() else []
             for token in tokens:
                 if not token.strip():
                     continue
-                target = ctx.lookup(index, mapping.column, token, table)
+                target, noted = ctx.lookup(mapping.column, token, table)
+                stray[at] += noted  # the notes of one cell are alike: how many is all that is kept
                 if target is None:
                     raise ctx.unknown(row, mapping.column, token, list(mapping.codes) + list(mapping.missing))
-                if target in chosen:
-                    chosen[target][index] = True
-                    answered[index] = True
+                if target in picked:
+                    picked[target][at] = True
                 else:
-                    missing[index] = target
+                    reason[at] = target  # the last missing code of the cell, as a row-by-row reading kept
+        ctx.note(mapping.column, stray[codes])
+        for option, flags in picked.items():
+            chosen[option] = flags[codes]
+            answered |= chosen[option]
+        missing = reason[codes]
+        has_missing = np.array([r is not None for r in reason], dtype=bool)[codes]
     else:
         selected = set(mapping.selected)
         for column, option in mapping.columns.items():
-            for index, row, value in ctx.cells(column):
+            codes, uniques, rows = _distinct(ctx.raw, column)
+            picked = np.zeros(len(uniques), dtype=bool)
+            reason = np.full(len(uniques), None, dtype=object)
+            stray = np.zeros(len(uniques), dtype=np.int64)
+            for at, (value, row) in enumerate(zip(uniques, rows)):
                 if not value.strip():
                     continue
-                key = normalise_text(value)
-                if key in selected:
-                    if value not in mapping.exact_codes:
-                        ctx.note(index, column, STRAY_TEXT)
-                    chosen[option][index] = True
-                    answered[index] = True
+                if normalise_text(value) in selected:
+                    picked[at], stray[at] = True, value not in mapping.exact_codes
                     continue
-                target = ctx.lookup(index, column, value, mapping.missing) if mapping.missing else None
+                target, stray[at] = ctx.lookup(column, value, mapping.missing) if mapping.missing else (None, False)
                 if target is None:
                     raise ctx.unknown(row, column, value, list(mapping.selected) + list(mapping.missing))
-                missing[index] = target
-    for index in range(n):
-        if answered[index]:
-            if missing[index] is not None:
-                raise InputError(
-                    f"the multi-select question '{var.name}' has both options chosen and a missing code",
-                    file=ctx.raw.path,
-                    row=int(ctx.raw.source_rows[index]),
-                    column=mapping.raw_columns[0],
-                    expected="either chosen options or a single missing code",
-                )
-        elif missing[index] is None:
-            missing[index] = NO_ANSWER
+                reason[at] = target
+            ctx.note(column, stray[codes])
+            chosen[option] |= picked[codes]
+            answered |= picked[codes]
+            given = np.array([r is not None for r in reason], dtype=bool)[codes]
+            missing[given] = reason[codes][given]  # a later column's missing code replaces an earlier one's
+            has_missing |= given
+    conflict = np.flatnonzero(answered & has_missing)
+    if len(conflict):
+        raise InputError(
+            f"the multi-select question '{var.name}' has both options chosen and a missing code",
+            file=ctx.raw.path,
+            row=int(ctx.raw.source_rows[conflict[0]]),
+            column=mapping.raw_columns[0],
+            expected="either chosen options or a single missing code",
+        )
+    missing[~answered & ~has_missing] = NO_ANSWER
     values = {}
     for option, flags in chosen.items():
         series = pd.array(flags, dtype="boolean")

@@ -8,6 +8,12 @@ quoted value spans several lines; the spreadsheet row for XLSX; the case number 
 errors can name it. Every file is read once, through :func:`~survey_audit.provenance.read_bytes`, and parsed from
 memory, so the hash a job records is that of the bytes it parsed.
 
+Text is split into records by Python's ``csv`` module in one pass (quoting checked strictly); when every record
+is one line, record *i* starts on line *i* + 1, and only a file whose quoted values span lines (or whose quoting
+is broken) is followed record by record for the line each starts on. The checks on records are columnar: their
+widths as one array, the cells beyond the named columns only of the records longer than the header, the records
+as one array of text; the first record that fails a check is the one reported, as a reading row by row would.
+
 Decoding is never silent. ``encoding: auto`` reads, in this order:
 
 * UTF-8 with a byte-order mark (recorded as ``utf-8-sig``) and UTF-16 with a byte-order mark (``utf-16``);
@@ -37,8 +43,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import math
+import operator
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -72,6 +80,7 @@ SHOW_CHARS = 40  # characters of a value shown around a problem
 # punctuation, the euro sign). Finding one in a file that is not valid UTF-8 means the file mixes encodings.
 _UTF8_TEXT = re.compile(rb"\xc2[\xa0-\xbf]|[\xc3-\xc5][\x80-\xbf]|\xe2\x80[\x90-\xbf]|\xe2\x81[\x80-\xaf]|\xe2\x82\xac")
 # While locating an undecodable byte, each such byte is decoded as one private-use character.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # a line as io.StringIO(newline="") splits them
 _MARK = 0xF700
 
 
@@ -453,11 +462,7 @@ def sniff_delimiter(text: str) -> str:
     """The delimiter of delimited text: of ``, ; tab |``, the one that splits the header row into columns and
     gives the most of the following records the header's number of fields (then: the most columns); ',' when
     none splits the header."""
-    lines = []
-    for line in io.StringIO(text, newline=""):
-        lines.append(line)
-        if len(lines) >= SNIFF_LINES:
-            break
+    lines = [match.group() for match in itertools.islice(_LINE.finditer(text), SNIFF_LINES)]
     sample = "".join(lines)
     best, best_score = ",", None
     for candidate in DELIMITERS:
@@ -518,18 +523,34 @@ def _quote_fault(text: str, delimiter: str) -> tuple[int, int, int | None] | Non
     return None
 
 
-def _parse(text: str, delimiter: str, path: Path, private) -> list[tuple[int, list[str]]]:
-    """Parse delimited text into (first line, fields) records, quoting checked strictly."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records = []
+def _parse(text: str, delimiter: str, path: Path, private) -> tuple[np.ndarray, list[list[str]]]:
+    """Parse delimited text into records (lists of fields) and the line each starts on, quoting checked
+    strictly."""
+    lines = _LINE.findall(text)  # a list of lines takes a quarter of the memory of an io.StringIO of the text
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
+    except csv.Error:
+        rows = None
+    if rows is not None and len(rows) == len(lines):
+        # each record takes one line or more and together they take every line: here each takes exactly one
+        return np.arange(1, len(rows) + 1, dtype=np.int64), rows
+    # a quoted value spans lines, or the quoting is faulty: follow the reader to the line each record starts on
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    starts, rows = [], []
     start = 1
     try:
         for fields in reader:
-            records.append((start, fields))
+            starts.append(start)
+            rows.append(fields)
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise _quoting_error(text, delimiter, path, start, records, str(exc), private) from None
-    return records
+        raise _quoting_error(text, delimiter, path, start, list(zip(starts, rows)), str(exc), private) from None
+    return np.array(starts, dtype=np.int64), rows
+
+
+def _filled(rows: list[list[str]]) -> np.ndarray:
+    """Whether each record has a value that is not blank (some field holds more than whitespace)."""
+    return np.fromiter(map(bool, map(str.strip, map("".join, rows))), dtype=bool, count=len(rows))
 
 
 def _quoting_error(
@@ -573,11 +594,12 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
     declared = None if delimiter == "auto" else _delimiter_char(delimiter)
     text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto", private=private)
     used = declared or sniff_delimiter(text)
-    parsed = _parse(text, used, path, private)
-    records = [(line, fields) for line, fields in parsed if any(f.strip() for f in fields)]
-    if not records:
+    all_lines, all_rows = _parse(text, used, path, private)
+    filled = _filled(all_rows)
+    if not filled.any():
         raise InputError("the file is empty", file=path, expected="a header row and at least one response")
-    if declared is not None and len(records[0][1]) == 1:
+    lines, rows = all_lines[filled], list(itertools.compress(all_rows, filled))
+    if declared is not None and len(rows[0]) == 1:
         sniffed = sniff_delimiter(text)
         header = next((f for _, f in _lenient_records(text, sniffed) if any(v.strip() for v in f)), [])
         if sniffed != declared and len(header) > 1:
@@ -585,21 +607,24 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
                 f"split on the declared delimiter {DELIMITER_NAMES.get(declared, repr(declared))} the header is a"
                 f" single column, but split on {DELIMITER_NAMES[sniffed]} it has {len(header)} columns",
                 file=path,
-                row=records[0][0],
-                value=Found(_excerpt(records[0][1][0])),
+                row=int(lines[0]),
+                value=Found(_excerpt(rows[0][0])),
                 expected="the delimiter the file uses",
                 hint="set 'delimiter: auto' (or the right character) in the codebook's file section",
             )
-    first, last = records[0][0], records[-1][0]
+    skipped = ~filled & (all_lines > lines[0]) & (all_lines < lines[-1])
+    ends_open = not text.endswith(("\n", "\r"))
+    del data, text, all_rows  # the records are all that is needed now: free the rest before they become a table
     return _table_from_records(
         path,
-        records,
+        lines,
+        rows,
         layout=layout,
         spreadsheet=False,
         encoding=used_encoding,
         delimiter=used,
-        blank_rows=[line for line, fields in parsed if first < line < last and not any(f.strip() for f in fields)],
-        ends_open=not text.endswith(("\n", "\r")),
+        blank_rows=all_lines[skipped].tolist(),
+        ends_open=ends_open,
         private=private,
     )
 
@@ -631,7 +656,8 @@ def _import_id(cell: str) -> str:
 
 def _table_from_records(
     path: Path,
-    records: list[tuple[int, list[str]]],
+    lines: np.ndarray,
+    rows: list[list[str]],
     *,
     layout: str,
     spreadsheet: bool,
@@ -642,34 +668,35 @@ def _table_from_records(
     ends_open: bool = False,
     private: Collection[str] | None = None,
 ) -> RawTable:
-    """Header checks, row widths and layout detection, shared by text files and spreadsheets."""
-    header_line, raw_header = records[0]
+    """Header checks, row widths and layout detection, shared by text files and spreadsheets: ``rows`` are the
+    records that are not blank (the header first), ``lines`` the row each starts on."""
+    header_line, raw_header = int(lines[0]), rows[0]
     width = len(raw_header)
     while width and not raw_header[width - 1].strip():
         width -= 1  # trailing unnamed columns are allowed while every value under them is blank
     header = raw_header[:width]
     _check_header(header, path, header_line, spreadsheet)
-    last_line = records[-1][0]
-    body = []
-    for line, fields in records[1:]:
-        _check_width(fields, header, len(raw_header), path, line, spreadsheet, ends_open and line == last_line)
-        body.append((line, (fields + [""] * (width - len(fields)))[:width]))
-    layout, body, question_text, import_ids = _split_layout(layout, header, body, path, private)
-    repeated = next((line for line, fields in body if fields == header), None)
-    if repeated is not None:
+    lines, rows = lines[1:], rows[1:]
+    _check_widths(rows, lines, header, len(raw_header), path, spreadsheet, ends_open)
+    head = [(fields + [""] * (width - len(fields)))[:width] for fields in rows[:2]]
+    layout, skip, question_text, import_ids = _split_layout(layout, header, lines, head, path, private)
+    lines, grid = lines[skip:], _grid(rows[skip:], width)
+    repeats = np.ones(len(lines), dtype=bool)
+    for position, name in enumerate(header):
+        repeats &= grid[:, position] == name
+    if repeats.any():
         raise InputError(
             "the row repeats the header row (were two exports joined?)",
             file=path,
-            row=repeated,
+            row=int(lines[np.argmax(repeats)]),
             expected="one header row at the top of the file",
             hint="remove the repeated header row, and check that no response appears twice",
         )
-    rows = [fields for _, fields in body]
-    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
+    frame = pd.DataFrame(grid, columns=header, dtype=object)
     return RawTable(
         path,
         frame,
-        np.array([line for line, _ in body], dtype=np.int64),
+        lines.astype(np.int64),
         layout=layout,
         encoding=encoding,
         delimiter=delimiter,
@@ -680,23 +707,38 @@ def _table_from_records(
     )
 
 
+def _grid(rows: list[list[str]], width: int) -> np.ndarray:
+    """The records as a (records × ``width``) array of text: a shorter record padded with "", a longer one cut."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    if not len(rows) or (lengths != lengths[0]).any():
+        padded = [(fields + [""] * (width - len(fields)))[:width] for fields in rows]  # records of several widths
+        return np.array(padded, dtype=object).reshape(len(rows), width)
+    grid = np.array(rows, dtype=object).reshape(len(rows), int(lengths[0]))[:, :width]  # one width: at once
+    if grid.shape[1] < width:
+        grid = np.hstack([grid, np.full((len(rows), width - grid.shape[1]), "", dtype=object)])
+    return grid
+
+
 def _first_value(fields: list[str], header: list[str]) -> tuple[str, str | None]:
     """The first non-blank value of a row and its column."""
     position = next((i for i, c in enumerate(fields) if c.strip()), 0)
     return (fields[position] if fields else ""), (header[position] if position < len(header) else None)
 
 
-def _split_layout(layout: str, header: list[str], body: list, path: Path, private: Collection[str] | None):
-    """Resolve the layout; for the platform layout take the question-text and import-id rows off the body."""
-    second_is_import = len(body) >= 1 and _is_platform_import_row(body[0][1])
-    third_is_import = len(body) >= 2 and _is_platform_import_row(body[1][1])
+def _split_layout(
+    layout: str, header: list[str], lines: np.ndarray, head: list[list[str]], path: Path, private
+) -> tuple[str, int, dict[str, str], dict[str, str]]:
+    """Resolve the layout from the rows under the header (``head``: the first two, ``lines``: where each row
+    starts), and how many of them are header rows: for the platform layout, the question-text and import-id rows."""
+    second_is_import = len(head) >= 1 and _is_platform_import_row(head[0])
+    third_is_import = len(head) >= 2 and _is_platform_import_row(head[1])
     if second_is_import and not third_is_import:
         raise InputError(
             "the second row is a survey-platform import-id row, but the question-text row that belongs above it is"
             " missing",
             file=path,
-            row=body[0][0],
-            value=Found(_excerpt(_first_value(body[0][1], header)[0])),  # the import-id row: the platform's
+            row=int(lines[0]),
+            value=Found(_excerpt(_first_value(head[0], header)[0])),  # the import-id row: the platform's
             expected="column names, then question text, then import ids (as survey platforms export them)",
             hint="re-export the file from the platform, or delete the import-id row and set 'layout: plain'",
         )
@@ -708,25 +750,25 @@ def _split_layout(layout: str, header: list[str], body: list, path: Path, privat
                 "the file is declared as having one header row (layout: plain), but its second and third rows are"
                 " the question-text and import-id rows of a survey-platform export",
                 file=path,
-                row=body[1][0],
-                value=Found(_excerpt(_first_value(body[1][1], header)[0])),  # the import-id row
+                row=int(lines[1]),
+                value=Found(_excerpt(_first_value(head[1], header)[0])),  # the import-id row
                 expected="responses from the second row on",
                 hint="set 'layout: platform' (or auto) in the codebook's file section",
             )
-        return layout, body, {}, {}
+        return layout, 0, {}, {}
     if not third_is_import:
         raise InputError(
             "the file is declared as a survey-platform export (layout: platform), but its third row is not the"
             " import-id row",
             file=path,
-            row=body[1][0] if len(body) >= 2 else None,
+            row=int(lines[1]) if len(head) >= 2 else None,
             expected='cells such as {"ImportId":"QID12"} on the third row, under the question-text row',
             hint="set 'layout: plain' (or auto) in the codebook's file section if the export has a single header row",
-            **({"value": _cell(*_first_value(body[1][1], header), private)} if len(body) >= 2 else {}),
+            **({"value": _cell(*_first_value(head[1], header), private)} if len(head) >= 2 else {}),
         )
-    question_text = {name: text for name, text in zip(header, body[0][1]) if text.strip()}
-    import_ids = {name: _import_id(cell) for name, cell in zip(header, body[1][1]) if cell.strip()}
-    return "platform", body[2:], question_text, import_ids
+    question_text = {name: text for name, text in zip(header, head[0]) if text.strip()}
+    import_ids = {name: _import_id(cell) for name, cell in zip(header, head[1]) if cell.strip()}
+    return "platform", 2, question_text, import_ids
 
 
 def _check_header(header: list[str], path: Path, line: int, spreadsheet: bool) -> None:
@@ -752,6 +794,31 @@ def _check_header(header: list[str], path: Path, line: int, spreadsheet: bool) -
                 hint="rename one of the columns in the export, and map each in the codebook",
             )
         seen[name] = position
+
+
+def _check_widths(
+    rows: list[list[str]],
+    lines: np.ndarray,
+    header: list[str],
+    raw_width: int,
+    path: Path,
+    spreadsheet: bool,
+    ends_open: bool,
+) -> None:
+    """Every record's width checked at once (lengths as an array; the cells beyond the named columns only of
+    records longer than the header); the first record that fails is reported as :func:`_check_width` words it."""
+    width = len(header)
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    bad = np.zeros(len(rows), dtype=bool)
+    if not spreadsheet:
+        bad |= (lengths < width) | (lengths > max(raw_width, width))
+    longer = np.flatnonzero(~bad & (lengths > width))
+    beyond = map(operator.itemgetter(slice(width, None)), map(rows.__getitem__, longer.tolist()))
+    bad[longer] = np.fromiter(map(bool, map(str.strip, map("".join, beyond))), dtype=bool, count=len(longer))
+    if bad.any():
+        first = int(np.argmax(bad))
+        last = first == len(rows) - 1
+        _check_width(rows[first], header, raw_width, path, int(lines[first]), spreadsheet, ends_open and last)
 
 
 def _check_width(
@@ -861,7 +928,8 @@ def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None, private) -> 
     last = records[-1][0]
     return _table_from_records(
         path,
-        records,
+        np.array([line for line, _ in records], dtype=np.int64),
+        [fields for _, fields in records],
         layout=layout,
         spreadsheet=True,
         sheet=title,
