@@ -490,6 +490,9 @@ def test_a_changed_cleaning_rule_stops_the_run_and_shows_in_verify_and_diff_verd
     assert "sample [wave1/unweighted/all/respondents] n: 115 → 114" not in verify.stdout
     diff = survey_audit(copy, "diff", "before", "--values")
     assert diff.returncode == 0
+    # the results are stale (the run failed at its verdict check): both comparisons say so first
+    stale_note = "NOTE: the current results are stale (the last run failed at rule verdicts)"
+    assert diff.stderr.startswith(stale_note) and stale_note in verify.stderr  # verify: after its rerun's log
     assert in_order(
         diff.stdout,
         "t15-respondents [primary]: reproduced → differs",

@@ -332,6 +332,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not args.no_run and _run_workflow() != 0 and stale.reason(args.results) != stale.failure(["verdicts"]):
         return 1  # the run failed before its results were complete (the verdict check runs last)
     release, current = resolve(args.name, args.results), resolve(CURRENT, args.results)
+    _note_if_stale([CURRENT], args.results)
     waves = set(args.waves.split(",")) if args.waves else None
     changes = compare(release, current, waves)
     if args.exact:
@@ -355,12 +356,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from .tools.releases import compare, resolve
 
     old, new = resolve(args.old, args.results), resolve(args.new, args.results)
+    _note_if_stale([args.old, args.new], args.results)
     changes = compare(old, new)
     if args.format == "csv":
         print(csv_text(changes), end="")
     else:
         _print_comparison(changes, old, new, args)
     return 0
+
+
+def _note_if_stale(names: list[str], results: str) -> None:
+    """Say, before a comparison with the current results, that they are stale (results/STALE), and why."""
+    from .tools.releases import CURRENT
+
+    why = stale.reason(results)
+    if CURRENT in names and why:
+        print(f"NOTE: the current results are stale ({why}); they are compared as they are.", file=sys.stderr)
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
