@@ -10,7 +10,9 @@ The generator replicates the bundled synthetic exports (``resources/synthetic/wa
 * the three ages of a clean row (age at the survey, age on entering the life, the year entered) are redrawn
   consistently, so that copies of one bundled row are not duplicate answers of each other (a row with a defect
   in them keeps it);
-* wave 2's weighting spec keeps its race margin only (see ``UNCOVERED_MARGINS``);
+* wave 2's weighting spec says ``missing: keep_share``: its bundled duplicate-id rows (excluded in the bundled
+  run) carry a missing gender; drawn again under new ids they are analysed, and wave 1 has no missing gender to
+  give that category a target (with the default ``missing: target`` the weight job stops, naming the key);
 * with ``--waves 3`` a third wave is wave 2's export four years later, under a copy of wave 2's codebook, and
   no report (as an analyst adds one: a raw file, a codebook and a row in the sheet).
 
@@ -48,10 +50,6 @@ from survey_audit.config.loading import load_yaml  # noqa: E402  (the project's 
 
 PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources", "validation"]
 REGIONS = [("west", "CA"), ("south", "TX"), ("midwest", "IL"), ("northeast", "NY")]
-# Wave 2's bundled duplicate-id rows (excluded in the bundled run) carry a missing gender; drawn again under new
-# ids they are analysed, and wave 1 has no missing gender to give that category a target, so the weighting job
-# would stop (rightly). The scaled waves are raked on race alone.
-UNCOVERED_MARGINS = {"gender"}
 DATE_COLUMNS = ["StartDate", "EndDate", "RecordedDate"]
 RESOURCES = re.compile(r"job resources: wall ([\d.]+) s, cpu ([\d.]+) s, peak memory ([\d.]+) MB")
 
@@ -159,7 +157,7 @@ def make_project(target: Path, n: int, waves: int = 3, organisations: int = 300,
     pd.DataFrame(rows, columns=sheet.columns).to_csv(project / "config" / "waves.tsv", sep="\t", index=False)
     for spec_path in sorted((project / "config" / "weighting").glob("*.yaml")):
         spec = load_yaml(spec_path).data
-        spec["margins"] = [m for m in spec["margins"] if m["variable"] not in UNCOVERED_MARGINS]
+        spec["missing"] = "keep_share"  # see the module docstring
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return project
 

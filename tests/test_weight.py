@@ -59,3 +59,29 @@ def test_unit_weights_have_an_empty_calibration_record():
     frame, unweighted, _ = raked_wave()
     record = calibration_frame(frame, unweighted)
     assert record.attrs["steps"] == [] and list(record.columns) == ["respondent_id"]
+
+
+def test_missing_answers_without_a_target_stop_the_job_naming_the_spec_key():
+    # Oracle, by hand: the reference wave has 3 x and 1 y (shares 0.75, 0.25); the weighted wave has 1 of 4
+    # respondents without an answer. With keep_share 'missing' keeps 1/4 and x, y share the other 3/4.
+    import pytest
+
+    from survey_audit.config.weighting import WeightingSpec
+    from survey_audit.errors import ConfigError
+    from survey_audit.stages.weight import margin_targets
+
+    reference = pd.DataFrame({"g": ["x", "x", "x", "y"]})
+    frame = pd.DataFrame({"g": ["x", "y", None, "x"]})
+    margins = ({"variable": "g", "source": {"wave": "w1"}},)
+    spec = WeightingSpec("config/weighting/w2.yaml", "w2", "d", "rake", margins)
+    with pytest.raises(ConfigError) as info:
+        margin_targets(spec, frame, {"w1": reference})
+    assert info.value.file == "config/weighting/w2.yaml" and "missing: keep_share" in info.value.hint
+    keep = WeightingSpec("config/weighting/w2.yaml", "w2", "d", "rake", margins, missing="keep_share")
+    kept = margin_targets(keep, frame, {"w1": reference})
+    assert dict(zip(kept["category"], kept["target_share"])) == pytest.approx(
+        {"missing": 0.25, "x": 0.75 * 0.75, "y": 0.25 * 0.75}
+    )
+    # a wave with no missing answers is raked to the reference's shares as they are
+    full = margin_targets(spec, pd.DataFrame({"g": ["x", "y"]}), {"w1": reference})
+    assert dict(zip(full["category"], full["target_share"])) == pytest.approx({"x": 0.75, "y": 0.25})

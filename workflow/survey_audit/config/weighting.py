@@ -29,6 +29,7 @@ class WeightingSpec:
     trim: dict | None = None
     tolerance: float = 1e-10
     max_iterations: int = 1000
+    missing: str = "target"
 
     @property
     def reference_waves(self) -> list[str]:
@@ -116,4 +117,5 @@ def _spec(path: str | Path, data: dict) -> WeightingSpec:
         data.get("trim"),
         data["tolerance"],
         data["max_iterations"],
+        data["missing"],
     )

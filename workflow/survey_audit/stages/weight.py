@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import formats
 from ..config.weighting import MISSING_CATEGORY, WeightingSpec, read_weighting_spec
+from ..errors import ConfigError
 from ..stats.design import Design, calibration_record
 from ..stats.weighting import Weighted, poststratify, rake, trim_weights, weight_diagnostics
 from .conventions import scope_design
@@ -37,7 +38,9 @@ def margin_values(frame: pd.DataFrame, variable: str) -> pd.Series:
 
 
 def margin_targets(spec: WeightingSpec, frame: pd.DataFrame, references: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Each margin's target shares: another wave's composition, or the external shares rescaled to sum to 1."""
+    """Each margin's target shares: another wave's composition, or the external shares rescaled to sum to 1.
+    With ``missing: keep_share`` the 'missing' category's target is its unweighted share in ``frame`` (the wave
+    being weighted) and the other targets are scaled to the rest."""
     rows = []
     for margin in spec.margins:
         name = margin["variable"]
@@ -47,6 +50,23 @@ def margin_targets(spec: WeightingSpec, frame: pd.DataFrame, references: dict[st
         else:
             shares = pd.Series(margin["targets"], dtype=float)
             shares = shares / shares.sum()
+        if spec.missing == "keep_share":
+            own = float((margin_values(frame, name) == MISSING_CATEGORY).mean())
+            shares = shares.drop(MISSING_CATEGORY, errors="ignore")
+            shares = shares / shares.sum() * (1 - own)
+            if own > 0:
+                shares[MISSING_CATEGORY] = own
+            shares = shares.sort_index()
+        elif MISSING_CATEGORY not in shares.index and (margin_values(frame, name) == MISSING_CATEGORY).any():
+            source = margin["source"].get("wave", "the targets")
+            raise ConfigError(
+                f"respondents of {spec.wave} without an answer to '{name}' have no target: {source} gives the"
+                " category 'missing' no share",
+                file=spec.path,
+                expected="a target for every category of the wave's respondents, 'missing' included",
+                hint="add 'missing: keep_share' to the spec (the missing category keeps its own share and the"
+                " others are raked to the rest), or give 'missing' a share in the targets",
+            )
         rows += [{"variable": name, "category": str(c), "target_share": float(v)} for c, v in shares.items()]
     return pd.DataFrame(rows, columns=["variable", "category", "target_share"])
 
