@@ -20,6 +20,7 @@ tabulate stage still estimates its cells, with an interval of ``none_df<1``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import combinations
 
 import numpy as np
@@ -48,6 +49,7 @@ from .conventions import (
     indicators,
     is_hypothesis,
     release_scope,
+    yes_indicator,
 )
 from .tabulate import load_scope, scope_designs
 
@@ -104,19 +106,24 @@ def table_tests(
     return rows
 
 
-def model_tests(design: Design, spec: TableSpec, scope: str, *, weighting: str, df: str) -> list[dict]:
+def model_tests(
+    design: Design, spec: TableSpec, variables: VariableSet, scope: str, *, weighting: str, df: str
+) -> list[dict]:
     """The test of a table's model in one scope and weighting: R ``regTermTest(svyglm(formula, subset(design,
-    domain), family), ~terms)``, its F on the model's residual df (see :mod:`survey_audit.stages.conventions`).
-    A model that cannot be fitted (a term with one level in the scope, no residual df) is a row all the same,
-    not computable, its reason in ``method``."""
+    domain), family), ~terms)``, its F on the model's residual df, a yes/no outcome counted 1 for yes (see
+    :mod:`survey_audit.stages.conventions`). A model that cannot be fitted (a term with one level in the scope,
+    no residual df) is a row all the same, not computable, its reason in ``method``."""
     model = spec.model
+    response = parse_formula(model.formula).response
+    if response in variables and variables[response].type == "yesno":
+        design = replace(design, data=design.data.assign(**{response: yes_indicator(design.data[response])}))
     suffix = "" if weighting == "unweighted" else ":weighted"
     row = {
         "test_id": f"{spec.id}:{scope}:{MODEL_TEST}{suffix}",
         "table_id": spec.id,
         "wave": scope,
         "weighting": weighting,
-        "variable": parse_formula(model.formula).response,
+        "variable": response,
         "by": " + ".join(model.terms),
         "category": "",
         "test": MODEL_TEST,
@@ -462,7 +469,8 @@ def associations(
                 continue
             if spec.model:
                 for weighting in (x for x in spec.weighting if x in designs):
-                    rows += model_tests(designs[weighting], spec, scope, weighting=weighting, df=settings.domain_df)
+                    design, view = designs[weighting], views[scope]
+                    rows += model_tests(design, spec, view, scope, weighting=weighting, df=settings.domain_df)
             if spec.kind != "proportions":
                 continue
             if spec.test_family:

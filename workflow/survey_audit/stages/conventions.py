@@ -47,7 +47,9 @@ is computed lives in :mod:`survey_audit.stats`; the values of the configurable c
   ``degf`` the df of the rows used under ``estimation.domain_df`` (R ``degf(subset(...))``): with 24
   organisations and region (four levels) beside a yes/no term, 19 df. The reference level of a categorical
   term is its first category as ``config/variables.yaml`` orders it (R's first factor level), unless the formula
-  names one with ``relevel(x, ref = "no")``, so that a yes/no term's coefficient reads "yes minus no". A single
+  names one with ``relevel(x, ref = "no")``, so that a yes/no term's coefficient reads "yes minus no". A yes/no
+  outcome of a logistic model is 1 for yes, 0 for no (:func:`yes_indicator`; R ``svyglm(I(y == "yes") ~ ...,
+  family = quasibinomial())``), whatever the order of its categories. A single
   tested coefficient gives the test's ``estimate`` and ``direction`` (``positive``, ``negative``), which a claim
   of a direction is checked on. The model test is a primary test of its declared family.
 * **Families** (:class:`Significance`): the tests that registry claims cite form the claims family (Holm: R
@@ -148,6 +150,11 @@ def indicators(frame: pd.DataFrame, var: Variable) -> tuple[list[str], np.ndarra
         matrix = np.zeros((len(frame), len(categories)))
         matrix[np.flatnonzero(codes >= 0), codes[codes >= 0]] = 1.0
     return categories, matrix, valid
+
+
+def yes_indicator(values: pd.Series) -> pd.Series:
+    """A yes/no answer as the outcome of a model: 1.0 for yes, 0.0 for no, missing where it is missing."""
+    return pd.Series(np.where(values.isna(), np.nan, (values == "yes").astype(float)), index=values.index)
 
 
 def cell_flags(n, base_n, p, ci_low, ci_high, n_eff, df, small_base: int) -> str:
