@@ -10,8 +10,8 @@ query) and a by-variable, the scopes to tabulate, the weightings, an interval me
 test of association. A table may also declare a design-based regression (``model``: R ``svyglm``) whose terms
 are tested (R ``regTermTest``), what a claim "X is associated with Y, adjusting for Z" rests on: its formula
 names harmonised variables and the design's columns, its tested terms are terms of the formula, and the scopes
-are those whose waves carry every variable it names. Specs are checked against the harmonised variables and against the variables each wave
-carries, and every problem is reported by file and row.
+are those whose waves carry every variable it names. Specs are checked against the harmonised variables and
+against the variables each wave carries, and every problem is reported by file and row.
 
 **Scopes.** A scope is one wave (``wave1``) or a pool of waves tabulated together (``wave1+wave2``, waves in the
 order of the wave sheet, which is their fielding order; each wave a stratum of the pooled design). In a spec,

@@ -7,10 +7,9 @@ chi-square and Fisher's exact test as sensitivity checks; for an ordered by-vari
 a design-based trend test of each outcome. Every table two or more waves carry is compared wave to wave, cell
 by cell, on the cells the tabulate stage estimated. A table that declares a model (R ``svyglm``) gets, in each
 scope and weighting, the Wald F test of its tested terms (R ``regTermTest``), with the coefficient and its sign
-when the terms have one. The primary tests are adjusted within their family; the
-tests that registry claims cite (resolved when the workflow starts) form the claims family. What is tested and
-how families are formed is set out in :mod:`survey_audit.stages.conventions`; the columns are described in
-``docs/columns.md``.
+when the terms have one. The primary tests are adjusted within their family; the tests that registry claims
+cite (resolved when the workflow starts) form the claims family. What is tested and how families are formed is
+set out in :mod:`survey_audit.stages.conventions`; the columns are described in ``docs/columns.md``.
 
 A test that cannot be computed is a row all the same, its reason in ``method``, its statistics blank, flagged
 ``not_computable`` and left out of its family: a by-group nobody in the scope belongs to, or a design with no
