@@ -1,20 +1,25 @@
 """The associations stage: which tests are run, how they are named, and how families are adjusted. Oracle: hand
 computations (Holm and Benjamini–Hochberg written out); the test statistics themselves are checked against R in
-test_golden_r.py and test_golden_waves.py."""
+test_golden_r.py and test_golden_waves.py, and a table's model test against R's regTermTest(svyglm(...)) on the
+bundled wave 1 (tests/golden/models.json)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROWS, frame_of
-from survey_audit.config.tables import TableSpec
+from conftest import ROOT, ROWS, frame_of, models_golden, models_wave_designs
+from survey_audit.config.tables import ModelSpec, TableSpec
+from survey_audit.config.variables import load_variables
 from survey_audit.errors import ConfigError
 from survey_audit.stages.associations import (
     BOUNDARY,
     NOT_COMPUTABLE,
     adjust_tests,
+    model_tests,
     table_tests,
     wave_comparisons,
 )
@@ -228,3 +233,60 @@ def test_a_wave_with_no_estimable_cell_is_not_compared_and_says_why(variables):
         cells_frame(rows), spec(waves=("w1", "w2")), views(variables, spec(waves=("w1", "w2"))), SIGNIFICANCE
     )
     assert [(r["test_id"], r["method"]) for r in out] == [("t:w1-w2", "not computable: w2 has no estimable cell")]
+
+
+def bundled_variables():
+    return load_variables(ROOT / "config" / "variables.yaml")
+
+
+BUYERS_MODEL = ModelSpec(
+    formula='buyers_per_day ~ relevel(advertised_online, ref = "no") + region',
+    family="gaussian",
+    terms=("advertised_online",),
+    test_family="claims",
+)
+
+
+def test_a_table_model_is_tested_as_r_regtermtest_of_svyglm():
+    design = models_wave_designs()["wave1"]
+    r = models_golden()["waves"]["wave1"]["buyers_on_online_region"]  # svyglm(buyers_per_day ~ advertised_online
+    r_test = next(t for t in r["tests"] if t["terms"] == "advertised_online")  # + region), regTermTest
+    table = spec(variable="buyers_per_day", kind="mean", by="advertised_online", model=BUYERS_MODEL)
+    (row,) = model_tests(design, table, bundled_variables(), "wave1", weighting="unweighted", df="domain")
+    assert row["test_id"] == "t:wave1:model" and row["test"] == "model" and row["family"] == "claims"
+    assert (row["variable"], row["by"]) == ("buyers_per_day", "advertised_online")
+    assert row["statistic"] == pytest.approx(r_test["statistic"], rel=1e-9)
+    assert (row["ndf"], row["ddf"]) == (r_test["ndf"], r_test["ddf"]) == (1, 9)
+    assert row["p"] == pytest.approx(r_test["p"], rel=1e-7)
+    assert row["estimate"] == pytest.approx(r["coef"][r["names"].index("advertised_onlineyes")], rel=1e-9)
+    assert row["direction"] == "positive" and row["n"] == r["n"] == 115
+    assert row["method"].startswith('design-based Wald F(1, 9) of relevel(advertised_online, ref = "no") in svyglm(')
+    # the model test is a primary test: adjusted within its family with the others
+    tests = adjust_tests(pd.DataFrame([{**row, "flags": "", "report": "r"}]), SIGNIFICANCE, claims=set())
+    assert tests.loc[0, "adjustment"] == "holm" and tests.loc[0, "p_adjusted"] == pytest.approx(row["p"])
+
+
+def test_a_weighted_model_test_is_named_so_and_a_model_that_cannot_be_fitted_says_why():
+    design = models_wave_designs()["wave2_weighted"]
+    table = spec(variable="buyers_per_day", kind="mean", model=BUYERS_MODEL, domain="region == 'west'")
+    (row,) = model_tests(design, table, bundled_variables(), "wave2", weighting="weighted", df="domain")
+    assert row["test_id"] == "t:wave2:model:weighted"
+    assert row["flags"] == NOT_COMPUTABLE  # one region in the domain: the term region has a single level
+    assert row["method"] == "not computable: the categorical term 'region' takes a single value in the model's rows"
+    assert "p" not in row
+
+
+def test_a_yes_no_outcome_of_a_logistic_model_counts_yes_as_1_whatever_the_order_of_its_categories():
+    design = models_wave_designs()["wave2_unweighted"]
+    answers = pd.Categorical(design.data["advertised_online"], categories=["yes", "no"])  # as the waves hold it
+    design = replace(design, data=design.data.assign(advertised_online=answers))
+    r = models_golden()["waves"]["wave2_unweighted"]["online_on_cohort_region_logit"]  # R: svyglm(online ~
+    r_test = next(t for t in r["tests"] if t["terms"] == "entry_cohort")  # entry_cohort + region, quasibinomial)
+    model = ModelSpec("advertised_online ~ entry_cohort + region", "quasibinomial", ("entry_cohort",), "exploratory")
+    table = spec(variable="advertised", by="entry_cohort", model=model)
+    (row,) = model_tests(design, table, bundled_variables(), "wave2", weighting="unweighted", df="domain")
+    assert row["statistic"] == pytest.approx(r_test["statistic"], rel=1e-7)
+    assert row["p"] == pytest.approx(r_test["p"], rel=1e-7) and row["ddf"] == r_test["ddf"] == 19
+    # the log odds ratio of being advertised online, from 2004 against before: R's sign, not its negative
+    assert row["estimate"] == pytest.approx(r["coef"][r["names"].index("entry_cohortfrom_2004")], rel=1e-7)
+    assert row["direction"] == "positive" and row["n"] == r["n"]

@@ -311,6 +311,52 @@ def test_a_claim_never_rests_on_a_flagged_or_failed_test():
     assert out.loc["failed", "verdict"] == "not computable" and "one level" in out.loc["failed", "note"]
 
 
+def test_a_claim_on_a_model_test_holds_by_its_p_and_the_sign_of_its_coefficient():
+    method = "design-based Wald F(1, 19) of x in svyglm(y ~ x + region, family = gaussian) (R regTermTest)"
+    tests = pd.DataFrame(
+        {
+            "test_id": ["m:w1:model", "m:w2:model", "m:w3:model"],
+            "test": ["model"] * 3,
+            "method": [method] * 3,
+            "statistic": [60.745, 60.745, 1.2],
+            "p": [1.0e-7, 1.0e-7, 0.28],
+            "p_adjusted": [3.0e-7, 3.0e-7, 0.56],
+            "estimate": [5.48, -5.48, 0.4],
+            "direction": ["positive", "negative", "positive"],
+            "flags": ["", "", ""],
+        }
+    )
+    claim = {"type": "association", "direction": "positive"}
+    reg = registry(*(entry(w, {**claim, "test": f"m:{w}:model"}) for w in ("w1", "w2", "w3")))
+    out = audit([reg], cells([]), tests, BOTH, small_base=30).set_index("entry_id")
+    assert list(out["verdict"]) == ["holds", "fails", "fails"]  # significant and positive; negative; p = 0.56
+    row = out.loc["w1"]
+    assert (row["table_id"], row["table_file"], row["cell"]) == ("m:w1:model", "results/tests.csv", "")
+    assert row["note"] == (
+        f"test m:w1:model: {method}: F = 60.7, p = 3e-07 (adjusted); direction: positive (coefficient +5.48)"
+    )
+    assert out.loc["w2", "note"].endswith("direction: negative (coefficient -5.48)")
+
+
+def test_an_association_on_a_model_test_must_say_its_sign(tmp_path):
+    from survey_audit.config.registry import load_registry
+    from survey_audit.errors import ConfigError
+
+    path = tmp_path / "planted.yaml"
+    path.write_text(
+        PLANTED.replace(
+            "entries:\n",
+            "entries:\n  - {id: model-claim, section: Participants, figure: f, wording: w, base: b, printed: x, value: null,\n"
+            "     reliability: primary, source: s, claim: {type: association, test: 'm:w1:model', higher: yes, lower: no}}\n",
+            1,
+        )
+    )
+    with pytest.raises(ConfigError) as info:
+        load_registry(path)
+    assert "claims an association on a model's test without the sign to check" in str(info.value)
+    assert "direction: positive or negative" in str(info.value)
+
+
 def test_an_audit_row_answers_in_one_row():
     """Printed, recomputed with its count, interval and method, difference in points, verdict, the cell's flags
     in words and where the table is. Oracle: 72/115 = 62.6087%, 63 − 62.6087 by hand; the flags' words are

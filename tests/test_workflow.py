@@ -102,7 +102,7 @@ def test_tests_are_adjusted_within_their_families(project):
     assert tests["test_id"].is_unique
     assert tests["p"].dropna().between(0, 1).all()
     adjusted = tests[tests["adjustment"] != "none"]
-    assert set(adjusted["test"]) == {"F", "trend", "wave_difference"}
+    assert set(adjusted["test"]) == {"F", "trend", "wave_difference", "model"}
     assert (adjusted["p_adjusted"] >= adjusted["p"] - 1e-15).all()
     assert set(adjusted.groupby("family")["adjustment"].first().items()) == {("claims", "holm"), ("exploratory", "bh")}
     # the claims family holds exactly the tests the registries' claims name
@@ -131,6 +131,23 @@ def test_audit_of_the_bundled_waves(project):
     assert len(shown) and (shown["ci_method"] != "").all()
     low, value, high = (shown[c].astype(float) for c in ("ci_low", "recomputed", "ci_high"))
     assert ((low <= value) & (value <= high)).all()
+    # "highly correlated with more buyers per day, regardless of geographic location" rests on the model of
+    # buyers per day on advertised online and region, and its row says so
+    ads = audit.loc["t18-online-ads-more-buyers"]
+    model = "buyers_per_day_mean_by_online_ads:wave2:model"
+    assert (ads["verdict"], ads["table_id"], ads["table_file"]) == ("holds", model, "results/tests.csv")
+    assert f"test {model}: design-based Wald F(1, 19) of relevel(advertised_online" in ads["note"]
+    assert (
+        'in svyglm(buyers_per_day ~ relevel(advertised_online, ref = "no") + region, family = gaussian)' in ads["note"]
+    )
+    assert "direction: positive (coefficient +" in ads["note"]
+    tests = pd.read_csv(project / "results" / "tests.csv", keep_default_na=False).set_index("test_id")
+    # in the claims family; its base (the rows with buyers per day and advertising answered) is not small: printed
+    assert (tests.loc[model, "family"], tests.loc[model, "adjustment"], tests.loc[model, "n"]) == (
+        "claims",
+        "holm",
+        "259",
+    )
     summary = (project / "results" / "audit" / "summary.txt").read_text()
     assert "DATA ARE SYNTHETIC: these verdicts check the pipeline, not the report." in summary
     assert summary in (project / "run.log").read_text()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .loading import load_validated
-from .tables import POOL_SEPARATOR, TableSpec
+from .tables import MODEL_TEST, POOL_SEPARATOR, TableSpec
 from .variables import VariableSet
 
 VALUE_CLAIMS = {"percentage", "one_in", "count", "mean"}
@@ -89,12 +89,20 @@ def load_registry(path: str | Path) -> Registry:
             fail("claims a range without its bounds", "low and high (percent)", "claim")
         if kind == "top" and not claim.get("categories"):
             fail("claims the top categories without listing them", "categories: [...]", "claim")
-        if kind == "trend" and "direction" not in claim:
+        if kind == "trend" and claim.get("direction") not in ("increasing", "decreasing"):
             fail("claims a trend without its direction", "direction: increasing or decreasing", "claim")
         if kind in ("association", "trend") and "test" not in claim:
             fail(f"claims an {kind} without naming its test", "test: a test id of results/tests.csv", "claim")
-        if kind == "association" and ("higher" not in claim or "lower" not in claim or "cell" not in entry):
-            fail("claims an association without the direction to check", "higher, lower and a cell", "claim")
+        if kind == "association":
+            on_model = is_model_test(claim.get("test", ""))
+            if on_model and claim.get("direction") not in ("positive", "negative"):
+                fail(
+                    "claims an association on a model's test without the sign to check",
+                    "direction: positive or negative (the sign of the tested coefficient)",
+                    "claim",
+                )
+            if not on_model and ("higher" not in claim or "lower" not in claim or "cell" not in entry):
+                fail("claims an association without the direction to check", "higher, lower and a cell", "claim")
         if kind == "statistic":
             missing = [k for k in ("distribution", "df1", "statistic_printed", "p_printed") if k not in claim]
             if missing:
@@ -123,6 +131,11 @@ def load_registry(path: str | Path) -> Registry:
         meta,
         lines=doc.lines,
     )
+
+
+def is_model_test(test_id: str) -> bool:
+    """Whether a test id names a table's model test (``{table}:{scope}:model[:weighted]``)."""
+    return MODEL_TEST in test_id.split(":")[2:]
 
 
 def pinned_pools(registries: list[Registry]) -> dict[str, set[str]]:
@@ -177,6 +190,11 @@ def check_registry_cells(
                 fail(
                     f"names the test '{claim['test']}' of an undeclared table '{table}'",
                     "a test id '{table}:{wave}[...]'",
+                )
+            if is_model_test(claim["test"]) and by_id[table].model is None:
+                fail(
+                    f"names the model test '{claim['test']}' of table '{table}', which declares no model",
+                    f"a 'model' in the spec of table '{table}', or a test id of its test of association",
                 )
         if not cell:
             continue

@@ -7,8 +7,11 @@ of that report's chapters in its registry.
 
 A table names a variable (or, for the sample table, none), optionally a domain (a subpopulation, as a pandas
 query) and a by-variable, the scopes to tabulate, the weightings, an interval method and the family of its
-test of association. Specs are checked against the harmonised variables and against the variables each wave
-carries, and every problem is reported by file and row.
+test of association. A table may also declare a design-based regression (``model``: R ``svyglm``) whose terms
+are tested (R ``regTermTest``), what a claim "X is associated with Y, adjusting for Z" rests on: its formula
+names harmonised variables and the design's columns, its tested terms are terms of the formula, and the scopes
+are those whose waves carry every variable it names. Specs are checked against the harmonised variables and
+against the variables each wave carries, and every problem is reported by file and row.
 
 **Scopes.** A scope is one wave (``wave1``) or a pool of waves tabulated together (``wave1+wave2``, waves in the
 order of the wave sheet, which is their fielding order; each wave a stratum of the pooled design). In a spec,
@@ -22,7 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DesignError
+from ..stats.models import parse_formula
 from .loading import LoadedYaml, load_validated
 from .variables import Variable, VariableSet, expression_names
 
@@ -32,6 +36,23 @@ POOL_SEPARATOR = "+"  # wave1+wave2: a pooled scope
 PAIR_SEPARATOR = "-"  # wave1-wave2: a comparison of two waves
 KINDS = ("proportions", "mean", "sample")
 SAMPLE_CATEGORIES = ("respondents", "organisations", "states", "regions")  # the cells of a sample table
+DESIGN_COLUMNS = ("org", "region", "wave")  # columns of every design besides the variables
+MODEL_TEST = "model"  # the test of a table's model: {table}:{scope}:model[:weighted] in results/tests.csv
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A table's design-based regression: R's formula, the family, the terms tested together and the
+    multiplicity family of their test."""
+
+    formula: str
+    family: str
+    terms: tuple[str, ...]
+    test_family: str
+
+    @classmethod
+    def from_config(cls, item: dict) -> ModelSpec:
+        return cls(item["formula"], item["family"], tuple(item["test"]["terms"]), item["test"]["family"])
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,7 @@ class TableSpec:
     ci: str | None = None
     test_family: str | None = None
     trend: bool = False
+    model: ModelSpec | None = None
     source: Path | None = None
     report_chapters: tuple[tuple[str, str], ...] = ()  # (report id, the chapter's title in that report)
 
@@ -101,6 +123,8 @@ def load_table_specs(
                 check.fail(f"is declared twice (also in {seen[item['id']]})", "unique table ids", "id")
             seen[item["id"]] = Path(path)
             used = _check_variables(check, item, variables)
+            if "model" in item:
+                used += _check_model(check, item, variables, used)
             waves = _check_waves(check, item, used, carried, (pinned or {}).get(item["id"], set()))
             if "domain" in item:
                 _check_domain(check, item["domain"], variables)
@@ -130,6 +154,7 @@ def load_table_specs(
                     ci=item.get("ci"),
                     test_family=test["family"] if test else None,
                     trend=bool(test and test["trend"]),
+                    model=ModelSpec.from_config(item["model"]) if "model" in item else None,
                     source=Path(path),
                     report_chapters=tuple(sorted(doc.data.get("reports", {}).items())),
                 )
@@ -139,15 +164,24 @@ def load_table_specs(
 
 def spec_document(spec: TableSpec) -> dict:
     """A resolved spec as plain data (the workflow hands each scope's specs to its jobs this way)."""
-    return {
-        k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in spec.__dict__.items()
-    }
+
+    def plain(v):
+        if isinstance(v, ModelSpec):
+            return {k: plain(x) for k, x in v.__dict__.items()}
+        return str(v) if isinstance(v, Path) else [plain(x) for x in v] if isinstance(v, tuple) else v
+
+    return {k: plain(v) for k, v in spec.__dict__.items()}
 
 
 def spec_from_document(data: dict) -> TableSpec:
-    return TableSpec(
-        **{k: (tuple(v) if isinstance(v, list) else Path(v) if k == "source" and v else v) for k, v in data.items()}
-    )
+    def value(k, v):
+        if k == "model" and v:
+            return ModelSpec(v["formula"], v["family"], tuple(v["terms"]), v["test_family"])
+        if isinstance(v, list):
+            return tuple(tuple(x) if isinstance(x, list) else x for x in v)
+        return Path(v) if k == "source" and v else v
+
+    return TableSpec(**{k: value(k, v) for k, v in data.items()})
 
 
 class _Check:
@@ -194,6 +228,39 @@ def _check_variables(check: _Check, item: dict, variables: VariableSet) -> list[
             check.fail(f"uses '{item['by']}' as by-variable", "a single-choice or yes/no variable", "by")
         used.append(variables[item["by"]])
     return used
+
+
+def _check_model(check: _Check, item: dict, variables: VariableSet, used: list[Variable]) -> list[Variable]:
+    """A table's model: a sample table has none; the formula parses, names harmonised variables or the design's
+    columns (a multi-select item only by its options), and its tested terms are among its terms. Returns the
+    variables the model adds to the table's, whose waves bound its scopes."""
+    model = item["model"]
+    if item["kind"] == "sample":
+        check.fail("is a sample table, which takes no model", "only id, title, waves", "model")
+    try:
+        formula = parse_formula(model["formula"])
+    except DesignError as exc:
+        check.fail(f"has a model formula that cannot be read: {exc.problem} ({exc.value})", exc.expected or "", "model")
+    names = [formula.response, *(t.column for t in formula.terms)]
+    unknown = [n for n in names if n not in variables and n not in DESIGN_COLUMNS]
+    multi = [n for n in names if n in variables and variables[n].is_multi]
+    if unknown or multi:
+        check.fail(
+            f"has a model naming {', '.join(unknown + multi)}, which is not a variable a model can use",
+            "harmonised variables of config/variables.yaml (not multi-select; derive a yes/no for an option) or "
+            + ", ".join(DESIGN_COLUMNS),
+            "model",
+        )
+    labels = {t.column for t in formula.terms} | {t.label for t in formula.terms}
+    untested = [t for t in model["test"]["terms"] if t not in labels]
+    if untested:
+        check.fail(
+            f"tests {', '.join(untested)}, which is not a term of its model",
+            "terms of the formula: " + ", ".join(t.column for t in formula.terms),
+            "model",
+        )
+    seen = {v.name for v in used}
+    return [variables[n] for n in dict.fromkeys(names) if n in variables and n not in seen]
 
 
 def _check_waves(

@@ -5,10 +5,11 @@ Rao–Scott second-order F of the variable against the by-variable (each option 
 own 0/1 outcome), with the first-order chi-square, Wald and adjusted Wald beside it and, unweighted, Pearson's
 chi-square and Fisher's exact test as sensitivity checks; for an ordered by-variable of three or more levels,
 a design-based trend test of each outcome. Every table two or more waves carry is compared wave to wave, cell
-by cell, on the cells the tabulate stage estimated. The primary tests are adjusted within their family; the
-tests that registry claims cite (resolved when the workflow starts) form the claims family. What is tested and
-how families are formed is set out in :mod:`survey_audit.stages.conventions`; the columns are described in
-``docs/columns.md``.
+by cell, on the cells the tabulate stage estimated. A table that declares a model (R ``svyglm``) gets, in each
+scope and weighting, the Wald F test of its tested terms (R ``regTermTest``), with the coefficient and its sign
+when the terms have one. The primary tests are adjusted within their family; the tests that registry claims
+cite (resolved when the workflow starts) form the claims family. What is tested and how families are formed is
+set out in :mod:`survey_audit.stages.conventions`; the columns are described in ``docs/columns.md``.
 
 A test that cannot be computed is a row all the same, its reason in ``method``, its statistics blank, flagged
 ``not_computable`` and left out of its family: a by-group nobody in the scope belongs to, or a design with no
@@ -18,6 +19,7 @@ tabulate stage still estimates its cells, with an interval of ``none_df<1``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import combinations
 
 import numpy as np
@@ -29,6 +31,7 @@ from ..config.tables import ALL, TableSpec, is_pool, pool, scope_waves
 from ..config.variables import Variable, VariableSet, load_variables
 from ..errors import ConfigError, DesignError
 from ..stats.design import Design, domain_mask
+from ..stats.models import parse_formula, regtermtest, svyglm
 from ..stats.significance import (
     association_tests,
     compare_waves,
@@ -37,7 +40,16 @@ from ..stats.significance import (
     pearson_unweighted,
     trend_test,
 )
-from .conventions import PRIMARY_TESTS, Estimation, Significance, indicators, is_hypothesis, release_scope
+from .conventions import (
+    MODEL_TEST,
+    PRIMARY_TESTS,
+    Estimation,
+    Significance,
+    indicators,
+    is_hypothesis,
+    release_scope,
+    yes_indicator,
+)
 from .tabulate import load_scope, scope_designs
 
 TEST_COLUMNS = [
@@ -91,6 +103,48 @@ def table_tests(
     if spec.trend:
         rows += _trend_rows(design, var, by, in_domain, df, base, f"{spec.id}:{scope}", suffix)
     return rows
+
+
+def model_tests(
+    design: Design, spec: TableSpec, variables: VariableSet, scope: str, *, weighting: str, df: str
+) -> list[dict]:
+    """The test of a table's model in one scope and weighting: R ``regTermTest(svyglm(formula, subset(design,
+    domain), family), ~terms)``, its F on the model's residual df, a yes/no outcome counted 1 for yes (see
+    :mod:`survey_audit.stages.conventions`). A model that cannot be fitted (a term with one level in the scope,
+    no residual df) is a row all the same, not computable, its reason in ``method``."""
+    model = spec.model
+    response = parse_formula(model.formula).response
+    if response in variables and variables[response].type == "yesno":
+        design = replace(design, data=design.data.assign(**{response: yes_indicator(design.data[response])}))
+    suffix = "" if weighting == "unweighted" else ":weighted"
+    row = {
+        "test_id": f"{spec.id}:{scope}:{MODEL_TEST}{suffix}",
+        "table_id": spec.id,
+        "wave": scope,
+        "weighting": weighting,
+        "variable": response,
+        "by": " + ".join(model.terms),
+        "category": "",
+        "test": MODEL_TEST,
+        "family": model.test_family,
+    }
+    try:
+        fit = svyglm(design, model.formula, family=model.family, domain=spec.domain, df=df)
+        result = regtermtest(fit, list(model.terms)).iloc[0]
+    except DesignError as exc:
+        return [_not_computable(row, exc.problem)]
+    ndf, ddf = int(result["ndf"]), float(result["ddf"])
+    method = (
+        f"design-based Wald F({ndf}, {ddf:g}) of {result['terms']} in svyglm({fit.formula}, family = {fit.family}) "
+        "(R regTermTest)"
+    )
+    return [
+        {
+            **row,
+            **{k: result[k] for k in ("statistic", "ndf", "ddf", "p", "chisq", "estimate", "direction", "n")},
+            "method": method,
+        }
+    ]
 
 
 def _association_rows(design, outcome, by: Variable, in_domain, df, base: dict, stem: str, suffix: str) -> list[dict]:
@@ -410,7 +464,13 @@ def associations(
         record = None if is_pool(scope) else formats.read_parquet(calibrations[members[0]])
         designs = scope_designs(frame, w, scope, settings, record)
         for spec in specs:
-            if spec.kind != "proportions" or scope not in spec.waves:
+            if scope not in spec.waves:
+                continue
+            if spec.model:
+                for weighting in (x for x in spec.weighting if x in designs):
+                    design, view = designs[weighting], views[scope]
+                    rows += model_tests(design, spec, view, scope, weighting=weighting, df=settings.domain_df)
+            if spec.kind != "proportions":
                 continue
             if spec.test_family:
                 for weighting in (x for x in spec.weighting if x in designs):

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from .. import formats
-from ..config.registry import VALUE_CLAIMS, Registry, load_registry
+from ..config.registry import VALUE_CLAIMS, Registry, is_model_test, load_registry
 from ..stats.consistency import (
     exact_percent,
     joint_counts,
@@ -340,11 +340,17 @@ def _recompute_test(entry, cells, tests):
         return NOT_COMPUTABLE, None, "", None, [f"test '{claim['test']}': {test['method']}"], None
     p = float(test["p_adjusted"]) if not pd.isna(test.get("p_adjusted")) else float(test["p"])
     significant = p < alpha
-    notes = [f"{test['method']}: p = {p:.3g}" + (" (adjusted)" if not pd.isna(test.get("p_adjusted")) else "")]
-    if claim["type"] == "trend":
+    p_text = f"p = {p:.3g}" + (" (adjusted)" if not pd.isna(test.get("p_adjusted")) else "")
+    on_model = is_model_test(claim["test"])
+    if on_model:  # the claim rests on a model: the note names its test, statistic and coefficient
+        notes = [f"test {claim['test']}: {test['method']}: F = {float(test['statistic']):.3g}, {p_text}"]
+    else:
+        notes = [f"{test['method']}: {p_text}"]
+    if claim["type"] == "trend" or on_model:
         direction = str(test.get("direction", ""))
         ok = significant and direction == claim["direction"]
-        notes.append(f"direction: {direction or 'unknown'}")
+        coefficient = f" (coefficient {float(test['estimate']):+.3g})" if on_model and direction else ""
+        notes.append(f"direction: {direction or 'unknown'}{coefficient}")
         return (HOLDS if ok else FAILS), p, f"p = {p:.3g}", None, notes, None
     cell = entry["cell"]
     high = _cell_rows(cells, {**cell, "by_value": claim["higher"]})

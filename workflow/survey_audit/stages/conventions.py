@@ -40,6 +40,18 @@ is computed lives in :mod:`survey_audit.stats`; the values of the configurable c
   harmonised tables are compared between waves as independent samples (t on Welch–Satterthwaite df, by
   default). A comparison in which one wave's estimate is 0% or 100% has no design-based SE for that wave: it
   is flagged, left out of its family and never counts as evidence for a claim.
+* **Models** (:data:`MODEL_TEST`): a table's ``model`` is R ``svyglm(formula, subset(design, domain),
+  family = gaussian())`` (by default; ``quasibinomial()`` for a 0/1 outcome) on the table's design, rows with a
+  variable of the formula missing left out (R ``na.omit``), and its tested terms get the Wald F of R
+  ``regTermTest(model, ~terms, method = "Wald")`` on ``(k, df.residual)``, ``df.residual = degf + 1 - p`` with
+  ``degf`` the df of the rows used under ``estimation.domain_df`` (R ``degf(subset(...))``): with 24
+  organisations and region (four levels) beside a yes/no term, 19 df. The reference level of a categorical
+  term is its first category as ``config/variables.yaml`` orders it (R's first factor level), unless the formula
+  names one with ``relevel(x, ref = "no")``, so that a yes/no term's coefficient reads "yes minus no". A yes/no
+  outcome of a logistic model is 1 for yes, 0 for no (:func:`yes_indicator`; R ``svyglm(I(y == "yes") ~ ...,
+  family = quasibinomial())``), whatever the order of its categories. A single
+  tested coefficient gives the test's ``estimate`` and ``direction`` (``positive``, ``negative``), which a claim
+  of a direction is checked on. The model test is a primary test of its declared family.
 * **Families** (:class:`Significance`): the tests that registry claims cite form the claims family (Holm: R
   ``p.adjust(p, "holm")``); every other primary test belongs to its table's family (Benjamini–Hochberg by
   default: R ``p.adjust(p, "BH")``). A family is adjusted within one report (:func:`release_scope`): the
@@ -59,13 +71,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config.tables import is_pool, scope_waves
+from ..config.tables import MODEL_TEST, is_pool, scope_waves
 from ..config.variables import Variable
 from ..stats.design import Design, svydesign
 
 DEFF = "wr"  # R svymean(..., deff = "replace")
 NCHS_CI = "kg_nchs"  # the interval the NCHS presentation standard is judged on
-PRIMARY_TESTS = ("F", "trend", "wave_difference")  # adjusted within their family; the rest are beside them
+PRIMARY_TESTS = ("F", "trend", "wave_difference", MODEL_TEST)  # adjusted within their family; the rest beside them
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,11 @@ def indicators(frame: pd.DataFrame, var: Variable) -> tuple[list[str], np.ndarra
         matrix = np.zeros((len(frame), len(categories)))
         matrix[np.flatnonzero(codes >= 0), codes[codes >= 0]] = 1.0
     return categories, matrix, valid
+
+
+def yes_indicator(values: pd.Series) -> pd.Series:
+    """A yes/no answer as the outcome of a model: 1.0 for yes, 0.0 for no, missing where it is missing."""
+    return pd.Series(np.where(values.isna(), np.nan, (values == "yes").astype(float)), index=values.index)
 
 
 def cell_flags(n, base_n, p, ci_low, ci_high, n_eff, df, small_base: int) -> str:

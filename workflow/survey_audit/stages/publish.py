@@ -193,9 +193,7 @@ def _by_values(test_id: str, pair: str) -> list[str]:
     return [parts[2]] if len(parts) == 4 else ["all"]
 
 
-def _public_audit(
-    audit: pd.DataFrame, entries: dict, full: pd.DataFrame, hidden: pd.DataFrame, k: int
-) -> pd.DataFrame:
+def _public_audit(audit: pd.DataFrame, entries: dict, full: pd.DataFrame, hidden: pd.DataFrame, k: int) -> pd.DataFrame:
     """The audit as published: verdicts as computed on the full values; a suppressed cell's recomputed value,
     its display (which holds its counts), its interval and the difference from the printed value are not shown,
     the check against the recomputed base neither, and its flags say so first. A data-free check that names a
@@ -223,11 +221,7 @@ def public_check(check: str, k: int) -> str:
     """A data-free check as published: whole, unless a count it names (``k = 3, 4``, ``254/4/2``, ``16/26``),
     or its complement within the base the check names, is one from 1 to ``k`` - 1; then its verdict alone (``counts check ok: details withheld, ...``). The counts are
     arithmetic on printed numbers, not the data, but they can equal a count the tables withhold."""
-    counts = [
-        int(number)
-        for match in _COUNT_LISTS.finditer(check)
-        for number in re.findall(r"\d+", match.group(0))
-    ]
+    counts = [int(number) for match in _COUNT_LISTS.finditer(check) for number in re.findall(r"\d+", match.group(0))]
     base = re.search(r"(?:base|of) (\d+)", check)
     if base:
         counts += [int(base.group(1)) - c for c in counts]  # a count's complement within its base
