@@ -229,3 +229,26 @@ def test_a_data_free_check_naming_a_small_count_keeps_only_its_verdict():
         "GRIM vs printed base 26: INCONSISTENT (nearest possible: 61.5% (16/26) or 65.4% (17/26))",
     ):
         assert public_check(whole, 5) == whole
+
+
+def test_a_tests_base_is_withheld_when_it_leaves_out_a_few_respondents():
+    # Oracle, by hand: wave w2 has 260 respondents (public in the sample table). A test on 259 of them gives
+    # back the one who did not answer; a test on 250 leaves out 10; a test on 3 is small itself.
+    from survey_audit.stages.publish import _public_tests
+
+    full = pd.DataFrame(
+        {"table_id": ["sample"], "wave": ["w2"], "category": ["respondents"], "weighting": ["unweighted"], "n": [260]}
+    )
+    tests = pd.DataFrame(
+        {
+            "test_id": ["a:w2", "b:w2", "c:w2"],
+            "table_id": ["a", "b", "c"],
+            "wave": ["w2", "w2", "w2"],
+            "category": ["", "", ""],
+            "test": ["rao_scott", "rao_scott", "model"],
+            "n": ["259", "250", "3"],
+            "flags": ["", "", ""],
+        }
+    )
+    out = _public_tests(tests, full, set(), 5)
+    assert out["n"].tolist() == ["", "250", ""]

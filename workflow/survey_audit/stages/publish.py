@@ -167,7 +167,10 @@ def _suppression_record(problem, suppressed: set, k: int) -> pd.DataFrame:
 
 def _public_tests(tests: pd.DataFrame, full: pd.DataFrame, hidden: set, k: int) -> pd.DataFrame:
     """The tests as published: a wave comparison of a suppressed cell loses its numbers (its difference would
-    give the cell back from the other wave's), and a test's base below the threshold is not printed."""
+    give the cell back from the other wave's), and a test's base is not printed when it, or the number of the
+    scope's respondents it leaves out (who did not answer one of the two questions; the scope's total is public in
+    the sample table), is below the threshold. Test statistics are not in the attack model (they are not linear
+    in the counts); a base's complement within a domain is not checked."""
     out = tests.copy()
     compared = out["test"] == "wave_difference"
     involves = [
@@ -182,7 +185,14 @@ def _public_tests(tests: pd.DataFrame, full: pd.DataFrame, hidden: set, k: int) 
     for column in TEST_RESULT_COLUMNS:
         out.loc[gone, column] = ""
     out.loc[gone, "flags"] = [";".join([f for f in (flags, SUPPRESSED) if f]) for flags in out.loc[gone, "flags"]]
-    small = out["n"].map(lambda n: n != "" and sensitive(float(n), k))
+    respondents = full[
+        (full["table_id"] == "sample") & (full["category"] == "respondents") & (full["weighting"] == "unweighted")
+    ]
+    totals = dict(zip(respondents["wave"], respondents["n"].astype(float)))
+    small = [
+        n != "" and (sensitive(float(n), k) or sensitive(totals.get(wave, float(n)) - float(n), k))
+        for n, wave in zip(out["n"], out["wave"])
+    ]
     out.loc[small, "n"] = ""
     return out
 
