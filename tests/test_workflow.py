@@ -142,11 +142,12 @@ def test_audit_of_the_bundled_waves(project):
     )
     assert "direction: positive (coefficient +" in ads["note"]
     tests = pd.read_csv(project / "results" / "tests.csv", keep_default_na=False).set_index("test_id")
-    # in the claims family; its base (the rows with buyers per day and advertising answered) is not small: printed
+    # in the claims family; its base (259 of wave 2's 260 respondents answered buyers per day and advertising) is
+    # withheld, since it would give back the one respondent it leaves out
     assert (tests.loc[model, "family"], tests.loc[model, "adjustment"], tests.loc[model, "n"]) == (
         "claims",
         "holm",
-        "259",
+        "",
     )
     summary = (project / "results" / "audit" / "summary.txt").read_text()
     assert "DATA ARE SYNTHETIC: these verdicts check the pipeline, not the report." in summary
