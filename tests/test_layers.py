@@ -73,3 +73,23 @@ def test_the_statistics_layer_does_no_io_and_reads_no_configuration(path):
 def test_every_module_belongs_to_a_layer():
     assert all(layer_of(module_name(path)) for path in MODULES)
     assert {layer_of(module_name(path)) for path in MODULES} == set(LAYERS)
+
+
+def test_parsing_the_workflow_imports_no_heavy_library():
+    # What workflow/rules/common.smk imports while Snakemake parses the workflow (every run, dry run and no-op
+    # pays for it): the configuration layer, the checks and the plan, never SciPy's statistics or statsmodels.
+    import subprocess
+    import sys
+
+    parsed = ["survey_audit.config.plan", "survey_audit.config.settings", "survey_audit.config.tables"]
+    parsed += ["survey_audit.intake.check", "survey_audit.provenance", "survey_audit.stages.verdicts"]
+    code = "import sys\n" + "".join(f"import {m}\n" for m in parsed)
+    code += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('statsmodels', 'matplotlib') or m == 'scipy.stats'))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "workflow")}
+    )
+    assert done.stdout.strip() == "[]"
+    # and the statistics package still exports its API by name
+    from survey_audit import stats
+
+    assert stats.svyglm.__module__ == "survey_audit.stats.models" and "svyglm" in dir(stats)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, DesignError
-from ..stats.models import parse_formula
+from ..stats.formula import parse_formula
 from .loading import LoadedYaml, load_validated
 from .variables import Variable, VariableSet, expression_names
 

@@ -31,7 +31,8 @@ from ..config.tables import ALL, TableSpec, is_pool, pool, scope_waves
 from ..config.variables import Variable, VariableSet, load_variables
 from ..errors import ConfigError, DesignError
 from ..stats.design import Design, domain_mask
-from ..stats.models import parse_formula, regtermtest, svyglm
+from ..stats.formula import parse_formula
+from ..stats.models import regtermtest, svyglm
 from ..stats.significance import (
     association_tests,
     compare_waves,

@@ -46,72 +46,57 @@ Printed-number checks that need no data (rounding conventions, GRIM, sums, statc
 :mod:`survey_audit.stats.consistency`.
 """
 
-from .design import (
-    DF_CONVENTIONS,
-    LONELY_PSU_POLICIES,
-    Design,
-    calibration_record,
-    degf,
-    restore_calibration,
-    svydesign,
-)
-from .estimates import (
-    CI_METHODS,
-    multiselect_proportions,
-    proportion_ci,
-    proportion_se,
-    proportions,
-    svymean,
-    svyratio,
-    svytable,
-    svytotal,
-)
-from .models import GlmFit, regtermtest, svyglm, svyttest
-from .quantiles import svyquantile
-from .significance import (
-    association_tests,
-    compare_waves,
-    fisher_exact_unweighted,
-    p_adjust,
-    pearson_unweighted,
-    svychisq,
-    trend_test,
-)
-from .weighting import calibrate, jk1_replicates, poststratify, rake, trim_weights, weight_diagnostics
+import importlib
 
-__all__ = [
-    "CI_METHODS",
-    "DF_CONVENTIONS",
-    "LONELY_PSU_POLICIES",
-    "Design",
-    "GlmFit",
-    "association_tests",
-    "calibrate",
-    "calibration_record",
-    "compare_waves",
-    "degf",
-    "fisher_exact_unweighted",
-    "jk1_replicates",
-    "multiselect_proportions",
-    "p_adjust",
-    "pearson_unweighted",
-    "poststratify",
-    "proportion_ci",
-    "proportion_se",
-    "proportions",
-    "rake",
-    "regtermtest",
-    "restore_calibration",
-    "svychisq",
-    "svydesign",
-    "svyglm",
-    "svymean",
-    "svyquantile",
-    "svyratio",
-    "svytable",
-    "svytotal",
-    "svyttest",
-    "trend_test",
-    "trim_weights",
-    "weight_diagnostics",
-]
+# The names are imported on first use (PEP 562), so that importing a light module of this package (the
+# formula parser, which the configuration layer reads while the workflow is parsed) does not import SciPy.
+_EXPORTS = {
+    "CI_METHODS": "estimates",
+    "DF_CONVENTIONS": "design",
+    "Design": "design",
+    "GlmFit": "models",
+    "LONELY_PSU_POLICIES": "design",
+    "association_tests": "significance",
+    "calibrate": "weighting",
+    "calibration_record": "design",
+    "compare_waves": "significance",
+    "degf": "design",
+    "fisher_exact_unweighted": "significance",
+    "jk1_replicates": "weighting",
+    "multiselect_proportions": "estimates",
+    "p_adjust": "significance",
+    "pearson_unweighted": "significance",
+    "poststratify": "weighting",
+    "proportion_ci": "estimates",
+    "proportion_se": "estimates",
+    "proportions": "estimates",
+    "rake": "weighting",
+    "regtermtest": "models",
+    "restore_calibration": "design",
+    "svychisq": "significance",
+    "svydesign": "design",
+    "svyglm": "models",
+    "svymean": "estimates",
+    "svyquantile": "quantiles",
+    "svyratio": "estimates",
+    "svytable": "estimates",
+    "svytotal": "estimates",
+    "svyttest": "models",
+    "trend_test": "significance",
+    "trim_weights": "weighting",
+    "weight_diagnostics": "weighting",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -23,7 +23,8 @@ columns.
 
 **Fit** (:func:`svyglm`). The coefficients solve the weighted score equations ``sum_i w_i x_i (y_i - mu_i) = 0``
 (gaussian: weighted least squares; quasibinomial: logit link, the outcome 0/1 or a proportion in [0, 1]); the
-logistic fit is Newton–Raphson (IRLS) run to the fixed point (relative step below 1e-13). R's ``glm`` stops
+logistic fit is Newton–Raphson (IRLS) run to the fixed point (relative step below 1e-10, leaving an error of
+order 1e-20). R's ``glm`` stops
 when the deviance changes by less than ``epsilon = 1e-8``, leaving coefficients about 1e-6 (relative) from the
 fixed point; the golden values are R's ``svyglm`` with ``glm.control(epsilon = 1e-14)``. The variance is the
 sandwich (R ``svy.varcoef``): ``V = A^-1 B A^-1`` with ``A = X' W X`` (``W`` the working weights ``w mu(1-mu)`` or
@@ -54,7 +55,6 @@ sandwich SE, ``t`` on ``df_residual = degf - 1``, and the 95% interval of ``conf
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +74,7 @@ from .design import (
     vcov_psu,
 )
 from .design import degf as design_degf
+from .formula import Formula, Term, parse_formula
 
 FAMILIES = ("gaussian", "quasibinomial")
 COEFFICIENT_COLUMNS = ["term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high", "level", "deff"]
@@ -119,90 +120,6 @@ NEWTON_MAX_ITERATIONS = 100
 # --------------------------------------------------------------------------------------------------------------
 # Formula and model frame.
 # --------------------------------------------------------------------------------------------------------------
-
-_NAME = r"(?:`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)"
-_TERM = re.compile(
-    rf"""^(?:factor\(\s*(?P<factor>{_NAME})\s*\)"""
-    rf"""|relevel\(\s*(?P<relevel>{_NAME})\s*,\s*(?:ref\s*=\s*)?(?P<ref>"[^"]*"|'[^']*')\s*\)"""
-    rf"""|(?P<plain>{_NAME}))$"""
-)
-
-
-@dataclass(frozen=True)
-class Term:
-    """A term of a formula: a column, whether it is forced to be categorical (``factor()``, ``relevel()``), and
-    the reference level ``relevel()`` names."""
-
-    column: str
-    factor: bool = False
-    ref: str | None = None
-
-    @property
-    def label(self) -> str:
-        """R's term label (``attr(terms(f), "term.labels")``), which prefixes its coefficients' names."""
-        if self.ref is not None:
-            return f'relevel({self.column}, ref = "{self.ref}")'
-        return f"factor({self.column})" if self.factor else self.column
-
-
-@dataclass(frozen=True)
-class Formula:
-    """A parsed model formula: the response and the terms."""
-
-    text: str
-    response: str
-    terms: tuple[Term, ...]
-
-    @property
-    def labels(self) -> list[str]:
-        """R's term labels."""
-        return [t.label for t in self.terms]
-
-
-def parse_formula(text: str) -> Formula:
-    """Parse ``"y ~ x + factor(g) + z"`` (see the module docstring for what is accepted)."""
-    if not isinstance(text, str) or text.count("~") != 1:
-        raise DesignError(
-            "the model formula needs one '~' between the outcome and the terms", value=text, expected="y ~ x + z"
-        )
-    lhs, rhs = (part.strip() for part in text.split("~"))
-
-    def name_of(token: str) -> str:
-        return token[1:-1] if token.startswith("`") else token
-
-    if not re.fullmatch(_NAME, lhs):
-        raise DesignError(
-            "the outcome of the model formula must be one column name",
-            value=lhs or "(nothing)",
-            expected="a column, e.g. buyers_per_day ~ advertised_online",
-            hint="derive a 0/1 or numeric column first (I() expressions are not supported)",
-        )
-    terms: list[Term] = []
-    tokens = [t.strip() for t in rhs.split("+")]
-    if tokens == ["1"]:
-        return Formula(text, name_of(lhs), ())
-    for token in tokens:
-        if token == "1":
-            continue
-        m = _TERM.fullmatch(token)
-        if m is None:
-            raise DesignError(
-                "a term of the model formula is not supported",
-                value=token or "(empty term)",
-                expected="main effects joined by '+': column names, factor(column) or relevel(column, ref = \"level\")",
-                hint="interactions (':', '*'), I(), '-1' and transformations are not supported; derive a column",
-            )
-        if m["factor"]:
-            term = Term(name_of(m["factor"]), factor=True)
-        elif m["relevel"]:
-            term = Term(name_of(m["relevel"]), factor=True, ref=m["ref"][1:-1])
-        else:
-            term = Term(name_of(m["plain"]))
-        if term.column in [t.column for t in terms]:
-            raise DesignError("a column appears in two terms of the model formula", value=token)
-        terms.append(term)
-    return Formula(text, name_of(lhs), tuple(terms))
-
 
 @dataclass(frozen=True)
 class ModelFrame:
