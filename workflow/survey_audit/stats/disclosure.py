@@ -102,17 +102,27 @@ class Exposure:
     sensitive: bool
 
 
-def attack(problem: Problem, suppressed: set[Key], k: int, *, also: set[Key] | None = None) -> list[Exposure]:
+def attack(
+    problem: Problem, suppressed: set[Key], k: int, *, also: set[Key] | None = None, known: dict | None = None
+) -> list[Exposure]:
     """Every cell to protect that the published counts and the relations narrow too far: a sensitive cell (a
     suppressed or hidden count, or a complement, of 1 to ``k - 1``) to an interval narrower than ``k``, another
-    suppressed cell (of ``also``, by default all) to its exact value, and a sensitive cell that is published."""
+    suppressed cell (of ``also``, by default all) to its exact value, and a sensitive cell that is published.
+
+    ``known`` (a dict the caller keeps between calls on the same problem) remembers each component's bounds: a
+    component is fixed by its unknown cells (its relations are those that touch them, every other cell a
+    published constant), so a later call whose suppressions leave a component as it was reuses them."""
     unknown = (set(problem.values) - problem.published) | suppressed
     wanted = problem.sensitive_cells(k) | (suppressed if also is None else also)
     targets = sorted(wanted & unknown, key=repr)
+    known = {} if known is None else known
     exposed = []
     for component in _components(problem, unknown):
+        remembered = known.setdefault(frozenset(component.index), {})
         for key in (key for key in targets if key in component.index):
-            low, high = component.bounds(key)
+            if key not in remembered:
+                remembered[key] = component.bounds(key)
+            low, high = remembered[key]
             value = problem.values[key]
             is_sensitive = sensitive(value, k)
             if high - low < (k if is_sensitive else 1):
@@ -153,8 +163,9 @@ def _protect_stage(problem: Problem, k: int, kept: set[Key], max_rounds: int = 1
     earlier = kept - problem.sensitive_cells(k)
     suppressed = kept | (problem.sensitive_cells(k) & problem.published)
     pricing = _Pricing(problem)
+    known: dict = {}
     for _ in range(max_rounds):
-        exposed = attack(problem, suppressed, k, also=earlier)
+        exposed = attack(problem, suppressed, k, also=earlier, known=known)
         if not exposed:
             break
         added: set[Key] = set()
@@ -166,7 +177,7 @@ def _protect_stage(problem: Problem, k: int, kept: set[Key], max_rounds: int = 1
         suppressed |= added
     else:
         raise RuntimeError("complementary suppression did not converge")
-    pinned = {e.key for e in attack(problem, suppressed, k) if not e.sensitive}
+    pinned = {e.key for e in attack(problem, suppressed, k, known=known) if not e.sensitive}
     return suppressed - (pinned - kept)
 
 
