@@ -383,14 +383,16 @@ golden_api <- function() {
 # export_waves.py). Organisations are the clusters, sampled with replacement; wave 2 is raked to wave 1's gender
 # and race composition (a missing race is its own category) and trimmed as config/weighting/wave2.yaml says.
 
-golden_waves <- function() {
+bundled_waves <- function() {
   waves <- read.csv(file.path(script_dir, "data", "waves.csv"), colClasses = "character", na.strings = "NA")
   waves$one <- 1
+  waves$buyers_per_day <- as.numeric(waves$buyers_per_day)
   w1 <- waves[waves$wave == "wave1", ]
   w2 <- waves[waves$wave == "wave2", ]
-  d2 <- svydesign(ids = ~org, weights = ~one, data = w2)
   missing_as <- function(x) ifelse(is.na(x), "missing", x)
   w1$gender_m <- missing_as(w1$gender); w1$race_m <- missing_as(w1$race)
+  d1 <- svydesign(ids = ~org, weights = ~one, data = w1)
+  d2 <- svydesign(ids = ~org, weights = ~one, data = w2)
   d2 <- update(d2, gender_m = missing_as(gender), race_m = missing_as(race))
   share <- function(x) { t <- table(x); t / sum(t) }
   target <- function(x, name) {
@@ -403,6 +405,12 @@ golden_waves <- function() {
                 control = list(maxit = 1000, epsilon = 1e-10))
   mean_w <- mean(weights(raked))
   trimmed <- trimWeights(raked, lower = 0.2 * mean_w, upper = 5 * mean_w, strict = FALSE)
+  list(w1 = w1, w2 = w2, d1 = d1, d2 = d2, trimmed = trimmed)
+}
+
+golden_waves <- function() {
+  b <- bundled_waves()
+  d2 <- b$d2; trimmed <- b$trimmed
   cohort_ci <- function(design) {
     out <- list()
     for (cohort in c("before_2004", "from_2004")) {
@@ -425,7 +433,7 @@ golden_waves <- function() {
     list(statistic = unname(t$statistic), ndf = unname(t$parameter[1]), ddf = unname(t$parameter[2]),
          p = unname(t$p.value))
   }
-  d1 <- svydesign(ids = ~org, weights = ~one, data = w1)
+  d1 <- b$d1
   d1 <- update(d1, score = match(recruitment_period, c("under_5_years", "5_to_9_years", "10_plus_years")),
                phone = as.numeric(had_cell_phone == "yes"))
   sub1 <- subset(d1, !is.na(score) & !is.na(phone))
@@ -522,27 +530,8 @@ golden_models <- function() {
     )
   )
 
-  waves <- read.csv(file.path(script_dir, "data", "waves.csv"), colClasses = "character", na.strings = "NA")
-  waves$one <- 1
-  waves$buyers_per_day <- as.numeric(waves$buyers_per_day)
-  w1 <- waves[waves$wave == "wave1", ]
-  w2 <- waves[waves$wave == "wave2", ]
-  missing_as <- function(x) ifelse(is.na(x), "missing", x)
-  w1$gender_m <- missing_as(w1$gender); w1$race_m <- missing_as(w1$race)
-  d1 <- svydesign(ids = ~org, weights = ~one, data = w1)
-  d2 <- svydesign(ids = ~org, weights = ~one, data = w2)
-  d2 <- update(d2, gender_m = missing_as(gender), race_m = missing_as(race))
-  share <- function(x) { t <- table(x); t / sum(t) }
-  target <- function(x, name) {
-    s <- share(x)
-    frame <- data.frame(names(s), as.vector(s) * nrow(w2))
-    names(frame) <- c(name, "Freq")
-    frame
-  }
-  raked <- rake(d2, list(~gender_m, ~race_m), list(target(w1$gender_m, "gender_m"), target(w1$race_m, "race_m")),
-                control = list(maxit = 1000, epsilon = 1e-10))
-  mean_w <- mean(weights(raked))
-  weighted <- trimWeights(raked, lower = 0.2 * mean_w, upper = 5 * mean_w, strict = FALSE)
+  b <- bundled_waves()
+  d1 <- b$d1; d2 <- b$d2; weighted <- b$trimmed
   per_design <- function(design) list(
     buyers_on_online_cohort = glm_full(buyers_per_day ~ advertised_online + entry_cohort, design,
                                        terms = list(~advertised_online)),
