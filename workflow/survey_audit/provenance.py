@@ -231,18 +231,11 @@ def git_state(root: str | Path = ".") -> dict[str, Any]:
     that differ from it, staged or not: ``{"commit", "dirty", "changed"}`` (commit and dirty None outside a
     repository). Untracked files do not count: real exports stay out of git (``data/``), and code that a
     tracked file does not import changes nothing."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-        except (OSError, subprocess.CalledProcessError):
-            return None
-        return done.stdout
-
-    commit = git("rev-parse", "HEAD")
+    commit = _git(root, "rev-parse", "HEAD")
     if commit is None:
         return {"commit": None, "dirty": None, "changed": []}
-    status = git("status", "--porcelain", "--untracked-files=no", "--", *(f":(top){p}" for p in CODE_PATHS)) or ""
+    paths = (f":(top){p}" for p in CODE_PATHS)
+    status = _git(root, "status", "--porcelain", "--untracked-files=no", "--", *paths) or ""
     changed = sorted({line[3:].split(" -> ")[-1].strip('"') for line in status.splitlines() if line.strip()})
     return {"commit": commit.strip(), "dirty": bool(changed), "changed": changed}
 
@@ -250,10 +243,14 @@ def git_state(root: str | Path = ".") -> dict[str, Any]:
 def commit_date(root: str | Path = ".") -> str | None:
     """The committer date of the project's commit (ISO 8601), or None outside a repository: a date the same
     commit always gives, unlike the clock's (the report dates its run by it)."""
+    date = (_git(root, "show", "-s", "--format=%cI", "HEAD") or "").strip()
+    return date or None
+
+
+def _git(root: str | Path, *args: str) -> str | None:
+    """What ``git args`` prints in ``root``, or None when git fails (not a repository, no git)."""
     try:
-        done = subprocess.run(
-            ["git", "show", "-s", "--format=%cI", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        )
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return None
-    return done.stdout.strip() or None
+    return done.stdout

@@ -178,7 +178,7 @@ def audit_entry(
         "verdict": NOT_COMPUTABLE,
         "flags": "",
         "table_id": cell["table"] if cell else claim.get("test", ""),
-        "cell": _cell_text(cell) if cell else "",
+        "cell": cell_text(cell) if cell else "",
         "table_file": TABLE_FILE.format(table=cell["table"]) if cell else TESTS_FILE if claim.get("test") else "",
         "checks": "",
         "note": entry.get("note", ""),
@@ -267,7 +267,7 @@ def _recompute(entry, cells, tests, conventions):
         return _recompute_test(entry, cells, tests)
     rows = _cell_rows(cells, cell)
     if rows.empty:
-        return NOT_COMPUTABLE, None, "", None, [f"no table cell {_cell_text(cell)}"], None
+        return NOT_COMPUTABLE, None, "", None, [f"no table cell {cell_text(cell)}"], None
     if kind == "top":
         ranked = rows.sort_values(["pct", "category"], ascending=[False, True])
         top = list(ranked["category"][: len(claim["categories"])])
@@ -275,7 +275,7 @@ def _recompute(entry, cells, tests, conventions):
         return (HOLDS if ok else FAILS), None, "most common: " + ", ".join(top), None, [], None
     cell_row = _matched_cell(cells, cell)
     if cell_row is None:
-        return NOT_COMPUTABLE, None, "", None, [f"no category '{cell['category']}' in {_cell_text(cell)}"], None
+        return NOT_COMPUTABLE, None, "", None, [f"no category '{cell['category']}' in {cell_text(cell)}"], None
     base_n = int(cell_row["base_n"])
     if base_n == 0 and kind not in ("count", "mean"):
         return NOT_COMPUTABLE, None, "", None, ["the cell's base is empty"], None
@@ -365,7 +365,8 @@ def _recompute_test(entry, cells, tests):
     return (HOLDS if ok else FAILS), p, f"p = {p:.3g}", None, notes, None
 
 
-def _cell_text(cell: dict | None) -> str:
+def cell_text(cell: dict | None) -> str:
+    """A registry cell's address as the audit prints it (``table/wave[/by_value]/category[/weighted]``)."""
     if not cell:
         return ""
     parts = [cell["table"], cell["wave"]]

@@ -170,17 +170,10 @@ class Labels:
         self.small_base = small_base
 
     def variable(self, name: str) -> str:
-        if self.variables is not None and name in self.variables:
-            return self.variables[name].label
-        return name
+        return self.variables.label(name) if self.variables is not None else name
 
     def category(self, variable: str, code: str) -> str:
-        if self.variables is not None:
-            if variable in self.variables and code in self.variables[variable].categories:
-                return self.variables[variable].categories[code]
-            if code in self.variables.missing_codes:
-                return self.variables.missing_codes[code]
-        return code
+        return self.variables.category_label(variable, code) if self.variables is not None else code
 
     def flags(self, flags: str) -> str:
         return "; ".join(flag_labels(flags or "", self.small_base))

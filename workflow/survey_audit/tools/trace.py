@@ -32,7 +32,7 @@ from .. import stale
 from ..config.tables import scope_waves
 from ..errors import SurveyAuditError
 from ..formats import read_csv, read_parquet
-from ..stages.audit import _cell_text as cell_address
+from ..stages.audit import cell_text as cell_address
 from ..stages.disclosure import SUPPRESSED
 from ..stages.manifest import job_label
 from .releases import commit_text
