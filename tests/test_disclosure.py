@@ -77,6 +77,38 @@ def test_protection_suppresses_the_rectangle_and_keeps_the_margins():
     assert component.bounds("d") == (17.0, 30.0)  # d = c2 - b, b in [0, 13]
 
 
+def test_a_bound_whose_linear_program_is_fractional_is_the_integer_one():
+    """A relation with a coefficient of 2 is not a table's margin: a + b = 3 and a = 2c. The linear program's
+    largest c is 1.5 (a = 3, b = 0); as counts, c is at most 1 (a = 2, b = 1). By hand."""
+    from survey_audit.stats.disclosure import _components
+
+    p = Problem()
+    for key, value in {"a": 2, "b": 1, "c": 1, "total": 3}.items():
+        p.cell(key, value, published=key == "total")
+    p.relate({"total": 1, "a": -1, "b": -1})
+    p.relate({"a": 1, "c": -2})
+    (component,) = list(_components(p, {"a", "b", "c"}))
+    assert component.bounds("c") == (0.0, 1.0)
+    assert component.bounds("a") == (0.0, 2.0)
+    assert component.bounds("b") == (1.0, 3.0)
+    # c = 1 is sensitive and its interval [0, 1] is 1 wide: exposed, with its integer bounds
+    assert [(e.key, e.low, e.high) for e in attack(p, set(), K) if e.key == "c"] == [("c", 0.0, 1.0)]
+
+
+def test_a_cell_two_known_solutions_set_apart_needs_no_program():
+    """The true table is one solution, and every optimum met is another: a cell they already set ``width``
+    apart is protected without a program of its own."""
+    from survey_audit.stats.disclosure import _components
+
+    p = two_by_two(a=30, b=10, c=12, d=20)
+    (component,) = list(_components(p, {"a", "b", "c", "d"}))
+    # By hand (Fréchet): a in [max(0, c1 - r2, r1 - c2), min(r1, c1)] = [10, 40]; its smallest is the table
+    # a = 10, b = 30, c = 32, d = 0, so with the true d = 20 the range of d is known to be 20 wide already
+    assert component.narrowed("a", K) is None
+    assert component.narrowed("d", K) is None
+    assert component.narrowed("d", 40) == (0.0, 30.0)  # asked for more room than d has (d = c2 - b, b <= 30)
+
+
 def test_a_rectangle_of_small_partners_is_not_enough():
     # every partner is small: a lies in [max(0, 4 - 3, 4 - 2), min(4, 4)] = [2, 4], fewer than 5 values wide
     p = two_by_two(a=3, b=1, c=1, d=1)

@@ -10,10 +10,12 @@ often be recovered by subtraction. The model here is the one of tau-argus and sd
 * a :class:`Problem` holds **cells** (each a count, published or hidden, i.e. never printed, such as the
   complement of a multi-select option or the respondents of a by-group) and **linear relations** among them,
   equalities (``sum coef * cell = 0``); every count is a non-negative integer;
-* :func:`attack` plays the intruder: for each cell to protect it solves two integer programs (the smallest and
-  the largest value the cell can take given every published count and every relation) with SciPy's HiGHS MILP
-  solver, component by component (cells linked by relations), so the programs stay small however many tables
-  there are;
+* :func:`attack` plays the intruder: for each cell to protect it finds the smallest and the largest integer
+  value the cell can take given every published count and every relation, component by component (cells
+  linked by relations), so the programs stay small however many tables there are. Each bound is the linear
+  program's (HiGHS, re-solved from the last basis) when its optimal vertex is an integer table, as it always
+  is for a table with margins, and the integer program's (SciPy's HiGHS MILP) otherwise; a cell that two
+  known integer solutions already set far enough apart needs no program;
 * :func:`protect` suppresses the sensitive published cells (primary suppression) and then, while the attack
   narrows a sensitive cell too far, suppresses one more published cell per exposed cell (complementary
   suppression): of the published cells the intruder's bound rests on (a nonzero shadow price in the linear
@@ -34,9 +36,13 @@ R equivalent: ``sdcTable::protectTable(..., method = "SIMPLEHEURISTIC")`` for th
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Hashable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
@@ -120,12 +126,12 @@ def attack(
     for component in _components(problem, unknown):
         remembered = known.setdefault(frozenset(component.index), {})
         for key in (key for key in targets if key in component.index):
-            if key not in remembered:
-                remembered[key] = component.bounds(key)
-            low, high = remembered[key]
             value = problem.values[key]
             is_sensitive = sensitive(value, k)
-            if high - low < (k if is_sensitive else 1):
+            if key not in remembered:
+                remembered[key] = component.narrowed(key, k if is_sensitive else 1)
+            if remembered[key] is not None:
+                low, high = remembered[key]
                 exposed.append(Exposure(key, value, low, high, is_sensitive))
     # A published sensitive cell is exposed by being published.
     exposed += [
@@ -248,7 +254,14 @@ class _Pricing:
 
 
 class _Component:
-    """Unknown cells linked by relations, with the relations among them (published cells as constants)."""
+    """Unknown cells linked by relations, with the relations among them (published cells as constants).
+
+    The bound of a cell is the optimum of a linear program first: when its optimal vertex is an integer table
+    (always on a table with margins, whose constraint matrix is totally unimodular) that vertex is an integer
+    solution as good as the relaxation's, so the integer optimum equals it; otherwise the integer program is
+    solved. Every integer solution met on the way (the true table first) widens the range each cell is known
+    to take, and a cell whose known range is already wide enough needs no program of its own
+    (:meth:`narrowed`)."""
 
     def __init__(self, problem: Problem, keys: list[Key], relations: list[dict[Key, float]]):
         self.index = {key: i for i, key in enumerate(keys)}
@@ -265,20 +278,105 @@ class _Component:
             rhs.append(-constant)
         self.matrix = sparse.csr_array((coefficients, (rows, columns)), shape=(len(relations), len(keys)))
         self.rhs = np.array(rhs)
+        truth = np.array([problem.values[key] for key in keys], dtype=float)
+        self.seen_low, self.seen_high = truth.copy(), truth.copy()  # values some integer solution gives
+        self._solver = None
+        self._objective: int | None = None
 
     def bounds(self, key: Key) -> tuple[float, float]:
         """The smallest and largest integer value of ``key`` over every solution."""
-        n = len(self.index)
-        cost = np.zeros(n)
-        cost[self.index[key]] = 1.0
-        constraints = [LinearConstraint(self.matrix, self.rhs, self.rhs)] if self.matrix.shape[0] else []
-        limits = Bounds(np.zeros(n), np.full(n, np.inf))
-        integrality = np.ones(n)
-        low = milp(cost, constraints=constraints, bounds=limits, integrality=integrality)
-        high = milp(-cost, constraints=constraints, bounds=limits, integrality=integrality)
-        lo = round(low.fun) if low.status == 0 else 0.0
-        hi = round(-high.fun) if high.status == 0 else np.inf  # not optimal: unbounded above
-        return float(lo), float(hi)
+        i = self.index[key]
+        return self._extreme(i, 1.0), self._extreme(i, -1.0)
+
+    def narrowed(self, key: Key, width: int) -> tuple[float, float] | None:
+        """The bounds of ``key`` when they are narrower than ``width``; ``None`` when two integer solutions
+        already set its value ``width`` apart (solving a program only while that is not shown)."""
+        i = self.index[key]
+        if self.seen_high[i] - self.seen_low[i] >= width:
+            return None
+        low = self._extreme(i, 1.0)
+        if self.seen_high[i] - self.seen_low[i] >= width:
+            return None
+        high = self._extreme(i, -1.0)
+        return (low, high) if high - low < width else None
+
+    def _extreme(self, i: int, direction: float) -> float:
+        """The smallest (``direction`` 1) or largest (-1) integer value of cell ``i``; inf when unbounded."""
+        status, relaxed = self._relaxation(i, direction)
+        if status == "unbounded":  # so is the integer program (a rational polyhedron with an integer point)
+            return np.inf
+        solution = None if relaxed is None else np.round(relaxed)
+        if solution is None or not self._feasible(solution):
+            n = len(self.index)
+            cost = np.zeros(n)
+            cost[i] = direction
+            constraints = [LinearConstraint(self.matrix, self.rhs, self.rhs)] if self.matrix.shape[0] else []
+            limits = Bounds(np.zeros(n), np.full(n, np.inf))
+            exact = milp(cost, constraints=constraints, bounds=limits, integrality=np.ones(n))
+            if exact.status != 0:  # not optimal: unbounded
+                return np.inf if direction < 0 else 0.0
+            solution = np.round(exact.x)
+        np.minimum(self.seen_low, solution, out=self.seen_low)
+        np.maximum(self.seen_high, solution, out=self.seen_high)
+        return float(solution[i])
+
+    def _relaxation(self, i: int, direction: float) -> tuple[str, np.ndarray | None]:
+        """The linear program of a bound, solved by HiGHS from the previous bound's optimal basis (the
+        programs of one component differ in their objective only, so a re-solve takes a few pivots)."""
+        if self._solver is None:
+            self._solver = _highs(self.matrix, self.rhs)
+        solver = self._solver
+        if self._objective is not None:
+            solver.changeColCost(self._objective, 0.0)
+        solver.changeColCost(i, direction)
+        self._objective = i
+        solver.run()
+        status = solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return "optimal", np.asarray(solver.getSolution().col_value)
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return "unbounded", None
+        return "other", None
+
+    def _feasible(self, solution: np.ndarray) -> bool:
+        """Whether an integer vector satisfies every relation (to rounding)."""
+        return bool(np.all(np.abs(self.matrix @ solution - self.rhs) <= 1e-7 * (1 + np.abs(self.rhs))))
+
+
+def _highs(matrix: sparse.csr_array, rhs: np.ndarray):
+    """A HiGHS model of ``matrix @ x = rhs``, ``x >= 0``, zero objective, silent, solved by the simplex method
+    without presolve (so each re-solve starts from the last optimal basis)."""
+    with _quiet_stdout():  # HiGHS prints its banner when a process makes its first model
+        solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("presolve", "off")
+    columns = sparse.csc_array(matrix)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = columns.shape[1], columns.shape[0]
+    lp.col_cost_ = np.zeros(columns.shape[1])
+    lp.col_lower_ = np.zeros(columns.shape[1])
+    lp.col_upper_ = np.full(columns.shape[1], highspy.kHighsInf)
+    lp.row_lower_ = lp.row_upper_ = rhs
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = columns.indptr
+    lp.a_matrix_.index_ = columns.indices
+    lp.a_matrix_.value_ = columns.data
+    solver.passModel(lp)
+    return solver
+
+
+@contextmanager
+def _quiet_stdout():
+    """Standard output silenced at the level of the file descriptor (for text a C library prints)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _components(problem: Problem, unknown: set[Key]) -> Iterable[_Component]:
