@@ -333,8 +333,12 @@ TREND_CASES = {
 
 @pytest.mark.parametrize("case", list(TREND_CASES))
 def test_trend_test_is_svyglm_wald_t(case):
-    golden = R["trend"][case]
-    row = TREND_CASES[case]().iloc[0]
+    _check_trend(TREND_CASES[case](), R["trend"][case])
+
+
+def _check_trend(result: pd.DataFrame, golden: dict) -> None:
+    """A trend test's slope, SE, t, p and df against R's svyglm (a calibrated or replicate design too)."""
+    row = result.iloc[0]
     close(
         [row["estimate"], row["se"], row["statistic"], row["p"]],
         [golden[k][1] for k in ("coef", "se", "t", "p")],
@@ -425,6 +429,7 @@ def test_rake_with_tight_tolerance():
             [golden[key]["estimate"], golden[key]["se"], *golden[key]["ci"]],
             rtol=ITERATIVE,
         )
+    _check_trend(S.trend_test(raked, yes(CLUS1, "awards"), "ell"), golden["trend_awards_on_ell"])
 
 
 def test_trimming_a_raked_design_keeps_the_raking_residual():
@@ -526,6 +531,7 @@ def test_jk1_replicates_and_re_raking():
     close([m["estimate"], m["se"]], [g["poststratify_mean_api00"]["estimate"], g["poststratify_mean_api00"]["se"]])
     t = E.svytotal(ps, "enroll").iloc[0]
     close([t["estimate"], t["se"]], [g["poststratify_total_enroll"]["estimate"], g["poststratify_total_enroll"]["se"]])
+    _check_trend(S.trend_test(rep, yes(CLUS1, "awards"), "ell"), g["trend_awards_on_ell"])
 
 
 # ---- live R -----------------------------------------------------------------------------------------------------

@@ -218,3 +218,30 @@ def test_refusals_are_clear():
         regtermtest(svyglm(DCLUS1, "api00 ~ ell"), "stype")
     with pytest.raises(DesignError, match="single value"):
         svyglm(DCLUS1, "api00 ~ ell + stype", domain="stype == 'H'")
+
+
+def test_a_fit_on_few_predictor_patterns_runs_on_their_sums_and_equals_statsmodels():
+    """Oracle: statsmodels' weighted GLM on every row (a logistic fit's coefficients do not depend on how the
+    rows are grouped). 20,000 rows share 6 predictor patterns (an ordered score by a yes/no), so the Newton
+    steps run on 6 sums; the fitted means come back one per row."""
+    import statsmodels.api as sm
+
+    from survey_audit.stats.models import _distinct_rows, glm_fit
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    score = rng.integers(1, 4, n).astype(float)
+    flag = rng.integers(0, 2, n).astype(float)
+    X = np.column_stack([np.ones(n), score, flag])
+    w = rng.lognormal(0, 0.5, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1 + 0.3 * score + 0.5 * flag)))).astype(float)
+    patterns, inverse = _distinct_rows(X)
+    assert len(patterns) == 6 and np.array_equal(patterns[inverse], X)
+    for family, sm_family in (("quasibinomial", sm.families.Binomial()), ("gaussian", sm.families.Gaussian())):
+        beta, mu, Ainv, _, converged = glm_fit(X, y, w, family)
+        reference = sm.GLM(y, X, family=sm_family, var_weights=w).fit(tol=1e-14)
+        assert converged
+        np.testing.assert_allclose(beta, reference.params, rtol=1e-10)
+        np.testing.assert_allclose(mu, reference.fittedvalues, rtol=1e-10)
+        working = w * (mu * (1 - mu) if family == "quasibinomial" else 1.0)
+        np.testing.assert_allclose(Ainv, np.linalg.inv(X.T @ (working[:, None] * X)), rtol=1e-10)

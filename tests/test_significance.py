@@ -129,6 +129,16 @@ def test_linear_trend_slope_is_the_weighted_least_squares_slope():
     assert logistic["direction"] == "increasing" and logistic["iterations"] < 20
 
 
+def test_a_trend_the_score_separates_has_no_finite_slope():
+    """No 'yes' below score 5: the logistic slope runs off to infinity (R's glm warns that fitted probabilities
+    are numerically 0 or 1). The test is refused with the reason, not reported with a diverged slope."""
+    separated = FRAME.assign(y=np.where(FRAME["score"] == 5, FRAME["y"], 0))
+    d = svydesign(separated, cluster="org")
+    with pytest.raises(DesignError, match="separation"):
+        S.trend_test(d, "y", "score")
+    assert S.trend_test(d, "y", "score", family="gaussian").iloc[0]["direction"] == "increasing"
+
+
 def test_association_test_errors():
     d = svydesign(FRAME, cluster="org")
     with pytest.raises(DesignError, match="at least two observed levels"):

@@ -344,7 +344,8 @@ golden_api <- function() {
                                pf(statistic, parameter[1], parameter[1] * degf(subset(rk, comp.imp == "Yes")),
                                   lower.tail = FALSE)),
                              ciprop_awards_logit = ciprop(~I(awards == "Yes"), rk, "logit"),
-                             ciprop_awards_beta = ciprop(~I(awards == "Yes"), rk, "beta"))),
+                             ciprop_awards_beta = ciprop(~I(awards == "Yes"), rk, "beta"),
+                             trend_awards_on_ell = glm_trend(I(awards == "Yes") ~ ell, rk, quasibinomial()))),
     rake_trimmed = c(after(rkt), list(chisq_awards_stype = chisq_all(~awards + stype, rkt))),
     poststratify = after(ps),
     calibrate_linear = after(cl),
@@ -372,7 +373,8 @@ golden_api <- function() {
     rake_mean_awards = stat(svymean(~awards, rrk)),
     rake_weights = unname(weights(rrk, "analysis")[, 1:3]),
     poststratify_mean_api00 = stat(svymean(~api00, rps)),
-    poststratify_total_enroll = stat(svytotal(~enroll, rps))
+    poststratify_total_enroll = stat(svytotal(~enroll, rps)),
+    trend_awards_on_ell = glm_trend(I(awards == "Yes") ~ ell, rclus1, quasibinomial())
   )
   G
 }

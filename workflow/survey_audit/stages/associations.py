@@ -282,7 +282,8 @@ def wave_trend_tests(
     frame = design.data
     var = variables[spec.variable]
     middle = {w: (f + t) / 2 for w, (f, t) in fielding.items()}
-    year = frame["wave"].astype(str).map(middle).to_numpy(dtype=float)
+    codes, waves = pd.factorize(frame["wave"])
+    year = np.array([middle[str(wave)] for wave in waves], dtype=float)[codes]
     mask = domain_mask(design, spec.domain)
     in_domain = np.ones(design.n, dtype=bool) if mask is None else mask
     groups = [(ALL, in_domain)]

@@ -268,7 +268,41 @@ def _check_rank(frame: ModelFrame, w: np.ndarray) -> None:
 
 def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str):
     """Weighted GLM with a canonical link (gaussian identity, quasibinomial logit) solved to the fixed point.
-    Returns ``(beta, mu, Ainv, iterations, converged)`` with ``Ainv = (X' W X)^-1``, ``W`` the working weights."""
+    Returns ``(beta, mu, Ainv, iterations, converged)`` with ``Ainv = (X' W X)^-1``, ``W`` the working weights.
+
+    Rows with the same predictors enter the score equations and ``X' W X`` only through their summed weight and
+    summed weighted outcome, so when the rows share few distinct predictor rows (categorical predictors, an
+    ordered score, a survey year) the fit runs on those sums, one row per pattern: the same equations, each
+    Newton step costing the patterns instead of the respondents."""
+    patterns, inverse = _distinct_rows(X)
+    if len(patterns) * 4 <= len(X):
+        total = np.bincount(inverse, weights=w, minlength=len(patterns))
+        outcome = np.bincount(inverse, weights=w * y, minlength=len(patterns))
+        share = np.divide(outcome, total, out=np.zeros_like(total), where=total != 0)
+        beta, mu, Ainv, iterations, converged = _glm_fit_rows(patterns, share, total, family)
+        return beta, mu[inverse], Ainv, iterations, converged
+    return _glm_fit_rows(X, y, w, family)
+
+
+def _distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``X`` (in order of first appearance) and each row's pattern, by hashing column by
+    column (columnar, no sort of the rows)."""
+    if X.shape[0] == 0:
+        return X, np.zeros(0, dtype=np.int64)
+    combined = np.zeros(X.shape[0], dtype=np.int64)
+    for column in X.T:
+        codes, uniques = pd.factorize(column)
+        if len(uniques) > X.shape[0] // 4:  # a continuous predictor: no gain from grouping
+            return X, np.arange(X.shape[0])
+        combined, _ = pd.factorize(combined * len(uniques) + codes)
+    # factorised codes number the patterns in order of first appearance: a pattern first appears where the
+    # code exceeds every code before it
+    first = np.flatnonzero(np.r_[True, combined[1:] > np.maximum.accumulate(combined)[:-1]])
+    return X[first], combined
+
+
+def _glm_fit_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str):
+    """:func:`glm_fit` on the rows as given."""
     if family == "gaussian":
         A = X.T @ (w[:, None] * X)
         beta = np.linalg.solve(A, X.T @ (w * y))
@@ -281,7 +315,10 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str):
     for it in range(1, NEWTON_MAX_ITERATIONS + 1):  # noqa: B007 (the count is reported)
         mu = 1 / (1 + np.exp(-(X @ beta)))
         A = X.T @ ((w * mu * (1 - mu))[:, None] * X)
-        step = np.linalg.solve(A, X.T @ (w * (y - mu)))
+        try:
+            step = np.linalg.solve(A, X.T @ (w * (y - mu)))
+        except np.linalg.LinAlgError:  # fitted probabilities of exactly 0 or 1: separation, no finite fit
+            break
         beta = beta + step
         if not np.all(np.isfinite(beta)):
             break
@@ -290,7 +327,9 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str):
             break
     mu = 1 / (1 + np.exp(-(X @ beta)))
     A = X.T @ ((w * mu * (1 - mu))[:, None] * X)
-    return beta, mu, np.linalg.inv(A), it, converged
+    if not converged:
+        return beta, mu, np.full_like(A, np.nan), it, False
+    return beta, mu, np.linalg.inv(A), it, True
 
 
 @dataclass(frozen=True, eq=False)

@@ -344,7 +344,12 @@ def trend_test(
     """Design-based test for a linear trend of a 0/1 ``outcome`` over a numeric ``score`` (e.g. ordered
     categories coded 1, 2, 3, ...): R ``svyglm(outcome ~ score, design, family = quasibinomial())``'s Wald ``t``
     for the slope (``family="gaussian"``: the linear-probability slope). One-row frame: slope (log-odds per
-    score unit, or proportion per unit), SE, ``t``, ``ndf`` 1, ``ddf`` = df - 1, two-sided ``p``, direction."""
+    score unit, or proportion per unit), SE, ``t``, ``ndf`` 1, ``ddf`` = df - 1, two-sided ``p``, direction.
+
+    The fit and the PSU totals of the score equations are computed on sums by score (and by PSU and score): the
+    same equations as row by row, at the cost of the few scores. A logistic fit that does not converge (an
+    outcome all one answer at some scores: separation, where R's glm warns of fitted probabilities 0 or 1) is
+    refused, with that reason."""
     if family not in ("quasibinomial", "gaussian"):
         raise DesignError("unknown family for the trend test", value=family, expected="quasibinomial or gaussian")
     yv, yname = _values(design, outcome, "outcome")
@@ -360,28 +365,36 @@ def trend_test(
     restricted = mask is not None or not bool(ok.all())
     if family == "quasibinomial" and not np.all((y[ok] == 0) | (y[ok] == 1)):
         raise DesignError("the trend outcome is not 0/1", column=yname, expected="0, 1 or missing")
-    X = np.column_stack([np.ones(design.n), np.where(ok, x, 0.0)])
-    y0 = np.where(ok, y, 0.0)
-    w = np.where(ok, design.weights, 0.0)
-    if np.unique(x[ok]).shape[0] < 2:
+    # The score takes few values: the fit runs on each score's summed weight and weighted outcome, and the
+    # score equations' PSU totals on those sums by PSU (one bincount of PSU x score), the same sums as row by row.
+    code, scores = pd.factorize(x[ok])
+    X = np.column_stack([np.ones(len(scores)), scores])
+    if X.shape[0] < 2:
         raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
     ddf = float(design_degf(design, ok if restricted else None, convention=df) + 1 - 2)
     _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
-    beta, mu, Ainv, iterations, _ = glm_fit(X[ok], y0[ok], w[ok], family)
-    mu_all = np.zeros(design.n)
-    mu_all[ok] = mu
+    w, y = design.weights[ok], y[ok]
+    beta, mu, Ainv, iterations = _grouped_fit(X, code, y, w, family)
+    present = strata_present(design, ok if restricted else None)
     if design.replicates is not None:
-        reps = design.replicates.weights
-        thetas = np.empty((reps.shape[1], 2))
-        for r in range(reps.shape[1]):
-            thetas[r] = glm_fit(X[ok], y0[ok], reps[ok, r], family)[0]
+        reps = design.replicates.weights[ok]
+        thetas = np.array([_grouped_fit(X, code, y, reps[:, r], family)[0] for r in range(reps.shape[1])])
         V = replicate_vcov(design, thetas, beta)
-    else:
-        estfun = X * (w * (y0 - mu_all))[:, None]
+    elif design.calibration or design.n_psus * len(scores) > max(ok.sum(), 1024):
+        # a calibrated design's residuals, and a score of many values, need the score contributions row by row
+        estfun = np.zeros((design.n, 2))
+        estfun[ok] = X[code] * (w * (y - mu[code]))[:, None]
         z = estfun @ Ainv
         if design.calibration:
             z = calibration_residual(design, z)
-        V = vcov_psu(design, psu_totals(design, z), strata_present(design, ok if restricted else None))
+        V = vcov_psu(design, psu_totals(design, z), present)
+    else:
+        cells = design.psu[ok] * len(scores) + code
+        size = design.n_psus * len(scores)
+        total = np.bincount(cells, weights=w, minlength=size).reshape(design.n_psus, len(scores))
+        outcome = np.bincount(cells, weights=w * y, minlength=size).reshape(design.n_psus, len(scores))
+        totals = ((outcome - total * mu) @ X) @ Ainv
+        V = vcov_psu(design, totals, present)
     se = float(np.sqrt(V[1, 1]))
     t = float(beta[1] / se)
     p = float(2 * stats.t.sf(abs(t), ddf))
@@ -404,6 +417,22 @@ def trend_test(
         ],
         columns=TREND_COLUMNS,
     )
+
+
+def _grouped_fit(X: np.ndarray, code: np.ndarray, y: np.ndarray, w: np.ndarray, family: str):
+    """:func:`~survey_audit.stats.models.glm_fit` of the rows whose predictors are row ``code`` of ``X``: on
+    each pattern's summed weight and weighted outcome. Returns ``(beta, mu per pattern, Ainv, iterations)``."""
+    total = np.bincount(code, weights=w, minlength=X.shape[0])
+    outcome = np.bincount(code, weights=w * y, minlength=X.shape[0])
+    share = np.divide(outcome, total, out=np.zeros_like(total), where=total != 0)
+    beta, mu, Ainv, iterations, converged = glm_fit(X, share, total, family)
+    if not converged:
+        raise DesignError(
+            "the logistic trend did not converge: the outcome is all one answer at some scores (separation), so"
+            " the slope has no finite estimate",
+            expected="an outcome whose fitted probabilities stay strictly between 0 and 1",
+        )
+    return beta, mu, Ainv, iterations
 
 
 # --------------------------------------------------------------------------------------------------------------
