@@ -1,6 +1,6 @@
 # survey-audit: reproduce and audit the statistics of Thorn's survivor surveys.
-# Stages: ingest → clean → weight → tabulate → associations → audit → publish → disclosure → report → manifest
-# → verdicts (see README.md).
+# Stages: ingest → clean → weight → tabulate → associations → families → audit → publish → disclosure → report
+# → manifest → verdicts (see README.md).
 from snakemake.utils import min_version
 
 min_version("9.0")

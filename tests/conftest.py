@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from survey_audit.config.tables import TableSpec
+from survey_audit.stages.conventions import Significance
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
@@ -374,3 +377,17 @@ def models_wave_designs() -> dict:
         "wave2_unweighted": svydesign(w2, cluster="org"),
         "wave2_weighted": weighting.trim_weights(raked, lower=0.2 * mean_w, upper=5 * mean_w).design,
     }
+
+
+# The multiplicity settings the associations and families tests share.
+SIGNIFICANCE = Significance(
+    families={"claims": "holm", "exploratory": "bh"},
+    claims_family="claims",
+    wave_family="exploratory",
+    wave_df="satterthwaite",
+)
+
+
+def spec(**fields) -> TableSpec:
+    """A table spec with the fields the tests of stages set (id t, variable gender, wave w1 by default)."""
+    return TableSpec(**{"id": "t", "title": "t", "chapter": "c", "variable": "gender", "waves": ("w1",), **fields})

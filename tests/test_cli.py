@@ -51,7 +51,7 @@ def planned(done) -> dict[str, int]:
 
 def test_run_dry_run_plans_the_whole_chain(root):
     jobs = planned(run(root, "-n", "--forceall"))
-    for rule in ("ingest", "clean", "weight", "tabulate", "associations", "publish", "audit", "report", "manifest"):
+    for rule in ("ingest", "clean", "weight", "tabulate", "associations", "families", "publish", "audit", "report", "manifest"):
         assert rule in jobs
 
 

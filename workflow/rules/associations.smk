@@ -1,26 +1,46 @@
-# associations: tests of association and trend for every table with a by-variable and a test family, and wave
-# to wave comparisons of every harmonised table, adjusted within declared families (the tests registry claims
-# cite form the claims family).
+# associations: the tests of association and trend of every table with a by-variable and a test family, table
+# models, and trends across three or more waves, in one job per scope (unadjusted); families: with the wave to
+# wave comparisons of every harmonised table, adjusted within declared families (the tests registry claims cite
+# form the claims family).
 
 
 rule associations:
     input:
-        analysed=expand("results/clean/{wave}.parquet", wave=WAVE_IDS),
-        weights=expand("results/weights/{wave}.parquet", wave=WAVE_IDS),
-        calibrations=expand("results/weights/{wave}.calibration.parquet", wave=WAVE_IDS),
+        analysed=scope_files("results/clean/{wave}.parquet"),
+        weights=scope_files("results/weights/{wave}.parquet"),
+        calibration=scope_calibration,
+        variables=plan_file("variables.yaml", "scope"),
+        tables=plan_file("tables.json", "scope"),
+        code=code("associations"),
+    output:
+        tests="results/internal/tests/{scope}.parquet",
+    log:
+        "results/logs/associations/{scope}.log",
+    params:
+        estimation=config["estimation"],
+        tabulation=config["tabulation"],
+        significance=config["significance"],
+        fielding=lambda wildcards: {w: [WAVES[w].fielded_from, WAVES[w].fielded_to] for w in scope_waves(wildcards.scope)},
+    conda:
+        "../envs/survey-audit.yaml"
+    script:
+        "../scripts/associations.py"
+
+
+rule families:
+    input:
+        scope_tests=expand("results/internal/tests/{scope}.parquet", scope=SCOPES),
         cells=expand("results/internal/cells/{wave}.parquet", wave=WAVE_IDS),
         variables=expand(f"{PLAN_DIR}/{{scope}}.variables.yaml", scope=SCOPES),
         tables=f"{PLAN_DIR}/tables.json",
-        code=code("associations"),
+        code=code("families"),
     output:
         tests="results/internal/tests.csv",
     log:
-        "results/logs/associations.log",
+        "results/logs/families.log",
     params:
         waves=WAVE_IDS,
         scopes=SCOPES,
-        estimation=config["estimation"],
-        tabulation=config["tabulation"],
         significance=config["significance"],
         claims=PLAN.claims(),
         release_scopes={wave: w.release_scope for wave, w in WAVES.items()},
@@ -28,4 +48,4 @@ rule associations:
     conda:
         "../envs/survey-audit.yaml"
     script:
-        "../scripts/associations.py"
+        "../scripts/families.py"

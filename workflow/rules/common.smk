@@ -141,8 +141,8 @@ def job_logs():
     stages' rules are defined."""
     return [
         *(log for stage in (rules.ingest, rules.clean, rules.weight) for log in expand(stage.log[0], wave=WAVE_IDS)),
-        *expand(rules.tabulate.log[0], scope=SCOPES),
-        *(stage.log[0] for stage in (rules.associations, rules.audit, rules.publish, rules.disclosure, rules.report)),
+        *(log for stage in (rules.tabulate, rules.associations) for log in expand(stage.log[0], scope=SCOPES)),
+        *(stage.log[0] for stage in (rules.families, rules.audit, rules.publish, rules.disclosure, rules.report)),
         rules.workbook.log[0],
     ]
 

@@ -13,8 +13,8 @@ stats       design, estimates, significance, weighting algorithms, printed-numbe
             configuration; the public API, in R's vocabulary, is :mod:`survey_audit.stats`
 config      the declared files: settings, wave sheet, variables, codebooks, tables, registries, weighting
 intake      readers, harmonise, cleaning: raw bytes in, harmonised respondents out
-stages      one module per workflow rule (ingest, clean, weight, tabulate, associations, publish, audit,
-            report, manifest) and the statistical conventions they share
+stages      one module per workflow rule (ingest, clean, weight, tabulate, associations, families, audit,
+            publish, report, manifest, ...) and the statistical conventions they share
 tools       synthetic stand-in waves, releases, ad-hoc tabulation, new-wave codebook drafts
 cli         the ``survey-audit`` command
 ==========  ===============================================================================================

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -29,7 +30,15 @@ from ..errors import ConfigError
 from ..provenance import read_bytes
 from .codebook import Codebook, load_codebook
 from .registry import Registry, check_registry_cells, load_registry, pinned_pools
-from .tables import TableSpec, is_pool, load_table_specs, scope_waves, spec_document, spec_from_document
+from .tables import (
+    TableSpec,
+    is_pool,
+    load_table_specs,
+    scope_waves,
+    spec_document,
+    spec_from_document,
+    wave_trend_scope,
+)
 from .variables import FIELDING_BOUNDS, VariableSet, load_variables
 from .waves import Wave, load_wave_sheet
 from .weighting import WeightingSpec, load_weighting_spec
@@ -186,9 +195,10 @@ def write_plan(plan: Plan, directory: str | Path = PLAN_DIR) -> None:
             "waves": scope_waves(scope),
             "tables": [spec_document(replace(spec, waves=(scope,))) for spec in plan.tables(scope)],
             "states": plan.states(scope),
+            "wave_trends": [spec.id for spec in plan.tables(scope) if wave_trend_scope(spec) == scope],
         }
         write_if_changed(directory / f"{scope}.tables.json", json.dumps(tables, indent=1, sort_keys=True) + "\n")
-    every = {"tables": [spec_document(spec) for spec in plan.specs], "states": {}}
+    every = {"tables": [spec_document(spec) for spec in plan.specs], "states": {}, "wave_trends": []}
     write_if_changed(directory / "tables.json", json.dumps(every, indent=1, sort_keys=True) + "\n")
 
 
@@ -203,7 +213,16 @@ def write_if_changed(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def read_scope_tables(path: str | Path) -> tuple[list[TableSpec], dict[str, str]]:
-    """A scope's table specs and organisation states, as :func:`write_plan` wrote them."""
+class ScopeTables(NamedTuple):
+    """A scope's part of the table plan: its table specs (each with the scope as its only wave), the states of
+    its organisations, and the tables whose trend across waves is tested in it."""
+
+    specs: list[TableSpec]
+    states: dict[str, str]
+    wave_trends: list[str]
+
+
+def read_scope_tables(path: str | Path) -> ScopeTables:
+    """A scope's part of the table plan (or the plan of every table) as :func:`write_plan` wrote it."""
     data = json.loads(read_bytes(path))
-    return [spec_from_document(d) for d in data["tables"]], data["states"]
+    return ScopeTables([spec_from_document(d) for d in data["tables"]], data["states"], data["wave_trends"])

@@ -104,6 +104,14 @@ def is_pool(scope: str) -> bool:
     return POOL_SEPARATOR in scope
 
 
+def wave_trend_scope(spec: TableSpec) -> str | None:
+    """The scope in which a table's trend across waves is tested: the pool of every wave it is tabulated for,
+    when it is tabulated for that pool and there are three or more waves (proportions only); else None."""
+    waves = [w for w in spec.waves if not is_pool(w)]
+    widest = pool(waves)
+    return widest if spec.kind == "proportions" and len(waves) >= 3 and widest in spec.waves else None
+
+
 def load_table_specs(
     paths: list[str | Path],
     variables: VariableSet,

@@ -261,7 +261,7 @@ def tabulate_scope(
     declared for the scope. ``variables`` and ``tables`` are the scope's part of the plan; ``calibration`` is
     the wave's calibration record (none for a pool)."""
     variable_set = load_variables(variables)
-    specs, states = read_scope_tables(tables)
+    specs, states, _ = read_scope_tables(tables)
     frame, w = load_scope(scope, analysed, weights)
     settings = Estimation.from_config(estimation, tabulation)
     record = formats.read_parquet(calibration) if calibration else None
