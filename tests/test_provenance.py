@@ -89,6 +89,24 @@ def test_a_job_records_the_bytes_it_read_though_the_file_changed_before_it_ended
     assert (record["rule"], record["wildcards"], record["params"]) == ("derive", {"wave": "w1"}, {"threshold": 3})
 
 
+def test_what_a_job_prints_from_c_goes_to_its_log_not_the_console(job_dir, capfd):
+    import os
+
+    def main():
+        logging.getLogger("survey_audit").info("first")
+        os.write(1, b"Running a C library: its banner\n")  # as a C library prints, below Python's sys.stdout
+        logging.getLogger("survey_audit").info("last")
+        formats.write_csv(pd.DataFrame({"a": [1]}), "out.csv")
+
+    adapter.run(job(), main)
+    lines = (job_dir / "job.log").read_text().splitlines()
+    assert lines[:3] == ["INFO first", "Running a C library: its banner", "INFO last"]
+    assert lines[3].startswith("INFO job resources: wall ")
+    assert capfd.readouterr().out == ""
+    os.write(1, b"after the job\n")  # standard output is the console's again
+    assert capfd.readouterr().out == "after the job\n"
+
+
 def test_a_file_read_twice_with_different_contents_stops_the_job(job_dir):
     path = job_dir / "codebook.yaml"
     path.write_bytes(b"wave: w1\n")

@@ -28,10 +28,12 @@ code.
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +49,10 @@ def run(snakemake: Any, main: Callable[[], None]) -> None:
     log_path = snakemake.log[0] if len(snakemake.log) else None
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
-        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+        open(log_path, "w").close()  # the log starts empty; everything after appends to it
+        handlers.append(logging.FileHandler(log_path, mode="a", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", handlers=handlers, force=True)
-    with recording() as ledger:
+    with recording() as ledger, _standard_output_to(log_path):
         try:
             for module in _declared(snakemake.input).get("code", []):
                 read_bytes(module)
@@ -61,6 +64,26 @@ def run(snakemake: Any, main: Callable[[], None]) -> None:
         write_json(provenance_record(snakemake, ledger), provenance_path(log_path))
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(resources_line() + "\n")
+
+
+@contextmanager
+def _standard_output_to(log_path: str | None):
+    """While the job runs, what its libraries print to standard output (a C library's banner, say) goes to its
+    log, not the console: redirected at the level of the file descriptor, so that text printed from C is caught
+    as well. Standard output is restored afterwards."""
+    if not log_path:
+        yield
+        return
+    sys.stdout.flush()
+    saved, log = os.dup(1), os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(log, 1)
+    os.close(log)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def resources_line() -> str:

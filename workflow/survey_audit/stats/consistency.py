@@ -25,9 +25,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from itertools import accumulate
 
-from scipy import stats
-
 from ..errors import ConfigError
+from .distributions import chi2_sf, f_sf, norm_sf, t_sf
 
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "truncate": ROUND_DOWN}
 RULE_NAMES = {"half_up": "half-up rounding", "half_even": "half-even rounding", "truncate": "truncation"}
@@ -216,12 +215,12 @@ _P_PRINTED = re.compile(r"^\s*(p\s*)?(?P<op>[<>=≤]?)\s*(?P<num>0?\.\d+|\d+(\.\
 def _sf(distribution: str, x: float, df1: float, df2: float | None) -> float:
     """The p-value of a statistic x: upper tail for F and chi-squared, two-sided for t and z."""
     if distribution == "F":
-        return float(stats.f.sf(x, df1, df2))
+        return float(f_sf(x, df1, df2))
     if distribution == "chisq":
-        return float(stats.chi2.sf(x, df1))
+        return float(chi2_sf(x, df1))
     if distribution == "t":
-        return float(2 * stats.t.sf(abs(x), df1))
-    return float(2 * stats.norm.sf(abs(x)))
+        return float(2 * t_sf(abs(x), df1))
+    return float(2 * norm_sf(abs(x)))
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,7 @@ R equivalent: ``sdcTable::protectTable(..., method = "SIMPLEHEURISTIC")`` for th
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Hashable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import highspy
@@ -346,8 +343,7 @@ class _Component:
 def _highs(matrix: sparse.csr_array, rhs: np.ndarray):
     """A HiGHS model of ``matrix @ x = rhs``, ``x >= 0``, zero objective, silent, solved by the simplex method
     without presolve (so each re-solve starts from the last optimal basis)."""
-    with _quiet_stdout():  # HiGHS prints its banner when a process makes its first model
-        solver = highspy.Highs()
+    solver = highspy.Highs()  # the first in a process prints HiGHS's banner (a job's goes to its log)
     solver.setOptionValue("output_flag", False)
     solver.setOptionValue("presolve", "off")
     columns = sparse.csc_array(matrix)
@@ -363,20 +359,6 @@ def _highs(matrix: sparse.csr_array, rhs: np.ndarray):
     lp.a_matrix_.value_ = columns.data
     solver.passModel(lp)
     return solver
-
-
-@contextmanager
-def _quiet_stdout():
-    """Standard output silenced at the level of the file descriptor (for text a C library prints)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _components(problem: Problem, unknown: set[Key]) -> Iterable[_Component]:

@@ -46,7 +46,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from ..errors import DesignError
 from .design import (
@@ -62,6 +61,7 @@ from .design import (
     vcov_psu,
 )
 from .design import degf as design_degf
+from .distributions import beta_ppf, norm_ppf, t_ppf
 
 CI_METHODS = ("kg", "kg_nchs", "logit", "xlogit", "wilson", "wald")
 DEFF_TYPES = ("wor", "wr")
@@ -162,15 +162,15 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
         no_df = ~empty & ~boundary & ~(df >= 1)
         flat = ~empty & ~boundary & ~no_df & (var == 0)
         ok = ~empty & ~boundary & ~no_df & ~flat
-        q = np.where(ok, _qt(1 - alpha / 2, np.where(ok, df, 1.0)), np.nan)
+        q = np.where(ok, t_ppf(1 - alpha / 2, np.where(ok, df, 1.0)), np.nan)
         if method in ("kg", "kg_nchs"):
-            ratio = _qt(alpha / 2, np.where(ok, n - 1, 1.0)) / _qt(alpha / 2, np.where(ok, df, 1.0))
+            ratio = t_ppf(alpha / 2, np.where(ok, n - 1, 1.0)) / t_ppf(alpha / 2, np.where(ok, df, 1.0))
             n_adj = n_eff * ratio**2
             if method == "kg_nchs":
                 n_adj = np.minimum(n_adj, n)
             x = n_adj * p
-            low = np.where(ok, _qbeta(alpha / 2, x, n_adj - x + 1), low)
-            high = np.where(ok, _qbeta(1 - alpha / 2, x + 1, n_adj - x), high)
+            low = np.where(ok, beta_ppf(alpha / 2, x, n_adj - x + 1), low)
+            high = np.where(ok, beta_ppf(1 - alpha / 2, x + 1, n_adj - x), high)
         elif method in ("logit", "xlogit"):
             eta = np.log(p / (1 - p))
             s_eta = se / (p * (1 - p))
@@ -194,23 +194,13 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
         nb = np.where(boundary, np.maximum(n, 1), 1.0)
         zero = boundary & (p <= 0)
         one = boundary & (p >= 1)
-        low = np.where(zero, 0.0, np.where(one, _qbeta(alpha / 2, nb, 1), low))
-        high = np.where(one, 1.0, np.where(zero, _qbeta(1 - alpha / 2, 1, nb), high))
+        low = np.where(zero, 0.0, np.where(one, beta_ppf(alpha / 2, nb, 1), low))
+        high = np.where(one, 1.0, np.where(zero, beta_ppf(1 - alpha / 2, 1, nb), high))
         n_eff = np.where(boundary, n, n_eff)
     used[boundary] = "exact_boundary"
     used[no_df] = "none_df<1"
     used[empty] = "empty_base"
     return {"ci_low": low, "ci_high": high, "n_eff": n_eff, "ci_method": used}
-
-
-def _qt(p, df):
-    """Student t quantile (``scipy.stats.t.ppf`` without its per-call overhead)."""
-    return special.stdtrit(df, p)
-
-
-def _qbeta(p, a, b):
-    """Beta quantile (``scipy.stats.beta.ppf`` without its per-call overhead)."""
-    return special.betaincinv(a, b, p)
 
 
 def _expit(x):
@@ -777,7 +767,7 @@ def _linear_stats(design, variables, kind, *, denominator=None, domain, by, leve
                 if kind == "total":
                     d /= N**2
             se = float(np.sqrt(max(var, 0.0)))
-            q = stats.t.ppf(1 - (1 - level) / 2, dfs) if ci_df else stats.norm.ppf(1 - (1 - level) / 2)
+            q = t_ppf(1 - (1 - level) / 2, dfs) if ci_df else norm_ppf(1 - (1 - level) / 2)
             out.append(
                 {
                     "variable": name,

@@ -59,7 +59,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import DesignError
 from .design import (
@@ -74,6 +73,7 @@ from .design import (
     vcov_psu,
 )
 from .design import degf as design_degf
+from .distributions import chi2_sf, f_sf, t_ppf, t_sf
 from .formula import Formula, Term, parse_formula
 
 FAMILIES = ("gaussian", "quasibinomial")
@@ -357,8 +357,8 @@ class GlmFit:
             raise DesignError("the confidence level must be between 0 and 1", value=level, expected="e.g. 0.95")
         se = np.sqrt(np.diag(self.vcov))
         t = self.coef / se
-        p = 2 * stats.t.sf(np.abs(t), self.df_residual)
-        q = stats.t.ppf(1 - (1 - level) / 2, self.df_residual)
+        p = 2 * t_sf(np.abs(t), self.df_residual)
+        q = t_ppf(1 - (1 - level) / 2, self.df_residual)
         return pd.DataFrame(
             {
                 "term": self.columns,
@@ -481,9 +481,9 @@ def regtermtest(fit: GlmFit, terms, *, df: float | None = None) -> pd.DataFrame:
     k = int(index.size)
     ddf = fit.df_residual if df is None else float(df)
     if np.isinf(ddf):
-        statistic, p, label = chisq, float(stats.chi2.sf(chisq, k)), "chi-square"
+        statistic, p, label = chisq, float(chi2_sf(chisq, k)), "chi-square"
     else:
-        statistic, p, label = chisq / k, float(stats.f.sf(chisq / k, k, ddf)), "F"
+        statistic, p, label = chisq / k, float(f_sf(chisq / k, k, ddf)), "F"
     single = float(b[0]) if k == 1 else np.nan  # one coefficient: its sign says which way the association goes
     direction = "" if k != 1 else ("positive" if single > 0 else ("negative" if single < 0 else "flat"))
     return pd.DataFrame(

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import DesignError
 from .design import DF_CONVENTIONS, Design, domain_mask, factor_codes
 from .design import degf as design_degf
+from .distributions import t_ppf
 from .estimates import _values, svymean
 
 QRULES = ("math", "school")
@@ -122,7 +122,7 @@ def svyquantile(
             cumw = np.cumsum(w[order].astype(np.longdouble)).astype(np.float64)
             total = float(np.sum(w.astype(np.longdouble)))
             dfs = float(design_degf(design, base if restricted else None, convention=df))
-            q = stats.t.ppf(1 - alpha / 2, dfs) if dfs > 0 else np.nan
+            q = t_ppf(1 - alpha / 2, dfs) if dfs > 0 else np.nan
             for p in probs:
                 estimate = _qrule(xs, cumw, total, p, qrule)
                 below = np.where(base, (x <= estimate).astype(float), np.nan)
