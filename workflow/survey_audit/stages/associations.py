@@ -194,8 +194,8 @@ def _sensitivity_rows(frame: pd.DataFrame, outcome, by: Variable, in_domain, bas
 def _trend_rows(design, var: Variable, by: Variable, in_domain, df, base: dict, stem: str, suffix: str) -> list[dict]:
     """A design-based trend test of each outcome over the by-variable's categories scored 1, 2, 3, ..."""
     frame = design.data
-    score = pd.Categorical(frame[by.name], categories=list(by.categories)).codes.astype(float) + 1
-    score[score == 0] = np.nan
+    codes = pd.Categorical(frame[by.name], categories=list(by.categories)).codes
+    score = pd.Series(pd.Categorical.from_codes(codes, categories=np.arange(1.0, len(by.categories) + 1)))
     rows = []
     for category, outcome in _trend_outcomes(frame, var):
         row = {**base, "test_id": f"{stem}:{category}:trend{suffix}", "category": category, "test": "trend"}
@@ -243,7 +243,8 @@ def wave_trend_tests(
     var = variables[spec.variable]
     middle = {w: (f + t) / 2 for w, (f, t) in fielding.items()}
     codes, waves = pd.factorize(frame["wave"])
-    year = np.array([middle[str(wave)] for wave in waves], dtype=float)[codes]
+    years, of_wave = np.unique([middle[str(wave)] for wave in waves], return_inverse=True)
+    year = pd.Series(pd.Categorical.from_codes(of_wave[codes], categories=years))
     mask = domain_mask(design, spec.domain)
     in_domain = np.ones(design.n, dtype=bool) if mask is None else mask
     groups = [(ALL, in_domain)]

@@ -355,21 +355,27 @@ def trend_test(
     yv, yname = _values(design, outcome, "outcome")
     sv, sname = _values(design, score, "score")
     y = pd.to_numeric(yv.astype("float64") if yv.dtype == bool else yv, errors="coerce").to_numpy(dtype=float)
-    x = pd.to_numeric(sv, errors="coerce").to_numpy(dtype=float)
-    ok = ~np.isnan(y) & ~np.isnan(x)
+    # The score takes few values: the fit runs on each score's summed weight and weighted outcome, and the
+    # score equations' PSU totals on those sums by PSU (one bincount of PSU x score), the same sums as row by row.
+    # A categorical score with numeric categories (an ordered by-variable scored 1, 2, 3, a survey year) brings
+    # its codes; any other is numbered here.
+    if isinstance(sv.dtype, pd.CategoricalDtype) and pd.api.types.is_numeric_dtype(sv.cat.categories):
+        codes, scores = sv.cat.codes.to_numpy(), sv.cat.categories.to_numpy(dtype=float)
+    else:
+        codes, scores = pd.factorize(pd.to_numeric(sv, errors="coerce"), use_na_sentinel=True)
+        scores = np.asarray(scores, dtype=float)
+    ok = ~np.isnan(y) & (codes >= 0)
     mask = design_domain_mask(design, domain)
     if mask is not None:
         ok &= mask
     # R's svyglm drops the rows with a missing outcome or score from the design (and a domain's outside rows),
     # so the degrees of freedom are those of the rows used.
     restricted = mask is not None or not bool(ok.all())
-    if family == "quasibinomial" and not np.all((y[ok] == 0) | (y[ok] == 1)):
+    if family == "quasibinomial" and (ok & (y != 0) & (y != 1)).any():
         raise DesignError("the trend outcome is not 0/1", column=yname, expected="0, 1 or missing")
-    # The score takes few values: the fit runs on each score's summed weight and weighted outcome, and the
-    # score equations' PSU totals on those sums by PSU (one bincount of PSU x score), the same sums as row by row.
-    code, scores = pd.factorize(x[ok])
+    code = codes[ok]
     X = np.column_stack([np.ones(len(scores)), scores])
-    if X.shape[0] < 2:
+    if np.count_nonzero(np.bincount(code, minlength=len(scores))) < 2:
         raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
     ddf = float(design_degf(design, ok if restricted else None, convention=df) + 1 - 2)
     _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
