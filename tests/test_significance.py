@@ -129,6 +129,25 @@ def test_linear_trend_slope_is_the_weighted_least_squares_slope():
     assert logistic["direction"] == "increasing" and logistic["iterations"] < 20
 
 
+def test_a_trend_by_group_is_the_trend_in_each_group_as_a_domain():
+    """R svyby(~y, ~group, design, svyglm): each level's row equals the test with that level as the domain (whose
+    numbers test_golden_r.py checks against R); a level the test cannot be computed in says why."""
+    d = svydesign(FRAME.assign(group=np.where(FRAME["org"] < 6, FRAME["a"], "z")), cluster="org")
+    # small integer codes (int8) for the groups and the score, as categoricals bring them
+    grouped = S.trend_test(d, "y", pd.Categorical(FRAME["score"]), by=pd.Categorical(d.data["group"]))
+    grouped = grouped.set_index("by_value")
+    assert list(grouped.index) == ["x", "y", "z"]
+    for level in ("x", "y"):
+        alone = S.trend_test(d, "y", "score", domain=f"group == '{level}'").iloc[0]
+        for column in ("estimate", "se", "statistic", "ddf", "p", "n"):
+            assert grouped.loc[level, column] == pytest.approx(alone[column], rel=1e-12), (level, column)
+        assert (grouped.loc[level, "direction"], grouped.loc[level, "problem"]) == (alone["direction"], "")
+    # "z": the two organisations 6 and 7 alone, df 1: no trend (df - 1 = 0), as the domain test refuses
+    with pytest.raises(DesignError) as refused:
+        S.trend_test(d, "y", "score", domain="group == 'z'")
+    assert grouped.loc["z", "problem"] == refused.value.problem and np.isnan(grouped.loc["z", "p"])
+
+
 def test_a_trend_the_score_separates_has_no_finite_slope():
     """No 'yes' below score 5: the logistic slope runs off to infinity (R's glm warns that fitted probabilities
     are numerically 0 or 1). The test is refused with the reason, not reported with a diverged slope."""

@@ -246,16 +246,16 @@ def wave_trend_tests(
     years, of_wave = np.unique([middle[str(wave)] for wave in waves], return_inverse=True)
     year = pd.Series(pd.Categorical.from_codes(of_wave[codes], categories=years))
     mask = domain_mask(design, spec.domain)
-    in_domain = np.ones(design.n, dtype=bool) if mask is None else mask
-    groups = [(ALL, in_domain)]
     if spec.by:
-        values = frame[spec.by]
-        groups = [
-            (c, in_domain & (values == c).fillna(False).to_numpy(dtype=bool)) for c in variables[spec.by].categories
-        ]
+        levels = list(variables[spec.by].categories)
+        groups = pd.Series(pd.Categorical(frame[spec.by], categories=levels))
+    else:
+        levels = [ALL]
+        groups = pd.Series(pd.Categorical.from_codes(np.zeros(design.n, dtype=np.int8), categories=levels))
     rows = []
-    for by_value, in_group in groups:
-        for category, outcome in _trend_outcomes(frame, var):
+    for category, outcome in _trend_outcomes(frame, var):
+        results = trend_test(design, outcome, year, domain=mask, by=groups, df=df).set_index("by_value")
+        for by_value in levels:
             by_part = "" if by_value == ALL else f"{by_value}:"
             row = {
                 "test_id": f"{spec.id}:{scope}:{by_part}{category}:wave_trend",
@@ -268,10 +268,9 @@ def wave_trend_tests(
                 "test": "trend",
                 "family": family,
             }
-            try:
-                result = trend_test(design, outcome, year, domain=in_group, df=df).iloc[0]
-            except DesignError as exc:
-                rows.append(not_computable(row, exc.problem))
+            result = results.loc[by_value]
+            if result["problem"]:
+                rows.append(not_computable(row, result["problem"]))
                 continue
             rows.append(
                 {

@@ -338,6 +338,7 @@ def trend_test(
     score,
     *,
     domain=None,
+    by=None,
     family: str = "quasibinomial",
     df: str = "domain",
 ) -> pd.DataFrame:
@@ -346,10 +347,14 @@ def trend_test(
     for the slope (``family="gaussian"``: the linear-probability slope). One-row frame: slope (log-odds per
     score unit, or proportion per unit), SE, ``t``, ``ndf`` 1, ``ddf`` = df - 1, two-sided ``p``, direction.
 
-    The fit and the PSU totals of the score equations are computed on sums by score (and by PSU and score): the
-    same equations as row by row, at the cost of the few scores. A logistic fit that does not converge (an
-    outcome all one answer at some scores: separation, where R's glm warns of fitted probabilities 0 or 1) is
-    refused, with that reason."""
+    With ``by`` (a variable or values), one row per level of it, ``by_value`` the level: R ``svyby(~outcome,
+    ~by, design, svyglm)``, each level a domain (within ``domain``). A level whose test cannot be computed has
+    its reason in ``problem`` and no statistics (without ``by`` that reason is raised as a DesignError).
+
+    The fit and the PSU totals of the score equations are computed on sums by score (and by PSU and score, and
+    level): the same equations as row by row, at the cost of the few scores. A logistic fit that does not
+    converge (an outcome all one answer at some scores: separation, where R's glm warns of fitted probabilities
+    0 or 1) is refused, with that reason."""
     if family not in ("quasibinomial", "gaussian"):
         raise DesignError("unknown family for the trend test", value=family, expected="quasibinomial or gaussian")
     yv, yname = _values(design, outcome, "outcome")
@@ -368,68 +373,122 @@ def trend_test(
     mask = design_domain_mask(design, domain)
     if mask is not None:
         ok &= mask
-    # R's svyglm drops the rows with a missing outcome or score from the design (and a domain's outside rows),
-    # so the degrees of freedom are those of the rows used.
-    restricted = mask is not None or not bool(ok.all())
     if family == "quasibinomial" and (ok & (y != 0) & (y != 1)).any():
         raise DesignError("the trend outcome is not 0/1", column=yname, expected="0, 1 or missing")
-    code = codes[ok]
     X = np.column_stack([np.ones(len(scores)), scores])
-    if np.count_nonzero(np.bincount(code, minlength=len(scores))) < 2:
+    label = "logistic (quasibinomial)" if family == "quasibinomial" else "linear (gaussian)"
+    method = f"design-based Wald t for the slope of svyglm({yname} ~ {sname}), {label}"
+    rowwise = design.replicates is not None or design.calibration or design.n_psus * len(scores) > max(ok.sum(), 1024)
+    if by is None:
+        # R's svyglm drops the rows with a missing outcome or score from the design (and a domain's outside
+        # rows), so the degrees of freedom are those of the rows used.
+        restricted = mask is not None or not bool(ok.all())
+        if rowwise:
+            result = _trend_rows(design, X, codes, y, ok, restricted, family, df, sname)
+        else:
+            sums = _trend_sums(design, codes, y, ok, np.zeros(design.n, dtype=np.int64), 1, len(scores))
+            result = _trend_from_sums(design, X, *(part[0] for part in sums), restricted, family, df, sname)
+        return pd.DataFrame([{"test": "trend", **result, "method": method}], columns=TREND_COLUMNS)
+    levels = factor_codes(_values(design, by, "by-variable")[0])
+    rows = []
+    if not rowwise:
+        sums = _trend_sums(design, codes, y, ok, levels.codes, len(levels.labels), len(scores))
+    for k, level in enumerate(levels.labels):
+        try:
+            if rowwise:
+                result = _trend_rows(design, X, codes, y, ok & (levels.codes == k), True, family, df, sname)
+            else:
+                result = _trend_from_sums(design, X, *(part[k] for part in sums), True, family, df, sname)
+            rows.append({"by_value": level, "test": "trend", **result, "method": method, "problem": ""})
+        except DesignError as exc:
+            rows.append({"by_value": level, "test": "trend", "problem": exc.problem})
+    return pd.DataFrame(rows, columns=["by_value", *TREND_COLUMNS, "problem"])
+
+
+def _trend_sums(design: Design, codes, y, ok, level, n_levels: int, n_scores: int):
+    """The sums a trend test needs, for each level (``level``: each row's, -1 outside): by level, PSU and score
+    the summed weight and weighted outcome and the rows; by level and PSU the rows with a nonzero weight. One
+    bincount each over the rows."""
+    use = ok & (level >= 0)
+    shape = (n_levels, design.n_psus, n_scores)
+    cells = (level[use].astype(np.int64) * design.n_psus + design.psu[use]) * n_scores + codes[use]
+    w, size = design.weights[use], n_levels * design.n_psus * n_scores
+    total = np.bincount(cells, weights=w, minlength=size).reshape(shape)
+    outcome = np.bincount(cells, weights=w * y[use], minlength=size).reshape(shape)
+    rows = np.bincount(cells, minlength=size).reshape(shape)
+    weighted = np.bincount(cells[w != 0] // n_scores, minlength=n_levels * design.n_psus).reshape(shape[:2])
+    return total, outcome, rows, weighted
+
+
+def _trend_from_sums(design: Design, X, total, outcome, rows, weighted, restricted, family, df, sname) -> dict:
+    """The trend test of one base from its sums by PSU and score (:func:`_trend_sums`), as row by row: R
+    ``degf`` of the PSUs with weighted rows, the strata with rows counted by the lonely-PSU policy."""
+    if np.count_nonzero(rows.sum(axis=0)) < 2:
+        raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
+    used = rows.sum(axis=1) > 0
+    if restricted and df == "domain":
+        has = weighted > 0
+        degf = int(has.sum() - np.count_nonzero(np.bincount(design.psu_stratum[has], minlength=design.n_strata)))
+    else:
+        degf = design_degf(design, None, convention=df)
+    ddf = float(degf + 1 - 2)
+    _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
+    beta, mu, Ainv, iterations = _fit_on_sums(X, total.sum(axis=0), outcome.sum(axis=0), family)
+    present = np.bincount(design.psu_stratum[used], minlength=design.n_strata) > 0 if restricted else None
+    V = vcov_psu(design, ((outcome - total * mu) @ X) @ Ainv, present)
+    return _slope(beta, V, ddf, int(rows.sum()), iterations)
+
+
+def _trend_rows(design: Design, X, codes, y, ok, restricted, family, df, sname) -> dict:
+    """The trend test of one base row by row (a calibrated or replicate design, or a score of many values)."""
+    code = codes[ok]
+    if np.count_nonzero(np.bincount(code, minlength=len(X))) < 2:
         raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
     ddf = float(design_degf(design, ok if restricted else None, convention=df) + 1 - 2)
     _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
-    w, y = design.weights[ok], y[ok]
-    beta, mu, Ainv, iterations = _grouped_fit(X, code, y, w, family)
+    w, yok = design.weights[ok], y[ok]
+    beta, mu, Ainv, iterations = _grouped_fit(X, code, yok, w, family)
     present = strata_present(design, ok if restricted else None)
     if design.replicates is not None:
         reps = design.replicates.weights[ok]
-        thetas = np.array([_grouped_fit(X, code, y, reps[:, r], family)[0] for r in range(reps.shape[1])])
+        thetas = np.array([_grouped_fit(X, code, yok, reps[:, r], family)[0] for r in range(reps.shape[1])])
         V = replicate_vcov(design, thetas, beta)
-    elif design.calibration or design.n_psus * len(scores) > max(ok.sum(), 1024):
-        # a calibrated design's residuals, and a score of many values, need the score contributions row by row
+    else:
         estfun = np.zeros((design.n, 2))
-        estfun[ok] = X[code] * (w * (y - mu[code]))[:, None]
+        estfun[ok] = X[code] * (w * (yok - mu[code]))[:, None]
         z = estfun @ Ainv
         if design.calibration:
             z = calibration_residual(design, z)
         V = vcov_psu(design, psu_totals(design, z), present)
-    else:
-        cells = design.psu[ok] * len(scores) + code
-        size = design.n_psus * len(scores)
-        total = np.bincount(cells, weights=w, minlength=size).reshape(design.n_psus, len(scores))
-        outcome = np.bincount(cells, weights=w * y, minlength=size).reshape(design.n_psus, len(scores))
-        totals = ((outcome - total * mu) @ X) @ Ainv
-        V = vcov_psu(design, totals, present)
+    return _slope(beta, V, ddf, int(ok.sum()), iterations)
+
+
+def _slope(beta, V, ddf: float, n: int, iterations: int) -> dict:
+    """The slope's row of a trend test: estimate, SE, t on ``ddf``, two-sided p, direction."""
     se = float(np.sqrt(V[1, 1]))
     t = float(beta[1] / se)
-    p = float(2 * t_sf(abs(t), ddf))
-    label = "logistic (quasibinomial)" if family == "quasibinomial" else "linear (gaussian)"
-    return pd.DataFrame(
-        [
-            {
-                "test": "trend",
-                "estimate": float(beta[1]),
-                "se": se,
-                "statistic": t,
-                "ndf": 1.0,
-                "ddf": ddf,
-                "p": p,
-                "direction": "increasing" if beta[1] > 0 else ("decreasing" if beta[1] < 0 else "flat"),
-                "method": f"design-based Wald t for the slope of svyglm({yname} ~ {sname}), {label}",
-                "n": int(ok.sum()),
-                "iterations": iterations,
-            }
-        ],
-        columns=TREND_COLUMNS,
-    )
+    return {
+        "estimate": float(beta[1]),
+        "se": se,
+        "statistic": t,
+        "ndf": 1.0,
+        "ddf": ddf,
+        "p": float(2 * t_sf(abs(t), ddf)),
+        "direction": "increasing" if beta[1] > 0 else ("decreasing" if beta[1] < 0 else "flat"),
+        "n": n,
+        "iterations": iterations,
+    }
 
 
 def _grouped_fit(X: np.ndarray, code: np.ndarray, y: np.ndarray, w: np.ndarray, family: str):
     """:func:`~survey_audit.stats.models.glm_fit` of the rows whose predictors are row ``code`` of ``X``: on
     each pattern's summed weight and weighted outcome. Returns ``(beta, mu per pattern, Ainv, iterations)``."""
     total = np.bincount(code, weights=w, minlength=X.shape[0])
-    outcome = np.bincount(code, weights=w * y, minlength=X.shape[0])
+    return _fit_on_sums(X, total, np.bincount(code, weights=w * y, minlength=X.shape[0]), family)
+
+
+def _fit_on_sums(X: np.ndarray, total: np.ndarray, outcome: np.ndarray, family: str):
+    """The fit of :func:`_grouped_fit` from each pattern's summed weight and weighted outcome."""
     share = np.divide(outcome, total, out=np.zeros_like(total), where=total != 0)
     beta, mu, Ainv, iterations, converged = glm_fit(X, share, total, family)
     if not converged:
