@@ -42,6 +42,15 @@ def test_percentage_grim(printed, decimals, n, expected):
     assert grim_percentage(printed, decimals, n) == expected
 
 
+def test_grim_at_a_large_base_names_the_run_of_counts_not_every_count():
+    from survey_audit.stages.audit import grim_check
+
+    ok, text = grim_check(43, 0, 1_000_000, BOTH)
+    assert ok
+    assert text == "k = 425000 (only with half-up rounding: 425000/1000000 = 42.5%), 425001 to 434999 (9,999 counts)"
+    assert grim_check(63, 0, 115, BOTH) == (True, "k = 72, 73")  # a small base: each count
+
+
 def test_sums_within_rounding():
     assert sum_check([98, 2, 1], 0, complete=True)[0]  # 101: within 3 × 0.5
     assert sum_check([45, 27, 21, 8], 0, complete=True)[0]  # 101

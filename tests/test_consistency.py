@@ -46,6 +46,14 @@ def test_the_rule_a_tie_needs():
     assert share_counts(66, 0, 3, BOTH) == {} and share_counts(66, 0, 3, ("truncate",)) == {2: ("truncate",)}
 
 
+def test_the_counts_a_large_base_gives_a_share_are_found_at_their_ends():
+    # 43% of 1,000,000 (by hand): 100k/n rounds to 43 for k from 425,000 (42.5%: half up gives 43, half to even
+    # 42) to 434,999 (43.4999%); 435,000 is 43.5%, which both round to 44 (44 is even)
+    counts = share_counts(43, 0, 1_000_000, BOTH)
+    assert min(counts) == 425_000 and max(counts) == 434_999 and len(counts) == 10_000
+    assert counts[425_000] == ("half_up",) and counts[425_001] == BOTH and counts[434_999] == BOTH
+
+
 @pytest.mark.parametrize(
     ("printed", "decimals", "n", "expected"),
     [

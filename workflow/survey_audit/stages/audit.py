@@ -246,9 +246,12 @@ def grim_check(value: float, decimals: int, n: int, conventions: tuple[str, ...]
     counts = share_counts(value, decimals, n, conventions)
     if counts:
         parts = []
-        for k, fits in sorted(counts.items()):
-            rule = rule_needed(fits, conventions)
-            parts.append(f"{k}" + (f" (only with {rule}: {k}/{n} = {exact_percent(k, n)}%)" if rule else ""))
+        for first, last, rule in _count_runs(counts, conventions):
+            if not rule and last - first >= 10:  # a large base: many counts give the share, GRIM says little
+                parts.append(f"{first} to {last} ({last - first + 1:,} counts)")
+                continue
+            for k in range(first, last + 1):
+                parts.append(f"{k}" + (f" (only with {rule}: {k}/{n} = {exact_percent(k, n)}%)" if rule else ""))
         return True, "k = " + ", ".join(parts)
     text = "no whole number of respondents gives it; nearest possible: " + " or ".join(
         nearest_feasible(value, decimals, n, conventions[0])
@@ -257,6 +260,19 @@ def grim_check(value: float, decimals: int, n: int, conventions: tuple[str, ...]
     if truncated:
         text += f"; truncation would give it (k = {', '.join(map(str, sorted(truncated)))})"
     return False, text
+
+
+def _count_runs(counts: dict[int, tuple[str, ...]], conventions: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    """The counts that give a share as runs of consecutive counts needing the same rounding rule: (first, last,
+    rule), the rule '' when every convention gives the share."""
+    runs: list[tuple[int, int, str]] = []
+    for k in sorted(counts):
+        rule = rule_needed(counts[k], conventions)
+        if runs and runs[-1][1] == k - 1 and runs[-1][2] == rule:
+            runs[-1] = (runs[-1][0], k, rule)
+        else:
+            runs.append((k, k, rule))
+    return runs
 
 
 def _recompute(entry, cells, tests, conventions):

@@ -66,20 +66,41 @@ def _target(printed: float, decimals: int) -> Decimal:
 
 def share_counts(printed: float, decimals: int, n: int, conventions: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
     """Every k in 0..n for which 100·k/n rounds to the printed percentage, with the conventions (of those given)
-    under which it does. Only the interval around printed·n/100 that rounding can reach is tried."""
+    under which it does. Rounding 100·k/n is monotone in k, so under each convention the counts that fit form
+    one run, whose ends are found by bisection in the interval around printed·n/100 that rounding can reach."""
     if n <= 0:
         return {}
     target = _target(printed, decimals)
     unit = Fraction(10) ** -decimals
     low = Fraction(str(target)) - unit  # truncation reaches a whole unit below the printed value's interval
     high = Fraction(str(target)) + unit
-    out = {}
-    for k in range(max(0, math.floor(low * n / 100)), min(n, math.ceil(high * n / 100)) + 1):
-        share = Fraction(100 * k, n)
-        fits = tuple(c for c in conventions if round_decimal(share, decimals, c) == target)
-        if fits:
-            out[k] = fits
-    return out
+    first, last = max(0, math.floor(low * n / 100)), min(n, math.ceil(high * n / 100))
+
+    def rounded(k: int, convention: str) -> Decimal:
+        return round_decimal(Fraction(100 * k, n), decimals, convention)
+
+    runs = {}
+    for convention in conventions:
+        start = _bisect(first, last + 1, lambda k, c=convention: rounded(k, c) >= target)
+        end = _bisect(first, last + 1, lambda k, c=convention: rounded(k, c) > target) - 1
+        if start <= end:
+            runs[convention] = (start, end)
+    if not runs:
+        return {}
+    ks = range(min(a for a, _ in runs.values()), max(b for _, b in runs.values()) + 1)
+    fits = {k: tuple(c for c in conventions if c in runs and runs[c][0] <= k <= runs[c][1]) for k in ks}
+    return {k: f for k, f in fits.items() if f}
+
+
+def _bisect(low: int, high: int, reached) -> int:
+    """The first k in [low, high) for which the monotone predicate ``reached`` holds (``high`` if none)."""
+    while low < high:
+        middle = (low + high) // 2
+        if reached(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def grim_percentage(
