@@ -203,3 +203,42 @@ def test_duplicate_keys_group_equal_answers_and_every_kind_of_missing():
     )
     keys = _answer_keys(frame, [SimpleNamespace(value_columns=("q",), missing_column="q_missing")])
     assert keys[0] == keys[2] and len({keys[0], keys[1], keys[3]}) == 3
+
+
+def test_duplicate_keys_stay_exact_when_the_combined_codes_are_renumbered(monkeypatch):
+    # With a limit of 2**8 the digits of 6 columns of 4 to 7 values cannot all be combined at once: the keys are
+    # renumbered on the way. Oracle: the rows of the columns grouped as tuples by Python's own equality.
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from survey_audit.intake import cleaning
+
+    monkeypatch.setattr(cleaning, "_KEY_LIMIT", 2**8)
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({"org": rng.choice(["A", "B"], n)})
+    questions = []
+    for i, size in enumerate([4, 5, 6, 7, 5]):
+        frame[f"q{i}"] = pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, size - 1, n)), dtype="Int64")
+        frame[f"q{i}_missing"] = pd.Series(np.where(frame[f"q{i}"].isna(), "refused", None), dtype=object)
+        questions.append(SimpleNamespace(value_columns=(f"q{i}",), missing_column=f"q{i}_missing"))
+    keys = cleaning._answer_keys(frame, questions)
+    rows = [tuple(None if pd.isna(v) else v for v in row) for row in frame.astype(object).itertuples(index=False)]
+    first = {}
+    expected = [first.setdefault(row, len(first)) for row in rows]
+    assert len(set(keys)) == len(first) < n
+    assert all((keys[i] == keys[j]) == (expected[i] == expected[j]) for i in range(n) for j in range(0, n, 37))
+
+
+def test_duplicates_keep_the_most_complete_active_row_and_the_first_on_ties():
+    import numpy as np
+
+    from survey_audit.intake.cleaning import _duplicates
+
+    keys = np.array([5, 5, 5, 9, 9, 9, 2])
+    answered = np.array([3, 4, 4, 1, 2, 2, 0])
+    active = np.array([True, True, True, True, False, True, True])
+    # key 5: rows 1 and 2 tie on 4 answers, the earlier (1) is kept; key 9: row 4 is no longer active, so row 5 is
+    # kept over row 3; key 2 has one row.
+    assert list(np.flatnonzero(_duplicates(keys, answered, active))) == [0, 2, 3]

@@ -342,21 +342,35 @@ def _answered(frame: pd.DataFrame, questions: list[Variable]) -> np.ndarray:
     return sum((frame[q.missing_column] != NO_ANSWER).fillna(True).to_numpy(dtype=int) for q in questions)
 
 
+_KEY_LIMIT = 2**62  # combined answer keys that could reach this are renumbered first
+
+
 def _answer_keys(frame: pd.DataFrame, questions: list[Variable]) -> np.ndarray:
     """One integer per distinct combination of organisation and answers (missing answers equal to each other):
-    each column factorised, then the rows of codes grouped; columnar and exact (no hashing collisions)."""
+    each column factorised, the codes combined column by column as digits of a mixed-radix number, renumbered
+    densely whenever the next digit could overflow; columnar and exact (no hashing collisions), and never more
+    than two integer columns in memory."""
     columns = ["org"] + [c for q in questions for c in (*q.value_columns, q.missing_column)]
-    codes = np.column_stack([pd.factorize(frame[c], use_na_sentinel=False)[0] for c in columns])
-    return np.unique(codes, axis=0, return_inverse=True)[1].reshape(-1)
+    keys = np.zeros(len(frame), dtype=np.int64)
+    bound = 1  # every key is below this
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        radix = max(len(uniques), 1)
+        if bound * radix >= _KEY_LIMIT:
+            keys, distinct = pd.factorize(keys)
+            bound = len(distinct)
+        keys = keys * radix + codes
+        bound *= radix
+    return pd.factorize(keys)[0]
 
 
 def _duplicates(keys: np.ndarray, answered: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Rows to drop from duplicate groups: all but the most complete (earliest on ties) active row."""
-    order = pd.DataFrame({"key": keys, "answered": answered, "pos": np.arange(len(keys))})[active]
-    order = order.sort_values(["key", "answered", "pos"], ascending=[True, False, True], kind="stable")
-    drop = order.duplicated("key", keep="first")
+    pos = np.flatnonzero(active)
+    order = pos[np.lexsort((pos, -np.asarray(answered)[pos], keys[pos]))]
+    sorted_keys = keys[order]
     mask = np.zeros(len(keys), dtype=bool)
-    mask[order.loc[drop, "pos"].to_numpy()] = True
+    mask[order[1:][sorted_keys[1:] == sorted_keys[:-1]]] = True
     return mask
 
 
