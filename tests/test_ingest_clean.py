@@ -169,6 +169,55 @@ def test_derive_bins_at_the_break_and_keeps_missing_reason(small_wave):
     assert out["entry_cohort__missing"].iloc[2] == "refused"
 
 
+DERIVED = """
+  years_since_entered:
+    label: Years since entering
+    type: integer
+    derive: {difference: [survey_year, year_entered]}
+    waves: [w1]
+  female_with_phone:
+    label: Female with a phone
+    type: yesno
+    derive: {all_of: {gender: [female], had_phone: ["yes"]}}
+    waves: [w1]
+  online:
+    label: Advertised online
+    type: yesno
+    derive: {any_of: {variable: advertised, options: [online]}}
+    waves: [w1]
+"""
+
+
+def test_derived_values_take_the_first_source_reason_or_no_answer(small_wave):
+    from conftest import VARIABLES
+
+    variables, book, raw = load(small_wave, GOOD, variables=VARIABLES + DERIVED)
+    frame = harmonise(raw, book, variables).respondents
+
+    def categorical(column, values):
+        return pd.Categorical(values, categories=frame[column].cat.categories)
+
+    frame["gender"] = categorical("gender", ["female", "female", None, "male"])
+    frame["gender__missing"] = categorical("gender__missing", [None, None, "refused", None])
+    frame["had_phone"] = categorical("had_phone", ["yes", None, None, "yes"])
+    frame["had_phone__missing"] = categorical("had_phone__missing", [None, "dont_know", "dont_know", None])
+    frame["year_entered"] = pd.array([2005, None, None, 1992], dtype="Int64")
+    frame["year_entered__missing"] = categorical("year_entered__missing", [None, "refused", None, None])
+    out = derive(frame, variables, book.carried)
+    # all_of: both sources known and matching; where one is missing, the first source's reason
+    assert values(out["female_with_phone"]) == ["yes", None, None, "no"]
+    assert values(out["female_with_phone__missing"]) == [None, "dont_know", "refused", None]
+    # difference: survey year (2016 in every row) minus year entered; a blank with no reason is no answer
+    assert values(out["years_since_entered"]) == [11, None, None, 24]
+    assert values(out["years_since_entered__missing"]) == [None, "refused", "no_answer", None]
+    # any_of: the online option chosen; the fourth response left the question blank
+    assert values(out["online"]) == ["yes", "no", "yes", None]
+    assert values(out["online__missing"]) == [None, None, None, "no_answer"]
+    assert list(out["online__missing"].cat.categories) == list(variables.missing_reasons)
+    # the caller's frame is left as it was
+    assert "online" not in frame
+
+
 def test_a_rule_that_changes_a_large_share_of_answers_stops_the_run_naming_it(small_wave):
     # Ages of 90 and above are outside the valid 12–80: six of eight answers set to missing is no data error
     # but a wrong range (or codebook), and must not pass as a line in the log.

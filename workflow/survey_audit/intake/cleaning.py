@@ -474,60 +474,75 @@ def _query(
 
 def derive(frame: pd.DataFrame, variables: VariableSet, carried: tuple[str, ...] | list[str]) -> pd.DataFrame:
     """Add the derived variables among ``carried`` (a wave's variables), in declaration order, from cleaned
-    values."""
-    frame = frame.copy()
+    values. A derived value's missing reason is its source's (for several sources, the first that has one), or
+    no answer; categories are built from their codes, never from a column of labels."""
+    frame = frame.copy(deep=False)  # the caller's frame keeps its columns (copy on write)
     reasons = list(variables.missing_reasons)
+    reason_index = pd.Index(reasons)
+    no_answer = reason_index.get_indexer([NO_ANSWER])[0]
     for var in (variables[name] for name in carried):
         if not var.derive:
             continue
         method, spec = next(iter(var.derive.items()))
+        categories = list(var.categories)
         if method == "all_of":
             sources = [variables[name] for name in spec]
             known = np.logical_and.reduce([frame[v.name].notna().to_numpy() for v in sources])
             match = np.logical_and.reduce([frame[v.name].isin(spec[v.name]).to_numpy() for v in sources])
-            value = pd.Categorical(np.where(known, np.where(match, "yes", "no"), None), categories=list(var.categories))
-            source_missing = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-            for v in reversed(sources):
-                source_missing = (
-                    frame[v.missing_column].astype(object).where(frame[v.missing_column].notna(), source_missing)
-                )
+            value = _yes_no(known, match, categories)
+            reason_sources = [v.missing_column for v in sources]
         elif method == "difference":
             a, b = (frame[name] for name in spec)
             value = (a - b).astype("Int64")
-            source_missing = (
-                frame[variables[spec[0]].missing_column]
-                .astype(object)
-                .where(
-                    frame[variables[spec[0]].missing_column].notna(),
-                    frame[variables[spec[1]].missing_column].astype(object),
-                )
-            )
+            reason_sources = [variables[name].missing_column for name in spec]
         else:
             source = variables[spec["variable"]]
-            source_missing = frame[source.missing_column].astype(object)
+            reason_sources = [source.missing_column]
             if method == "bins":
                 values = frame[source.name]
                 codes = np.searchsorted(
                     np.asarray(spec["breaks"]), values.to_numpy(dtype=float, na_value=np.nan), side="right"
                 )
-                labels = np.array(list(var.categories), dtype=object)[np.minimum(codes, len(var.categories) - 1)]
-                value = pd.Categorical(np.where(values.isna(), None, labels), categories=list(var.categories))
+                codes = np.where(values.isna().to_numpy(), -1, np.minimum(codes, len(categories) - 1))
+                value = pd.Categorical.from_codes(codes, categories=categories)
             elif method == "below":
                 values = frame[source.name]
-                flag = np.where(values.to_numpy(dtype=float, na_value=np.nan) < spec["value"], "yes", "no")
-                value = pd.Categorical(np.where(values.isna(), None, flag), categories=list(var.categories))
+                below = values.to_numpy(dtype=float, na_value=np.nan) < spec["value"]
+                value = _yes_no(values.notna().to_numpy(), below, categories)
             elif method == "recode":
-                value = pd.Categorical(frame[source.name].map(spec["map"]), categories=list(var.categories))
+                value = pd.Categorical(frame[source.name].map(spec["map"]), categories=categories)
             else:  # any_of
                 chosen = np.zeros(len(frame), dtype=bool)
                 for option in spec["options"]:
                     chosen |= frame[source.option_column(option)].fillna(False).to_numpy(dtype=bool)
                 answered = frame[source.option_column(next(iter(source.categories)))].notna().to_numpy()
-                value = pd.Categorical(
-                    np.where(answered, np.where(chosen, "yes", "no"), None), categories=list(var.categories)
-                )
+                value = _yes_no(answered, chosen, categories)
         frame[var.name] = value
         has_value = pd.Series(value).notna().to_numpy()
-        missing = np.where(has_value, None, source_missing.fillna(NO_ANSWER).to_numpy())
-        frame[var.missing_column] = pd.Categorical(missing, categories=reasons)
+        present, codes = _first_reason(frame, reason_sources, reason_index)
+        missing = np.where(has_value, -1, np.where(present, codes, no_answer))
+        frame[var.missing_column] = pd.Categorical.from_codes(missing, categories=reasons)
     return frame
+
+
+def _yes_no(known: np.ndarray, yes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    """"yes" where ``yes``, "no" elsewhere, missing where not ``known``: a categorical of ``categories`` (a label
+    that is not one of them is missing)."""
+    yes_code, no_code = pd.Index(categories).get_indexer(["yes", "no"])
+    return pd.Categorical.from_codes(np.where(known, np.where(yes, yes_code, no_code), -1), categories=categories)
+
+
+def _first_reason(frame: pd.DataFrame, columns: list[str], reasons: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, whether any of the missing-reason ``columns`` holds a value, and the first such value as a code
+    into ``reasons`` (-1 for a value that is not one of them)."""
+    present = np.zeros(len(frame), dtype=bool)
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    for column in reversed(columns):
+        values = frame[column].array
+        if not isinstance(values, pd.Categorical):
+            values = pd.Categorical(values)
+        here = values.codes >= 0
+        lookup = np.append(reasons.get_indexer(values.categories), -1)  # code -1 (missing) looks up the -1
+        codes = np.where(here, lookup[values.codes], codes)
+        present |= here
+    return present, codes
