@@ -53,7 +53,7 @@ class _Run:
     per rule and variable, so that recording costs no Python per row), and the problems the guard found."""
 
     def __init__(self, frame: pd.DataFrame, guard: dict):
-        self.frame = frame.copy()
+        self.frame = frame  # a rule's change copies only the columns it changes (copy on write), never the frame
         self.active = np.ones(len(frame), dtype=bool)
         self.actions: list[pd.DataFrame] = []
         self.log: list[dict] = []
@@ -62,14 +62,15 @@ class _Run:
         self.problems: list[InputError] = []
 
     def exclude(
-        self, rule: str, mask: np.ndarray, reason: str | np.ndarray, description: str, *, guarded: bool = False
+        self, rule: str, mask: np.ndarray, reason: str | pd.Categorical, description: str, *, guarded: bool = False
     ) -> None:
-        """Exclude the active rows of ``mask``; a ``guarded`` rule (one that judges answers, not the response
-        itself) may not exclude more than the guard's share of the remaining responses."""
+        """Exclude the active rows of ``mask``, for one ``reason`` or a reason per row (a categorical); a
+        ``guarded`` rule (one that judges answers, not the response itself) may not exclude more than the guard's
+        share of the remaining responses."""
         mask = np.asarray(mask, dtype=bool) & self.active
         if guarded:
             self._check_share(rule, "excludes", int(mask.sum()), int(self.active.sum()), "responses")
-        reasons = np.asarray(reason, dtype=object)[mask] if not isinstance(reason, str) else reason
+        reasons = reason if isinstance(reason, str) else np.asarray(reason[mask], dtype=object)
         self._act(mask, rule, "", "excluded", reasons)
         self.active &= ~mask
         self._log(rule, int(mask.sum()), "excluded", description)
@@ -101,13 +102,14 @@ class _Run:
             )
 
     def _act(self, mask: np.ndarray, rule: str, variable: str, action: str, reason) -> None:
-        if not mask.any():
+        rows = np.flatnonzero(mask)
+        if not len(rows):
             return
         self.actions.append(
             pd.DataFrame(
                 {
-                    "source_row": self.frame["source_row"].to_numpy()[mask].astype(np.int64),
-                    "respondent_id": self.frame["respondent_id"].to_numpy()[mask],
+                    "source_row": self.frame["source_row"].to_numpy()[rows].astype(np.int64),
+                    "respondent_id": self.frame["respondent_id"].array.take(rows),
                     "rule": rule,
                     "variable": variable,
                     "action": action,
@@ -291,7 +293,9 @@ def _eligibility(run: _Run, rules: list[dict], codebook: Codebook) -> None:
         condition = _query(run.frame, rule["require"], codebook, rule["name"], missing_as=None)
         unknown = np.isnan(condition)
         fails = (condition == 0) | (unknown & (rule["missing"] == "exclude"))
-        reasons = np.where(unknown, rule["reason"] + " (cannot be established: answer missing)", rule["reason"])
+        reasons = pd.Categorical.from_codes(
+            unknown.astype(np.int8), [rule["reason"], rule["reason"] + " (cannot be established: answer missing)"]
+        )
         run.exclude(rule["name"], fails, reasons, rule["require"], guarded=True)
 
 
