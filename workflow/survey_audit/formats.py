@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .provenance import read_bytes, record_written, sha256_file
 
@@ -186,7 +187,16 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(read_bytes(path)), engine="pyarrow")
+    frame = pd.read_parquet(io.BytesIO(read_bytes(path)), engine="pyarrow")
+    release_memory()
+    return frame
+
+
+def release_memory() -> None:
+    """Give back the memory Arrow's allocator keeps after a file is read (the decoded table, once the frame is
+    made) or a frame's Arrow-backed columns are dropped: otherwise kept for Arrow's own later use, and so out of
+    reach of numpy's."""
+    pa.default_memory_pool().release_unused()
 
 
 def read_csv(path: str | Path, **options: Any) -> pd.DataFrame:
