@@ -99,7 +99,7 @@ def _proportion_cells(spec: TableSpec, variables: VariableSet, design: Design, e
     if var.is_multi:
         result = multiselect_proportions(
             design,
-            pd.DataFrame(matrix, columns=categories),
+            matrix,
             valid=valid,
             options=categories,
             domain=in_domain,
