@@ -56,3 +56,39 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised_and_numbers_ar
         "'\tx,wave1-wave2,4",
         "plain,,5",
     ]
+
+
+def test_columns_written_by_kernels_read_as_cell_by_cell_text():
+    # Oracle: each cell written on its own by the rule of _scalar_text (missing as ''); the columnar paths
+    # (booleans, integers, floats and categories per distinct value, strings) must give the same text.
+    import math
+
+    from survey_audit.formats import _column_text, _scalar_text
+
+    def by_cell(series):
+        return [
+            "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else _scalar_text(v)
+            for v in series.astype(object)
+        ]
+
+    columns = {
+        "bool": pd.Series([True, False, True]),
+        "boolean": pd.array([True, None, False], dtype="boolean"),
+        "int": pd.Series([0, -7, 2**62]),
+        "uint": pd.Series(np.array([0, 2**64 - 1, 5], dtype=np.uint64)),
+        "Int64": pd.array([None, -3, 10**15], dtype="Int64"),
+        "float": pd.Series([0.1 + 0.2, -0.0, np.nan]),
+        "float_ties": pd.Series([1 / 3, 1 / 3, 2.5e-12]),
+        "Float64": pd.array([1.5, None, float("inf")], dtype="Float64"),
+        "str": pd.Series(["=1+1", None, "-1.5"], dtype="str"),
+        "object_str": pd.Series(["plain", "+x", "@y"], dtype=object),
+        "object_mixed": pd.Series([True, 1, 1.0], dtype=object),
+        "object_missing": pd.Series(["a", None, np.nan], dtype=object),
+        "categorical": pd.Categorical(["b", None, "-a"], categories=["b", "-a"]),
+        "int_categories": pd.Categorical([2, 1, None]),
+    }
+    for name, values in columns.items():
+        series = pd.Series(values, index=[10, 11, 12])
+        text = _column_text(series)
+        assert list(text) == by_cell(series), name
+        assert list(text.index) == [10, 11, 12] and text.dtype == object, name

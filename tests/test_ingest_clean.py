@@ -169,6 +169,55 @@ def test_derive_bins_at_the_break_and_keeps_missing_reason(small_wave):
     assert out["entry_cohort__missing"].iloc[2] == "refused"
 
 
+DERIVED = """
+  years_since_entered:
+    label: Years since entering
+    type: integer
+    derive: {difference: [survey_year, year_entered]}
+    waves: [w1]
+  female_with_phone:
+    label: Female with a phone
+    type: yesno
+    derive: {all_of: {gender: [female], had_phone: ["yes"]}}
+    waves: [w1]
+  online:
+    label: Advertised online
+    type: yesno
+    derive: {any_of: {variable: advertised, options: [online]}}
+    waves: [w1]
+"""
+
+
+def test_derived_values_take_the_first_source_reason_or_no_answer(small_wave):
+    from conftest import VARIABLES
+
+    variables, book, raw = load(small_wave, GOOD, variables=VARIABLES + DERIVED)
+    frame = harmonise(raw, book, variables).respondents
+
+    def categorical(column, values):
+        return pd.Categorical(values, categories=frame[column].cat.categories)
+
+    frame["gender"] = categorical("gender", ["female", "female", None, "male"])
+    frame["gender__missing"] = categorical("gender__missing", [None, None, "refused", None])
+    frame["had_phone"] = categorical("had_phone", ["yes", None, None, "yes"])
+    frame["had_phone__missing"] = categorical("had_phone__missing", [None, "dont_know", "dont_know", None])
+    frame["year_entered"] = pd.array([2005, None, None, 1992], dtype="Int64")
+    frame["year_entered__missing"] = categorical("year_entered__missing", [None, "refused", None, None])
+    out = derive(frame, variables, book.carried)
+    # all_of: both sources known and matching; where one is missing, the first source's reason
+    assert values(out["female_with_phone"]) == ["yes", None, None, "no"]
+    assert values(out["female_with_phone__missing"]) == [None, "dont_know", "refused", None]
+    # difference: survey year (2016 in every row) minus year entered; a blank with no reason is no answer
+    assert values(out["years_since_entered"]) == [11, None, None, 24]
+    assert values(out["years_since_entered__missing"]) == [None, "refused", "no_answer", None]
+    # any_of: the online option chosen; the fourth response left the question blank
+    assert values(out["online"]) == ["yes", "no", "yes", None]
+    assert values(out["online__missing"]) == [None, None, None, "no_answer"]
+    assert list(out["online__missing"].cat.categories) == list(variables.missing_reasons)
+    # the caller's frame is left as it was
+    assert "online" not in frame
+
+
 def test_a_rule_that_changes_a_large_share_of_answers_stops_the_run_naming_it(small_wave):
     # Ages of 90 and above are outside the valid 12–80: six of eight answers set to missing is no data error
     # but a wrong range (or codebook), and must not pass as a line in the log.
@@ -203,3 +252,42 @@ def test_duplicate_keys_group_equal_answers_and_every_kind_of_missing():
     )
     keys = _answer_keys(frame, [SimpleNamespace(value_columns=("q",), missing_column="q_missing")])
     assert keys[0] == keys[2] and len({keys[0], keys[1], keys[3]}) == 3
+
+
+def test_duplicate_keys_stay_exact_when_the_combined_codes_are_renumbered(monkeypatch):
+    # With a limit of 2**8 the digits of 6 columns of 4 to 7 values cannot all be combined at once: the keys are
+    # renumbered on the way. Oracle: the rows of the columns grouped as tuples by Python's own equality.
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from survey_audit.intake import cleaning
+
+    monkeypatch.setattr(cleaning, "_KEY_LIMIT", 2**8)
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({"org": rng.choice(["A", "B"], n)})
+    questions = []
+    for i, size in enumerate([4, 5, 6, 7, 5]):
+        frame[f"q{i}"] = pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, size - 1, n)), dtype="Int64")
+        frame[f"q{i}_missing"] = pd.Series(np.where(frame[f"q{i}"].isna(), "refused", None), dtype=object)
+        questions.append(SimpleNamespace(value_columns=(f"q{i}",), missing_column=f"q{i}_missing"))
+    keys = cleaning._answer_keys(frame, questions)
+    rows = [tuple(None if pd.isna(v) else v for v in row) for row in frame.astype(object).itertuples(index=False)]
+    first = {}
+    expected = [first.setdefault(row, len(first)) for row in rows]
+    assert len(set(keys)) == len(first) < n
+    assert all((keys[i] == keys[j]) == (expected[i] == expected[j]) for i in range(n) for j in range(0, n, 37))
+
+
+def test_duplicates_keep_the_most_complete_active_row_and_the_first_on_ties():
+    import numpy as np
+
+    from survey_audit.intake.cleaning import _duplicates
+
+    keys = np.array([5, 5, 5, 9, 9, 9, 2])
+    answered = np.array([3, 4, 4, 1, 2, 2, 0])
+    active = np.array([True, True, True, True, False, True, True])
+    # key 5: rows 1 and 2 tie on 4 answers, the earlier (1) is kept; key 9: row 4 is no longer active, so row 5 is
+    # kept over row 3; key 2 has one row.
+    assert list(np.flatnonzero(_duplicates(keys, answered, active))) == [0, 2, 3]

@@ -86,3 +86,52 @@ def test_domain_and_by_groups(variables):
 )
 def test_nchs_presentation_flags(args, expected):
     assert cell_flags(*args, small_base=30) == expected
+
+
+def test_waves_are_stacked_as_pandas_concat_stacks_them():
+    # Oracle: pandas.concat. Waves with different columns (a variable one wave lacks), categories (organisations)
+    # and dtypes are stacked one column at a time, to the same columns, dtypes and values.
+    import pandas as pd
+
+    from survey_audit.stages.tabulate import stack
+
+    def waves():
+        return [
+            pd.DataFrame(
+                {
+                    "wave": ["w1", "w1"],
+                    "org": pd.Categorical(["a", "b"]),
+                    "age": pd.array([14, None], dtype="Int64"),
+                    "online": pd.array([True, None], dtype="boolean"),
+                    "_weight": [1.0, 2.0],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "wave": ["w2", "w2", "w2"],
+                    "org": pd.Categorical(["c", "a", None]),
+                    "online": pd.array([False, True, True], dtype="boolean"),
+                    "cohort": pd.Categorical(["new", None, "old"]),
+                    "_weight": [0.5, 1.5, 1.0],
+                }
+            ),
+        ]
+
+    frames = waves()
+    stacked = stack(frames)
+    pd.testing.assert_frame_equal(stacked, pd.concat(waves(), ignore_index=True), check_exact=True)
+    assert all(frame.shape[1] == 0 for frame in frames)  # each wave's columns were let go once stacked
+
+
+def test_pooled_clusters_are_the_wave_and_organisation_joined():
+    # Oracle: the text formula, row by row: each wave's organisations distinct, categories sorted, missing kept.
+    import pandas as pd
+
+    from survey_audit.stages.tabulate import pooled_clusters
+
+    wave = pd.Series(["w2", "w1", "w1", "w2", "w1", "w2"], dtype="str")
+    org = pd.Series(pd.Categorical(["b", "b", "a", None, "b", "a"]))
+    expected = (wave.astype(str) + ":" + org.astype(str)).astype("category")
+    got = pd.Series(pooled_clusters(wave, org))
+    pd.testing.assert_series_equal(got, expected, check_exact=True)
+    assert list(got.cat.categories) == ["w1:a", "w1:b", "w2:a", "w2:b"]

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .provenance import read_bytes, record_written, sha256_file
 
@@ -70,15 +71,36 @@ def neutralise_formula(text: str) -> str:
 
 
 def _column_text(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.map(lambda v: "" if v is pd.NA or v is None else ("true" if v else "false")).astype(object)
-    if pd.api.types.is_integer_dtype(series.dtype):
-        return series.map(lambda v: "" if v is pd.NA else str(int(v))).astype(object)
-    if pd.api.types.is_float_dtype(series.dtype):
-        return series.map(format_float).astype(object)
-    return series.astype(object).map(
-        lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else _scalar_text(v)
-    )
+    """A column's cells as text, each as :func:`_scalar_text` writes it (missing as ''), without Python per cell:
+    booleans, integers and strings by array kernels, categories and floats once per distinct value. An object
+    column of mixed values goes cell by cell."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        text = _by_codes(series.cat.codes.to_numpy(), [_scalar_text(v) for v in dtype.categories])
+    elif pd.api.types.is_bool_dtype(dtype):
+        codes = series.fillna(False).to_numpy(dtype=bool).astype(np.int8)
+        text = _by_codes(np.where(series.isna().to_numpy(), -1, codes), ["false", "true"])
+    elif pd.api.types.is_integer_dtype(dtype):
+        missing = series.isna().to_numpy()
+        text = (series.fillna(0) if missing.any() else series).to_numpy().astype(str).astype(object)
+        text[missing] = ""
+    elif pd.api.types.is_float_dtype(dtype):
+        codes, distinct = pd.factorize(series, use_na_sentinel=True)  # equal floats print alike; -0.0 as 0
+        text = _by_codes(codes, [format_float(v) for v in distinct])
+    elif isinstance(dtype, pd.StringDtype) or pd.api.types.infer_dtype(series, skipna=False) == "string":
+        text = series.to_numpy(dtype=object, na_value="")
+        formula = series.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+        text[formula] = [neutralise_formula(v) for v in text[formula]]  # the few cells a spreadsheet would run
+    else:
+        text = series.astype(object).map(
+            lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else _scalar_text(v)
+        )
+    return pd.Series(text, index=series.index, dtype=object)
+
+
+def _by_codes(codes: np.ndarray, texts: list[str]) -> np.ndarray:
+    """The text of each distinct value, put in place by its code (-1: missing, '')."""
+    return np.array([*texts, ""], dtype=object)[codes]
 
 
 def _scalar_text(value: Any) -> str:
@@ -165,7 +187,16 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(read_bytes(path)), engine="pyarrow")
+    frame = pd.read_parquet(io.BytesIO(read_bytes(path)), engine="pyarrow")
+    release_memory()
+    return frame
+
+
+def release_memory() -> None:
+    """Give back the memory Arrow's allocator keeps after a file is read (the decoded table, once the frame is
+    made) or a frame's Arrow-backed columns are dropped: otherwise kept for Arrow's own later use, and so out of
+    reach of numpy's."""
+    pa.default_memory_pool().release_unused()
 
 
 def read_csv(path: str | Path, **options: Any) -> pd.DataFrame:

@@ -53,7 +53,7 @@ class _Run:
     per rule and variable, so that recording costs no Python per row), and the problems the guard found."""
 
     def __init__(self, frame: pd.DataFrame, guard: dict):
-        self.frame = frame.copy()
+        self.frame = frame  # a rule's change copies only the columns it changes (copy on write), never the frame
         self.active = np.ones(len(frame), dtype=bool)
         self.actions: list[pd.DataFrame] = []
         self.log: list[dict] = []
@@ -62,14 +62,15 @@ class _Run:
         self.problems: list[InputError] = []
 
     def exclude(
-        self, rule: str, mask: np.ndarray, reason: str | np.ndarray, description: str, *, guarded: bool = False
+        self, rule: str, mask: np.ndarray, reason: str | pd.Categorical, description: str, *, guarded: bool = False
     ) -> None:
-        """Exclude the active rows of ``mask``; a ``guarded`` rule (one that judges answers, not the response
-        itself) may not exclude more than the guard's share of the remaining responses."""
+        """Exclude the active rows of ``mask``, for one ``reason`` or a reason per row (a categorical); a
+        ``guarded`` rule (one that judges answers, not the response itself) may not exclude more than the guard's
+        share of the remaining responses."""
         mask = np.asarray(mask, dtype=bool) & self.active
         if guarded:
             self._check_share(rule, "excludes", int(mask.sum()), int(self.active.sum()), "responses")
-        reasons = np.asarray(reason, dtype=object)[mask] if not isinstance(reason, str) else reason
+        reasons = reason if isinstance(reason, str) else np.asarray(reason[mask], dtype=object)
         self._act(mask, rule, "", "excluded", reasons)
         self.active &= ~mask
         self._log(rule, int(mask.sum()), "excluded", description)
@@ -101,13 +102,14 @@ class _Run:
             )
 
     def _act(self, mask: np.ndarray, rule: str, variable: str, action: str, reason) -> None:
-        if not mask.any():
+        rows = np.flatnonzero(mask)
+        if not len(rows):
             return
         self.actions.append(
             pd.DataFrame(
                 {
-                    "source_row": self.frame["source_row"].to_numpy()[mask].astype(np.int64),
-                    "respondent_id": self.frame["respondent_id"].to_numpy()[mask],
+                    "source_row": self.frame["source_row"].to_numpy()[rows].astype(np.int64),
+                    "respondent_id": self.frame["respondent_id"].array.take(rows),
                     "rule": rule,
                     "variable": variable,
                     "action": action,
@@ -291,7 +293,9 @@ def _eligibility(run: _Run, rules: list[dict], codebook: Codebook) -> None:
         condition = _query(run.frame, rule["require"], codebook, rule["name"], missing_as=None)
         unknown = np.isnan(condition)
         fails = (condition == 0) | (unknown & (rule["missing"] == "exclude"))
-        reasons = np.where(unknown, rule["reason"] + " (cannot be established: answer missing)", rule["reason"])
+        reasons = pd.Categorical.from_codes(
+            unknown.astype(np.int8), [rule["reason"], rule["reason"] + " (cannot be established: answer missing)"]
+        )
         run.exclude(rule["name"], fails, reasons, rule["require"], guarded=True)
 
 
@@ -342,21 +346,35 @@ def _answered(frame: pd.DataFrame, questions: list[Variable]) -> np.ndarray:
     return sum((frame[q.missing_column] != NO_ANSWER).fillna(True).to_numpy(dtype=int) for q in questions)
 
 
+_KEY_LIMIT = 2**62  # combined answer keys that could reach this are renumbered first
+
+
 def _answer_keys(frame: pd.DataFrame, questions: list[Variable]) -> np.ndarray:
     """One integer per distinct combination of organisation and answers (missing answers equal to each other):
-    each column factorised, then the rows of codes grouped; columnar and exact (no hashing collisions)."""
+    each column factorised, the codes combined column by column as digits of a mixed-radix number, renumbered
+    densely whenever the next digit could overflow; columnar and exact (no hashing collisions), and never more
+    than two integer columns in memory."""
     columns = ["org"] + [c for q in questions for c in (*q.value_columns, q.missing_column)]
-    codes = np.column_stack([pd.factorize(frame[c], use_na_sentinel=False)[0] for c in columns])
-    return np.unique(codes, axis=0, return_inverse=True)[1].reshape(-1)
+    keys = np.zeros(len(frame), dtype=np.int64)
+    bound = 1  # every key is below this
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        radix = max(len(uniques), 1)
+        if bound * radix >= _KEY_LIMIT:
+            keys, distinct = pd.factorize(keys)
+            bound = len(distinct)
+        keys = keys * radix + codes
+        bound *= radix
+    return pd.factorize(keys)[0]
 
 
 def _duplicates(keys: np.ndarray, answered: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Rows to drop from duplicate groups: all but the most complete (earliest on ties) active row."""
-    order = pd.DataFrame({"key": keys, "answered": answered, "pos": np.arange(len(keys))})[active]
-    order = order.sort_values(["key", "answered", "pos"], ascending=[True, False, True], kind="stable")
-    drop = order.duplicated("key", keep="first")
+    pos = np.flatnonzero(active)
+    order = pos[np.lexsort((pos, -np.asarray(answered)[pos], keys[pos]))]
+    sorted_keys = keys[order]
     mask = np.zeros(len(keys), dtype=bool)
-    mask[order.loc[drop, "pos"].to_numpy()] = True
+    mask[order[1:][sorted_keys[1:] == sorted_keys[:-1]]] = True
     return mask
 
 
@@ -460,60 +478,75 @@ def _query(
 
 def derive(frame: pd.DataFrame, variables: VariableSet, carried: tuple[str, ...] | list[str]) -> pd.DataFrame:
     """Add the derived variables among ``carried`` (a wave's variables), in declaration order, from cleaned
-    values."""
-    frame = frame.copy()
+    values. A derived value's missing reason is its source's (for several sources, the first that has one), or
+    no answer; categories are built from their codes, never from a column of labels."""
+    frame = frame.copy(deep=False)  # the caller's frame keeps its columns (copy on write)
     reasons = list(variables.missing_reasons)
+    reason_index = pd.Index(reasons)
+    no_answer = reason_index.get_indexer([NO_ANSWER])[0]
     for var in (variables[name] for name in carried):
         if not var.derive:
             continue
         method, spec = next(iter(var.derive.items()))
+        categories = list(var.categories)
         if method == "all_of":
             sources = [variables[name] for name in spec]
             known = np.logical_and.reduce([frame[v.name].notna().to_numpy() for v in sources])
             match = np.logical_and.reduce([frame[v.name].isin(spec[v.name]).to_numpy() for v in sources])
-            value = pd.Categorical(np.where(known, np.where(match, "yes", "no"), None), categories=list(var.categories))
-            source_missing = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-            for v in reversed(sources):
-                source_missing = (
-                    frame[v.missing_column].astype(object).where(frame[v.missing_column].notna(), source_missing)
-                )
+            value = _yes_no(known, match, categories)
+            reason_sources = [v.missing_column for v in sources]
         elif method == "difference":
             a, b = (frame[name] for name in spec)
             value = (a - b).astype("Int64")
-            source_missing = (
-                frame[variables[spec[0]].missing_column]
-                .astype(object)
-                .where(
-                    frame[variables[spec[0]].missing_column].notna(),
-                    frame[variables[spec[1]].missing_column].astype(object),
-                )
-            )
+            reason_sources = [variables[name].missing_column for name in spec]
         else:
             source = variables[spec["variable"]]
-            source_missing = frame[source.missing_column].astype(object)
+            reason_sources = [source.missing_column]
             if method == "bins":
                 values = frame[source.name]
                 codes = np.searchsorted(
                     np.asarray(spec["breaks"]), values.to_numpy(dtype=float, na_value=np.nan), side="right"
                 )
-                labels = np.array(list(var.categories), dtype=object)[np.minimum(codes, len(var.categories) - 1)]
-                value = pd.Categorical(np.where(values.isna(), None, labels), categories=list(var.categories))
+                codes = np.where(values.isna().to_numpy(), -1, np.minimum(codes, len(categories) - 1))
+                value = pd.Categorical.from_codes(codes, categories=categories)
             elif method == "below":
                 values = frame[source.name]
-                flag = np.where(values.to_numpy(dtype=float, na_value=np.nan) < spec["value"], "yes", "no")
-                value = pd.Categorical(np.where(values.isna(), None, flag), categories=list(var.categories))
+                below = values.to_numpy(dtype=float, na_value=np.nan) < spec["value"]
+                value = _yes_no(values.notna().to_numpy(), below, categories)
             elif method == "recode":
-                value = pd.Categorical(frame[source.name].map(spec["map"]), categories=list(var.categories))
+                value = pd.Categorical(frame[source.name].map(spec["map"]), categories=categories)
             else:  # any_of
                 chosen = np.zeros(len(frame), dtype=bool)
                 for option in spec["options"]:
                     chosen |= frame[source.option_column(option)].fillna(False).to_numpy(dtype=bool)
                 answered = frame[source.option_column(next(iter(source.categories)))].notna().to_numpy()
-                value = pd.Categorical(
-                    np.where(answered, np.where(chosen, "yes", "no"), None), categories=list(var.categories)
-                )
+                value = _yes_no(answered, chosen, categories)
         frame[var.name] = value
         has_value = pd.Series(value).notna().to_numpy()
-        missing = np.where(has_value, None, source_missing.fillna(NO_ANSWER).to_numpy())
-        frame[var.missing_column] = pd.Categorical(missing, categories=reasons)
+        present, codes = _first_reason(frame, reason_sources, reason_index)
+        missing = np.where(has_value, -1, np.where(present, codes, no_answer))
+        frame[var.missing_column] = pd.Categorical.from_codes(missing, categories=reasons)
     return frame
+
+
+def _yes_no(known: np.ndarray, yes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    """"yes" where ``yes``, "no" elsewhere, missing where not ``known``: a categorical of ``categories`` (a label
+    that is not one of them is missing)."""
+    yes_code, no_code = pd.Index(categories).get_indexer(["yes", "no"])
+    return pd.Categorical.from_codes(np.where(known, np.where(yes, yes_code, no_code), -1), categories=categories)
+
+
+def _first_reason(frame: pd.DataFrame, columns: list[str], reasons: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, whether any of the missing-reason ``columns`` holds a value, and the first such value as a code
+    into ``reasons`` (-1 for a value that is not one of them)."""
+    present = np.zeros(len(frame), dtype=bool)
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    for column in reversed(columns):
+        values = frame[column].array
+        if not isinstance(values, pd.Categorical):
+            values = pd.Categorical(values)
+        here = values.codes >= 0
+        lookup = np.append(reasons.get_indexer(values.categories), -1)  # code -1 (missing) looks up the -1
+        codes = np.where(here, lookup[values.codes], codes)
+        present |= here
+    return present, codes

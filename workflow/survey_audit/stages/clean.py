@@ -28,9 +28,8 @@ def clean_wave(
     """Harmonised respondents → analysed respondents, with the cleaning log, quarantine and exclusion flow."""
     variable_set = load_variables(variables)
     book = load_codebook(codebook, variable_set, wave=wave, cleaning_defaults=cleaning_defaults)
-    frame = formats.read_parquet(respondents)
     found = formats.read_csv(findings, dtype={"respondent_id": str, "variable": str, "column": str, "finding": str})
-    result = clean(frame, found, book, variable_set)
+    result = clean(formats.read_parquet(respondents), found, book, variable_set)  # the harmonised frame goes here
     formats.write_parquet(result.analysed, analysed_out)
     formats.write_csv(result.log, log_out)
     formats.write_csv(result.quarantine, quarantine_out)

@@ -136,19 +136,19 @@ def scope_design(frame: pd.DataFrame, weights: np.ndarray, scope: str, lonely_ps
 
 
 def indicators(frame: pd.DataFrame, var: Variable) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Categories of a variable, a 0/1 matrix (rows × categories) of who is in each, and who is in the base (has
-    a valid answer: for a multi-select item, answered it)."""
+    """Categories of a variable, a boolean matrix (rows × categories) of who is in each, and who is in the base
+    (has a valid answer: for a multi-select item, answered it). Boolean, not float: a byte per cell."""
     categories = list(var.categories)
     if var.is_multi:
         cols = [frame[var.option_column(o)] for o in categories]
         valid = cols[0].notna().to_numpy()
-        matrix = np.column_stack([c.fillna(False).to_numpy(dtype=bool) for c in cols]).astype(float)
+        matrix = np.column_stack([c.fillna(False).to_numpy(dtype=bool) for c in cols])
     else:
         values = frame[var.name]
         valid = values.notna().to_numpy()
         codes = pd.Categorical(values, categories=categories).codes
-        matrix = np.zeros((len(frame), len(categories)))
-        matrix[np.flatnonzero(codes >= 0), codes[codes >= 0]] = 1.0
+        matrix = np.zeros((len(frame), len(categories)), dtype=bool)
+        matrix[np.flatnonzero(codes >= 0), codes[codes >= 0]] = True
     return categories, matrix, valid
 
 

@@ -99,7 +99,7 @@ def _proportion_cells(spec: TableSpec, variables: VariableSet, design: Design, e
     if var.is_multi:
         result = multiselect_proportions(
             design,
-            pd.DataFrame(matrix, columns=categories),
+            matrix,
             valid=valid,
             options=categories,
             domain=in_domain,
@@ -230,18 +230,55 @@ def _sample_cells(spec: TableSpec, frame: pd.DataFrame, scope: str, states: dict
 
 def load_scope(scope: str, analysed: list[str], weights: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """The respondents and weights of one wave, or of the waves of a pool stacked."""
-    frames = []
-    for frame_path, weight_path in zip(analysed, weights):
-        frame = formats.read_parquet(frame_path)
-        w = formats.read_parquet(weight_path)
-        if not frame["respondent_id"].equals(w["respondent_id"]):
-            raise AssertionError(f"weights {weight_path} do not line up with {frame_path}")
-        frames.append(frame.assign(_weight=w["weight"].to_numpy()))
-    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frames = [_weighted_wave(frame_path, weight_path) for frame_path, weight_path in zip(analysed, weights)]
+    combined = stack(frames) if len(frames) > 1 else frames[0]
     if is_pool(scope):
         # Each wave's organisations are distinct clusters in the pooled design.
-        combined["org"] = (combined["wave"].astype(str) + ":" + combined["org"].astype(str)).astype("category")
+        combined["org"] = pooled_clusters(combined["wave"], combined["org"])
     return combined, combined.pop("_weight").to_numpy(dtype=float)
+
+
+def _weighted_wave(frame_path: str, weight_path: str) -> pd.DataFrame:
+    """A wave's respondents with their weights (column ``_weight``), checked to be the same respondents."""
+    frame = formats.read_parquet(frame_path)
+    w = formats.read_parquet(weight_path)
+    if not frame["respondent_id"].equals(w["respondent_id"]):
+        raise AssertionError(f"weights {weight_path} do not line up with {frame_path}")
+    return frame.assign(_weight=w["weight"].to_numpy())
+
+
+def stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames stacked as ``pandas.concat(frames, ignore_index=True)`` stacks them (the same columns in the same
+    order, dtypes and values), one column at a time: each frame's column is dropped once stacked, so the pool
+    never holds its data twice. ``frames`` are left without columns."""
+    columns = pd.concat([frame.iloc[:0] for frame in frames]).columns
+    stacked = {}
+    for i, column in enumerate(columns):
+        parts = [frame[[column]] if column in frame.columns else frame[[]] for frame in frames]
+        stacked[column] = pd.concat(parts, ignore_index=True)[column]
+        del parts
+        for frame in frames:
+            if column in frame.columns:
+                del frame[column]
+        if i % 8 == 7:
+            formats.release_memory()
+    formats.release_memory()
+    return pd.DataFrame(stacked, copy=False)
+
+
+def pooled_clusters(wave: pd.Series, org: pd.Series) -> pd.Categorical:
+    """Each wave's organisations as distinct clusters: ``(wave + ":" + org).astype("category")`` (categories
+    sorted, missing where either is), with the text made once per distinct pair, not per respondent."""
+    wave_codes, waves = pd.factorize(wave)
+    org_codes, orgs = pd.factorize(org)
+    known = (wave_codes >= 0) & (org_codes >= 0)
+    pair_codes, pairs = pd.factorize(wave_codes[known].astype(np.int64) * len(orgs) + org_codes[known])
+    labels = pd.Categorical(
+        pd.Series(waves.take(pairs // len(orgs))).astype(str) + ":" + pd.Series(orgs.take(pairs % len(orgs))).astype(str)
+    )
+    codes = np.full(len(wave), -1, dtype=np.int64)
+    codes[known] = labels.codes[pair_codes]
+    return pd.Categorical.from_codes(codes, dtype=labels.dtype)
 
 
 def tabulate_scope(

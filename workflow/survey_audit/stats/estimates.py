@@ -421,10 +421,22 @@ def _ratio_rows(
         nan = np.full((Y.shape[1], Y.shape[1]), np.nan)
         return est, tot, X, (nan if full else np.diag(nan)), None
     else:
-        z = wd[:, None] * (Yb - x[:, None] * est[None, :]) / X
+        z = _influence(Yb, x, est, wd, X, row_major=bool(design.calibration))
     if design.calibration:
         z = calibration_residual(design, z)
     return est, tot, X, vcov_psu(design, psu_totals(design, z), present, diagonal=not full), None
+
+
+def _influence(Yb: np.ndarray, x: np.ndarray, est: np.ndarray, wd: np.ndarray, X: float, *, row_major: bool):
+    """The weighted influence values of ratios, ``wd (Yb - x est) / X``, computed in ``Yb``'s place (no other n x k
+    buffer) by the same operations in the same order, so the same bits. ``row_major``: laid out by rows, as the
+    calibration residual's products have always summed them (the PSU totals do not depend on the layout)."""
+    z = Yb
+    for j in range(z.shape[1]):
+        z[:, j] -= x * est[j]
+    z *= wd[:, None]
+    z /= X
+    return np.ascontiguousarray(z) if row_major else z
 
 
 def _deff(var, p_var, n_obs, N, kind: str):
@@ -587,8 +599,9 @@ def multiselect_proportions(
 ) -> pd.DataFrame:
     """Each option of a multi-select item: the share of respondents answering the item who chose it.
 
-    ``indicators`` is an (n x J) 0/1 matrix (array or frame; a frame's columns name the options), ``valid`` marks
-    who answered the item (default: rows with no missing indicator). Same columns as :func:`proportions`.
+    ``indicators`` is an (n x J) 0/1 matrix (array or frame; a frame's columns name the options; a boolean array
+    is used as it is, a byte per cell), ``valid`` marks who answered the item (default: rows with no missing
+    indicator). Same columns as :func:`proportions`.
     """
     _check_choice(ci, CI_METHODS, "CI method")
     _check_choice(df, DF_CONVENTIONS, "df convention")
@@ -600,15 +613,20 @@ def multiselect_proportions(
         frame = indicators.reset_index(drop=True)
         missing = frame.isna().to_numpy().any(axis=1)
         Y = frame.astype("float64").fillna(0.0).to_numpy()
+    elif np.asarray(indicators).dtype == bool:  # 0/1 with nothing missing; column-major, as a frame's values are
+        Y = np.asfortranarray(np.asarray(indicators).reshape(len(indicators), -1))
+        missing = np.zeros(Y.shape[0], dtype=bool)
     else:
         Y = np.asarray(indicators, dtype=float)
         if Y.ndim == 1:
             Y = Y[:, None]
-        missing = np.isnan(Y).any(axis=1)
-        Y = np.where(np.isnan(Y), 0.0, Y)
+        nan = np.isnan(Y)
+        missing = nan.any(axis=1)
+        if missing.any():
+            Y = np.where(nan, 0.0, Y)
     if Y.shape[0] != design.n:
         raise DesignError("the indicator matrix has the wrong number of rows", value=Y.shape[0], expected=f"{design.n}")
-    if not np.all((Y == 0) | (Y == 1)):
+    if Y.dtype != bool and not np.all((Y == 0) | (Y == 1)):
         raise DesignError("the multi-select indicators are not 0/1", expected="0, 1 or missing in every cell")
     J = Y.shape[1]
     if options is None:
@@ -628,7 +646,7 @@ def multiselect_proportions(
         present = None if complete else np.bincount(design.stratum[in_g], minlength=design.n_strata) > 0
         e, t, _, v, thetas = _ratio_rows(design, Y, in_g, present)
         est[g], tot[g], var[g] = e, t, v
-        counts[g] = Y[in_g].sum(axis=0)
+        counts[g] = Y[in_g].sum(axis=0) if Y.dtype == bool else in_g.astype(np.float64) @ Y  # exact integer sums
         if se_logit is not None:
             se_logit[g] = _replicate_logit_se(design, thetas, e)
     st = _CellStats()
