@@ -163,7 +163,7 @@ def _finding_frame(findings: list[tuple[np.ndarray, str, str]], ids: np.ndarray,
 def _distinct(raw: RawTable, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A column's factor codes (one per row), its distinct values in order of first appearance, and the source
     row of each distinct value's first appearance."""
-    codes, uniques = pd.factorize(raw.frame[column].to_numpy(dtype=object), sort=False, use_na_sentinel=False)
+    codes, uniques = pd.factorize(raw.frame[column], sort=False, use_na_sentinel=False)  # Arrow's hashing
     return codes, np.asarray(uniques, dtype=object), raw.source_rows[_first_rows(codes)]
 
 

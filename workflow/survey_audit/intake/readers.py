@@ -2,17 +2,22 @@
 with extra header rows (question text and import ids, as Qualtrics writes them), XLSX, SPSS ``.sav`` and Stata
 ``.dta`` with value labels.
 
-Every reader returns a :class:`RawTable`: all values as text exactly as in the file (blank as ""), each record
-with the row number a reader of the file would point at (the line a record starts on for text files, even when a
-quoted value spans several lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so later
-errors can name it. Every file is read once, through :func:`~survey_audit.provenance.read_bytes`, and parsed from
+Every reader returns a :class:`RawTable`: all values as text exactly as in the file (blank as ""; pandas' text
+dtype, held by Arrow rather than as one Python string per value), each record with the row number a reader of
+the file would point at (the line a record starts on for text files, even when a quoted value spans several
+lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so later errors can name it. Every file is read once, through :func:`~survey_audit.provenance.read_bytes`, and parsed from
 memory, so the hash a job records is that of the bytes it parsed.
 
-Text is split into records by Python's ``csv`` module in one pass (quoting checked strictly); when every record
-is one line, record *i* starts on line *i* + 1, and only a file whose quoted values span lines (or whose quoting
-is broken) is followed record by record for the line each starts on. The checks on records are columnar: their
-widths as one array, the cells beyond the named columns only of the records longer than the header, the records
-as one array of text; the first record that fails a check is the one reported, as a reading row by row would.
+Text is read by Arrow's CSV reader, straight into columns, when that reading is provably the one Python's ``csv``
+module gives: every line is one whole record whose quoting the ``csv`` module accepts (checked on every line at
+once with one regular expression), every record has the header's width, no value exceeds the ``csv`` module's
+size limit. Record *i* then starts on line *i* + 1. Any other file (a quoted value spanning lines, broken
+quoting, records of other widths, a line of spaces) is split by the ``csv`` module in one pass, quoting checked
+strictly, and only a file whose records span lines (or whose quoting is broken) is followed record by record
+for the line each starts on; its faults are named from there. Both paths give the same table and the same
+errors. The checks on records are columnar: their widths as one array, the cells beyond the named columns only
+of the records longer than the header, blank records and repeated headers column by column; the first record
+that fails a check is the one reported, as a reading row by row would.
 
 Decoding is never silent. ``encoding: auto`` reads, in this order:
 
@@ -55,6 +60,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from ..errors import ConfigError, Found, InputError, raw_value
 from ..provenance import read_bytes
@@ -75,6 +83,8 @@ LAYOUTS = ("auto", "plain", "platform")
 DELIMITER_NAMES = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "tab", "|": "'|' (pipe)"}
 SNIFF_LINES = 200  # lines of a text file the delimiter is judged on
 SHOW_CHARS = 40  # characters of a value shown around a problem
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype of a raw column: pandas' text, held by Arrow
+CHUNK = 1 << 24  # bytes of a text file scanned at once for its line breaks, and read by Arrow at once
 
 # UTF-8 sequences of the characters a cp1252 file would hold (Latin-1 supplement, Latin Extended-A, general
 # punctuation, the euro sign). Finding one in a file that is not valid UTF-8 means the file mixes encodings.
@@ -93,7 +103,7 @@ codecs.register_error("survey_audit.mark", _mark_bytes)
 
 @dataclass
 class RawTable:
-    """A raw export as text: one row per record, one column per raw column.
+    """A raw export as text: one row per record, one column per raw column (dtype :data:`TEXT`).
 
     ``source_rows`` holds each record's row in the file (line, spreadsheet row or case number); ``encoding`` and
     ``delimiter`` what a text file was read with; ``question_text`` the question of each column (platform layout,
@@ -592,13 +602,26 @@ def _quoting_error(
 def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, private) -> RawTable:
     data = read_bytes(path)
     declared = None if delimiter == "auto" else _delimiter_char(delimiter)
-    text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto", private=private)
-    used = declared or sniff_delimiter(text)
+    found = _utf8_body(data, encoding)
+    if found is None:  # another encoding (or a problem decode names): the text, decoded, as UTF-8 bytes
+        text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto", private=private)
+        body = memoryview(text.encode("utf-8"))
+    else:
+        (body, used_encoding), text = found, None
+    offsets = _line_offsets(body)
+    used = declared or sniff_delimiter(str(body[: offsets[min(SNIFF_LINES, len(offsets) - 1)]], "utf-8"))
+    ends_open = body[-1:] not in (b"\n", b"\r")
+    options = {"encoding": used_encoding, "delimiter": used, "private": private}
+    cells = _cells(body, offsets, used)
+    if cells is not None:
+        del data, text, body  # the columns are all that is needed now
+        return _table_from_cells(path, cells, layout=layout, **options)
+    text = str(body, "utf-8") if text is None else text
+    del data, body
     all_lines, all_rows = _parse(text, used, path, private)
     filled = _filled(all_rows)
-    if not filled.any():
-        raise InputError("the file is empty", file=path, expected="a header row and at least one response")
-    lines, rows = all_lines[filled], list(itertools.compress(all_rows, filled))
+    lines, blank_rows = _records_found(path, all_lines, filled)
+    rows = list(itertools.compress(all_rows, filled))
     if declared is not None and len(rows[0]) == 1:
         sniffed = sniff_delimiter(text)
         header = next((f for _, f in _lenient_records(text, sniffed) if any(v.strip() for v in f)), [])
@@ -612,20 +635,157 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
                 expected="the delimiter the file uses",
                 hint="set 'delimiter: auto' (or the right character) in the codebook's file section",
             )
-    skipped = ~filled & (all_lines > lines[0]) & (all_lines < lines[-1])
-    ends_open = not text.endswith(("\n", "\r"))
-    del data, text, all_rows  # the records are all that is needed now: free the rest before they become a table
+    del text, all_rows  # the records are all that is needed now: free the rest before they become a table
     return _table_from_records(
-        path,
-        lines,
-        rows,
-        layout=layout,
-        spreadsheet=False,
-        encoding=used_encoding,
-        delimiter=used,
-        blank_rows=all_lines[skipped].tolist(),
-        ends_open=ends_open,
-        private=private,
+        path, lines, rows, layout=layout, spreadsheet=False, blank_rows=blank_rows, ends_open=ends_open, **options
+    )
+
+
+def _records_found(path: Path, all_lines: np.ndarray, filled: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The lines of the records with a value (``filled``), and the blank ones between the first and the last."""
+    if not filled.any():
+        raise InputError("the file is empty", file=path, expected="a header row and at least one response")
+    lines = all_lines[filled]
+    skipped = ~filled & (all_lines > lines[0]) & (all_lines < lines[-1])
+    return lines, all_lines[skipped].tolist()
+
+
+# --------------------------------------------------------------------------------------------- text: the fast path
+
+
+def _utf8_body(data: bytes, encoding: str) -> tuple[memoryview, str] | None:
+    """The file's bytes without their byte-order mark, and the encoding :func:`decode` records, when decode
+    would read them as UTF-8 as they are (``auto`` or a declared UTF-8; valid, no NUL, one byte-order mark at
+    most); None for every other file, which decode reads (or refuses) instead."""
+    try:
+        codec = "utf-8" if encoding == "auto" else codecs.lookup(encoding).name
+    except LookupError:
+        return None
+    if codec != "utf-8":
+        return None
+    marked = data.startswith(codecs.BOM_UTF8)
+    body = memoryview(data)[len(codecs.BOM_UTF8) :] if marked else memoryview(data)
+    if body[:3] == codecs.BOM_UTF8 or b"\x00" in data or not _valid_utf8(data, body):
+        return None
+    return body, "utf-8-sig" if marked else "utf-8"
+
+
+def _valid_utf8(data: bytes, body: memoryview) -> bool:
+    """Whether ``body`` (``data`` or its tail) is valid UTF-8 as Python's codec defines it (no overlong forms,
+    surrogates or code points beyond U+10FFFF), checked by Arrow on the bytes in place."""
+    if data.isascii():
+        return True
+    offsets = pa.py_buffer(np.array([0, len(body)], dtype=np.int64))
+    whole = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(body)])
+    try:
+        whole.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _line_offsets(body: memoryview) -> np.ndarray:
+    """Where each line of the text starts, then where the last ends: lines split as :data:`_LINE` splits them
+    (at \\r\\n, \\r or \\n), found a chunk of bytes at a time."""
+    raw = np.frombuffer(body, dtype=np.uint8)
+    ends = []
+    for start in range(0, len(raw), CHUNK):
+        part = raw[start : start + CHUNK + 1]  # one byte more: whether a \r is followed by \n
+        returns = np.flatnonzero(part[:CHUNK] == 13)
+        feeds = np.flatnonzero(part[:CHUNK] == 10)
+        if len(returns):
+            alone = returns[(returns + 1 >= len(part)) | (part[np.minimum(returns + 1, len(part) - 1)] != 10)]
+            feeds = np.sort(np.concatenate([feeds, alone]))
+        ends.append(feeds + start + 1)
+    starts = np.concatenate([[0], *ends]).astype(np.int64)
+    return starts if starts[-1] == len(raw) else np.append(starts, len(raw))
+
+
+def _sound_line(delimiter: str) -> str:
+    """A line the csv module reads as one whole record (RE2 syntax): fields, each empty, unquoted (not starting
+    with a quote; quotes inside are text) or quoted (quotes inside doubled, a delimiter or the line's end right
+    after the closing quote), then the line break if any."""
+    other = f"\\x{{{ord(delimiter):x}}}"
+    field = f'(?:"(?:[^"\\r\\n]|"")*"|[^"{other}\\r\\n][^{other}\\r\\n]*)?'
+    return f"^{field}(?:{other}{field})*(?:\\r\\n|\\r|\\n)?$"
+
+
+def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> pa.Table | None:
+    """Delimited text read by Arrow's CSV reader, one column of text per field and one row per line, when that
+    reading is the csv module's: every line is one whole record soundly quoted (:func:`_sound_line`), every
+    record that is not an empty line has the first one's number of fields (two or more; Arrow reads an empty line
+    as that many blank values, the csv module as none: blank either way), no value is longer than the csv
+    module's limit.
+    None for any other file, which the csv module then reads (and whose faults it names)."""
+    count = len(offsets) - 1
+    if count == 0 or body[:3] == codecs.BOM_UTF8:  # Arrow drops a byte-order mark the text still holds
+        return None
+    lines = pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(body)])
+    if not pc.all(pc.match_substring_regex(lines, _sound_line(delimiter))).as_py():
+        return None
+    width = 0
+    for line in lines[:SNIFF_LINES]:  # the first line that is not empty
+        width = len(next(csv.reader([line.as_py()], delimiter=delimiter), []))
+        if width:
+            break
+    del lines
+    if width < 2:
+        return None
+    names = [str(i) for i in range(width)]
+    try:
+        cells = pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(body)),
+            read_options=pa_csv.ReadOptions(column_names=names, block_size=CHUNK, use_threads=False),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,  # checked already
+            ),
+        )
+    except pa.ArrowInvalid:  # records of other widths (or a line of spaces): for the csv module to name
+        return None
+    limit = csv.field_size_limit()
+    if cells.num_rows != count or any(pc.max(pc.binary_length(c)).as_py() > limit for c in cells.columns):
+        return None
+    return cells
+
+
+def _blank(column: pa.ChunkedArray) -> np.ndarray:
+    """Whether each value is blank: empty or whitespace alone (Arrow's whitespace is Python's)."""
+    return np.asarray(pc.or_(pc.equal(pc.binary_length(column), 0), pc.utf8_is_space(column)))
+
+
+def _table_from_cells(path: Path, cells: pa.Table, *, layout: str, private, **meta) -> RawTable:
+    """What :func:`_table_from_records` does for the records the csv module reads, done on the columns Arrow
+    read (every record of one width): blank records skipped, the header checked, values under trailing unnamed
+    columns refused, the rest as :func:`_table_from_columns`."""
+    columns = cells.columns
+    del cells
+    filled = np.zeros(len(columns[0]), dtype=bool)
+    for column in columns:
+        filled |= ~_blank(column)
+        if filled.all():
+            break
+    lines, blank_rows = _records_found(path, np.arange(1, len(filled) + 1, dtype=np.int64), filled)
+    at = np.flatnonzero(filled)
+    header = _named_header([column[int(at[0])].as_py() for column in columns], path, int(lines[0]), False)
+    if at[-1] - at[0] + 1 == len(at):  # no blank line among the records: the columns as they are
+        columns = [column.slice(int(at[0]) + 1, len(at) - 1) for column in columns]
+    else:
+        columns = [column.take(at[1:]) for column in columns]
+    lines = lines[1:]
+    if len(columns) > len(header):  # trailing unnamed columns: the first record with a value under one is refused
+        stray = np.zeros(len(lines), dtype=bool)
+        for column in columns[len(header) :]:
+            stray |= ~_blank(column)
+        if stray.any():
+            first = int(np.argmax(stray))
+            fields = [column[first].as_py() for column in columns]
+            _check_width(fields, header, len(columns), path, int(lines[first]), False, False)
+    return _table_from_columns(
+        path, lines, header, columns[: len(header)], layout=layout, private=private, blank_rows=blank_rows, **meta
     )
 
 
@@ -661,49 +821,79 @@ def _table_from_records(
     *,
     layout: str,
     spreadsheet: bool,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    sheet: str | None = None,
-    blank_rows: list[int] | None = None,
     ends_open: bool = False,
     private: Collection[str] | None = None,
+    **meta,
 ) -> RawTable:
-    """Header checks, row widths and layout detection, shared by text files and spreadsheets: ``rows`` are the
-    records that are not blank (the header first), ``lines`` the row each starts on."""
-    header_line, raw_header = int(lines[0]), rows[0]
+    """Header checks and row widths for records of any width, as the csv module and openpyxl give them: ``rows``
+    are the records that are not blank (the header first), ``lines`` the row each starts on; the rest as
+    :func:`_table_from_columns`."""
+    header = _named_header(rows[0], path, int(lines[0]), spreadsheet)
+    raw_width = len(rows[0])
+    lines, rows = lines[1:], rows[1:]
+    _check_widths(rows, lines, header, raw_width, path, spreadsheet, ends_open)
+    grid = _grid(rows, len(header))
+    columns = [pa.array(grid[:, position], type=pa.large_string()) for position in range(len(header))]
+    del grid
+    return _table_from_columns(path, lines, header, columns, layout=layout, private=private, **meta)
+
+
+def _named_header(raw_header: list[str], path: Path, line: int, spreadsheet: bool) -> list[str]:
+    """The header's named columns, checked; trailing unnamed columns are allowed while every value under them is
+    blank (which the records' checks see to)."""
     width = len(raw_header)
     while width and not raw_header[width - 1].strip():
-        width -= 1  # trailing unnamed columns are allowed while every value under them is blank
+        width -= 1
     header = raw_header[:width]
-    _check_header(header, path, header_line, spreadsheet)
-    lines, rows = lines[1:], rows[1:]
-    _check_widths(rows, lines, header, len(raw_header), path, spreadsheet, ends_open)
-    head = [(fields + [""] * (width - len(fields)))[:width] for fields in rows[:2]]
+    _check_header(header, path, line, spreadsheet)
+    return header
+
+
+def _table_from_columns(
+    path: Path,
+    lines: np.ndarray,
+    header: list[str],
+    columns: list,
+    *,
+    layout: str,
+    private: Collection[str] | None,
+    blank_rows: list[int] | None = None,
+    **meta,
+) -> RawTable:
+    """Layout detection, the repeated-header check and the frame, shared by every reader of text and
+    spreadsheets: ``columns`` (Arrow arrays of text) hold the values under the named columns of the records
+    below the header, ``lines`` the row each record starts on."""
+    head = [[column[i].as_py() for column in columns] for i in range(min(2, len(lines)))]
     layout, skip, question_text, import_ids = _split_layout(layout, header, lines, head, path, private)
-    lines, grid = lines[skip:], _grid(rows[skip:], width)
-    repeats = np.ones(len(lines), dtype=bool)
-    for position, name in enumerate(header):
-        repeats &= grid[:, position] == name
-    if repeats.any():
+    lines, columns = lines[skip:], [column.slice(skip) for column in columns]
+    repeats = None
+    for column, name in zip(columns, header):
+        same = pc.equal(column, name)
+        repeats = same if repeats is None else pc.and_(repeats, same)
+        if not pc.any(repeats).as_py():
+            break
+    else:
         raise InputError(
             "the row repeats the header row (were two exports joined?)",
             file=path,
-            row=int(lines[np.argmax(repeats)]),
+            row=int(lines[pc.index(repeats, True).as_py()]),
             expected="one header row at the top of the file",
             hint="remove the repeated header row, and check that no response appears twice",
         )
-    frame = pd.DataFrame(grid, columns=header, dtype=object)
+    frame = pd.DataFrame(
+        {name: pd.arrays.ArrowStringArray(column, dtype=TEXT) for name, column in zip(header, columns)},
+        columns=header,
+        copy=False,
+    )
     return RawTable(
         path,
         frame,
         lines.astype(np.int64),
         layout=layout,
-        encoding=encoding,
-        delimiter=delimiter,
         question_text=question_text,
         import_ids=import_ids,
         blank_rows=tuple(blank_rows or ()),
-        sheet=sheet,
+        **meta,
     )
 
 
@@ -1002,7 +1192,7 @@ def _read_stat(path: Path, kind: str, encoding: str = "auto") -> RawTable:
     text = pd.DataFrame(
         {column: _stat_column(frame[column], extended.get(column, set())) for column in frame.columns},
         columns=list(frame.columns),
-        dtype=object,
+        dtype=TEXT,
     )
 
     def code_text(column: str, code) -> str:
