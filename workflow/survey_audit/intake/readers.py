@@ -9,15 +9,16 @@ lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so lat
 memory, so the hash a job records is that of the bytes it parsed.
 
 Text is read by Arrow's CSV reader, straight into columns, when that reading is provably the one Python's ``csv``
-module gives: every line is one whole record whose quoting the ``csv`` module accepts (checked on every line at
-once with one regular expression), every record has the header's width, no value exceeds the ``csv`` module's
-size limit. Record *i* then starts on line *i* + 1. Any other file (a quoted value spanning lines, broken
-quoting, records of other widths, a line of spaces) is split by the ``csv`` module in one pass, quoting checked
-strictly, and only a file whose records span lines (or whose quoting is broken) is followed record by record
-for the line each starts on; its faults are named from there. Both paths give the same table and the same
-errors. The checks on records are columnar: their widths as one array, the cells beyond the named columns only
-of the records longer than the header, blank records and repeated headers column by column; the first record
-that fails a check is the one reported, as a reading row by row would.
+module gives: a line that is one whole record whose quoting the ``csv`` module accepts (checked on every line at
+once with one regular expression) is that record, the few records whose quoted values run over several lines are
+read by the ``csv`` module too (for the lines they take, and to check Arrow's reading of them), every record has
+the header's width and no value exceeds the ``csv`` module's size limit (:func:`_cells`). Any other file (broken
+quoting, records of other widths, a line of spaces) is split by the ``csv`` module alone, in one pass, quoting
+checked strictly, and followed record by record for the line each starts on when its records span lines (or its
+quoting is broken); its faults are named from there. Both paths give the same table and the same errors. The
+checks on records are columnar: their widths as one array, the cells beyond the named columns only of the
+records longer than the header, blank records and repeated headers column by column; the first record that
+fails a check is the one reported, as a reading row by row would.
 
 Decoding is never silent. ``encoding: auto`` reads, in this order:
 
@@ -85,6 +86,7 @@ SNIFF_LINES = 200  # lines of a text file the delimiter is judged on
 SHOW_CHARS = 40  # characters of a value shown around a problem
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype of a raw column: pandas' text, held by Arrow
 CHUNK = 1 << 24  # bytes of a text file scanned at once for its line breaks, and read by Arrow at once
+ROWS_AT_ONCE = 1 << 16  # records the csv module read turned into Arrow columns at once
 
 # UTF-8 sequences of the characters a cp1252 file would hold (Latin-1 supplement, Latin Extended-A, general
 # punctuation, the euro sign). Finding one in a file that is not valid UTF-8 means the file mixes encodings.
@@ -614,10 +616,10 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
     options = {"encoding": used_encoding, "delimiter": used, "private": private}
     cells = _cells(body, offsets, used)
     if cells is not None:
-        del data, text, body  # the columns are all that is needed now
-        return _table_from_cells(path, cells, layout=layout, **options)
+        del data, text, body, found  # the columns are all that is needed now
+        return _table_from_cells(path, *cells, layout=layout, **options)
     text = str(body, "utf-8") if text is None else text
-    del data, body
+    del data, body, found
     all_lines, all_rows = _parse(text, used, path, private)
     filled = _filled(all_rows)
     lines, blank_rows = _records_found(path, all_lines, filled)
@@ -710,33 +712,43 @@ def _sound_line(delimiter: str) -> str:
     return f"^{field}(?:{other}{field})*(?:\\r\\n|\\r|\\n)?$"
 
 
-def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> pa.Table | None:
-    """Delimited text read by Arrow's CSV reader, one column of text per field and one row per line, when that
-    reading is the csv module's: every line is one whole record soundly quoted (:func:`_sound_line`), every
-    record that is not an empty line has the first one's number of fields (two or more; Arrow reads an empty line
-    as that many blank values, the csv module as none: blank either way), no value is longer than the csv
-    module's limit.
-    None for any other file, which the csv module then reads (and whose faults it names)."""
+def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> tuple[np.ndarray, list] | None:
+    """Delimited text read by Arrow's CSV reader into columns of text, and the line each record starts on, when
+    that reading is provably the csv module's; None for any other file, which the csv module then reads (and
+    whose faults it names).
+
+    Lines are taken from the first, each at the start of a record. A line that is one whole record soundly
+    quoted (:func:`_sound_line`, checked on every line at once) is that record; on a line that is not (a quoted
+    value goes on over the next lines), the csv module reads the record with the lines it takes, and the next
+    record starts after them (:func:`_spans`). Arrow's reading must give those records, in the same order: as
+    many, the ones the csv module read equal to its, every record that is not an empty line as wide as the first
+    (two fields or more; Arrow reads an empty line as that many blank values, the csv module as none: blank
+    either way), and no value longer than the csv module's limit."""
     count = len(offsets) - 1
     if count == 0 or body[:3] == codecs.BOM_UTF8:  # Arrow drops a byte-order mark the text still holds
         return None
     lines = pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(body)])
-    if not pc.all(pc.match_substring_regex(lines, _sound_line(delimiter))).as_py():
+    sound = np.asarray(pc.match_substring_regex(lines, _sound_line(delimiter)))
+    first = next((i for i, line in enumerate(lines[:SNIFF_LINES].to_pylist()) if line.strip("\r\n")), None)
+    if first is None or not sound[first]:
         return None
-    width = 0
-    for line in lines[:SNIFF_LINES]:  # the first line that is not empty
-        width = len(next(csv.reader([line.as_py()], delimiter=delimiter), []))
-        if width:
-            break
+    width = len(next(csv.reader([lines[first].as_py()], delimiter=delimiter)))
+    spans = _spans(lines, sound, delimiter, width) if width >= 2 else None
     del lines
-    if width < 2:
+    if spans is None:
         return None
+    starts = np.ones(count, dtype=bool)  # the lines records start on
+    for start, taken, _ in spans:
+        starts[start + 1 : start + taken] = False
+    starts = np.flatnonzero(starts) + 1
     names = [str(i) for i in range(width)]
     try:
         cells = pa_csv.read_csv(
             pa.BufferReader(pa.py_buffer(body)),
             read_options=pa_csv.ReadOptions(column_names=names, block_size=CHUNK, use_threads=False),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=bool(spans)
+            ),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.large_string()),
                 strings_can_be_null=False,
@@ -748,9 +760,35 @@ def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> pa.Table | 
     except pa.ArrowInvalid:  # records of other widths (or a line of spaces): for the csv module to name
         return None
     limit = csv.field_size_limit()
-    if cells.num_rows != count or any(pc.max(pc.binary_length(c)).as_py() > limit for c in cells.columns):
+    if cells.num_rows != len(starts) or any(pc.max(pc.binary_length(c)).as_py() > limit for c in cells.columns):
         return None
-    return cells
+    if spans:
+        rows = pa.array(np.searchsorted(starts, [start + 1 for start, _, _ in spans]))
+        for position, column in enumerate(cells.columns):
+            if column.take(rows).to_pylist() != [fields[position] for _, _, fields in spans]:
+                return None
+    return starts.astype(np.int64), cells.columns
+
+
+def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str, width: int) -> list | None:
+    """The records that start on a line :func:`_sound_line` does not accept, read by the csv module: (first line,
+    lines taken, fields) of each, taken in order from a record's start (a line inside one of them is not the
+    start of a record, whatever it looks like); None when one is faulty or not ``width`` fields wide."""
+    spans, after = [], 0
+    for start in np.flatnonzero(~sound).tolist():
+        if start < after:
+            continue  # inside the record before
+        following = (lines[k].as_py() for k in range(start, len(lines)))
+        reader = csv.reader(following, delimiter=delimiter, strict=True)
+        try:
+            fields = next(reader)
+        except (csv.Error, StopIteration):
+            return None
+        if len(fields) != width:
+            return None
+        spans.append((start, reader.line_num, fields))
+        after = start + reader.line_num
+    return spans
 
 
 def _column_pool() -> pa.MemoryPool:
@@ -768,18 +806,16 @@ def _blank(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.or_(pc.equal(pc.binary_length(column), 0), pc.utf8_is_space(column)))
 
 
-def _table_from_cells(path: Path, cells: pa.Table, *, layout: str, private, **meta) -> RawTable:
-    """What :func:`_table_from_records` does for the records the csv module reads, done on the columns Arrow
-    read (every record of one width): blank records skipped, the header checked, values under trailing unnamed
-    columns refused, the rest as :func:`_table_from_columns`."""
-    columns = cells.columns
-    del cells
-    filled = np.zeros(len(columns[0]), dtype=bool)
+def _table_from_cells(path: Path, all_lines: np.ndarray, columns: list, *, layout: str, private, **meta) -> RawTable:
+    """What :func:`_table_from_records` does for records of any width, done on columns of records of one width
+    (:func:`_cells`; ``all_lines`` the line each starts on): blank records skipped, the header checked, values
+    under trailing unnamed columns refused, the rest as :func:`_table_from_columns`."""
+    filled = np.zeros(len(all_lines), dtype=bool)
     for column in columns:
         filled |= ~_blank(column)
         if filled.all():
             break
-    lines, blank_rows = _records_found(path, np.arange(1, len(filled) + 1, dtype=np.int64), filled)
+    lines, blank_rows = _records_found(path, all_lines, filled)
     at = np.flatnonzero(filled)
     header = _named_header([column[int(at[0])].as_py() for column in columns], path, int(lines[0]), False)
     if at[-1] - at[0] + 1 == len(at):  # no blank line among the records: the columns as they are
@@ -838,14 +874,13 @@ def _table_from_records(
 ) -> RawTable:
     """Header checks and row widths for records of any width, as the csv module and openpyxl give them: ``rows``
     are the records that are not blank (the header first), ``lines`` the row each starts on; the rest as
-    :func:`_table_from_columns`."""
+    :func:`_table_from_columns`. ``rows`` is emptied as its values move into Arrow columns (:func:`_text_columns`).
+    """
     header = _named_header(rows[0], path, int(lines[0]), spreadsheet)
-    raw_width = len(rows[0])
-    lines, rows = lines[1:], rows[1:]
+    raw_width = len(rows.pop(0))
+    lines = lines[1:]
     _check_widths(rows, lines, header, raw_width, path, spreadsheet, ends_open)
-    grid = _grid(rows, len(header))
-    columns = [pa.array(grid[:, position], type=pa.large_string()) for position in range(len(header))]
-    del grid
+    columns = _text_columns(rows, len(header))
     return _table_from_columns(path, lines, header, columns, layout=layout, private=private, **meta)
 
 
@@ -906,6 +941,21 @@ def _table_from_columns(
         blank_rows=tuple(blank_rows or ()),
         **meta,
     )
+
+
+def _text_columns(rows: list[list[str]], width: int) -> list[pa.ChunkedArray]:
+    """The records as Arrow columns of text (:func:`_grid`), converted a block of records at a time from the last,
+    each block's records dropped from ``rows`` once converted: their strings are freed as they go, not after a
+    second copy of the whole file is made."""
+    blocks = []
+    for start in reversed(range(0, len(rows), ROWS_AT_ONCE)):
+        grid = _grid(rows[start:], width)
+        del rows[start:]
+        blocks.append([pa.array(grid[:, position], type=pa.large_string()) for position in range(width)])
+    blocks.reverse()
+    return [
+        pa.chunked_array([block[position] for block in blocks], type=pa.large_string()) for position in range(width)
+    ]
 
 
 def _grid(rows: list[list[str]], width: int) -> np.ndarray:
