@@ -10,6 +10,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import math
 import re
 import tempfile
 import zipfile
@@ -1080,3 +1081,46 @@ def test_utf8_is_valid_where_python_decodes_it(data):
     except UnicodeDecodeError:
         valid = False
     assert readers._valid_utf8(data, memoryview(data)) == valid
+
+
+# --------------------------------------------------------------------------------------------- statistical files
+
+
+STAT_NUMBERS = st.one_of(
+    st.integers(-(2**53), 2**53).map(float),
+    st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False).map(float),
+    st.floats(1e16, 1e300),
+    st.just(float("nan")),
+)
+
+
+def shown_number(value: float) -> str:
+    """A number as a CSV export of the file would show it: blank when missing, whole numbers without a point,
+    others to 15 significant digits."""
+    if math.isnan(value):
+        return ""
+    return str(int(value)) if value.is_integer() else f"{value:.15g}"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    numbers=st.lists(st.tuples(STAT_NUMBERS, STAT_NUMBERS), min_size=1, max_size=8),
+    texts=st.lists(st.text("abcé -", max_size=6).map(str.strip), min_size=8, max_size=8),
+    kind=st.sampled_from(["sav", "dta"]),
+)
+def test_statistical_files_read_column_by_column_as_each_value_shows(numbers, texts, kind):
+    frame = pd.DataFrame(
+        {
+            "id": [f"P{i}" for i in range(len(numbers))],
+            "x": [a for a, _ in numbers],
+            "y": [b for _, b in numbers],
+            "t": texts[: len(numbers)],
+        }
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / f"raw.{kind}"
+        (pyreadstat.write_sav if kind == "sav" else pyreadstat.write_dta)(frame, str(path))
+        table = read_raw(path)
+    expected = [[f"P{i}", shown_number(a), shown_number(b), t] for i, ((a, b), t) in enumerate(zip(numbers, texts))]
+    assert rows(table) == expected
+    assert str(table.frame.dtypes.iloc[0]) == "str"

@@ -1214,20 +1214,30 @@ def _pick_sheet(book, sheet: str | int | None, path: Path):
 # --------------------------------------------------------------------------------------------- SPSS and Stata
 
 
-def _stat_column(values: pd.Series, letters: set[str]) -> list[str]:
-    """A column of a statistical file as text; Stata's extended missing values (.a–.z) shown as Stata does."""
+def _stat_column(values: pd.Series, letters: set[str]) -> pa.Array:
+    """A column of a statistical file as text, :func:`_cell_text` of each value (worked out at once for a column
+    of numbers or of text, value by value for others); Stata's extended missing values (.a–.z) shown as Stata
+    does."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
-        out = np.full(len(numbers), "", dtype=object)
         finite = np.isfinite(numbers)
         whole = finite & (numbers == np.round(numbers)) & (np.abs(numbers) < 2.0**62)
-        out[whole] = numbers[whole].astype(np.int64).astype(str).tolist()
-        rest = np.flatnonzero(finite & ~whole)
-        out[rest] = [_cell_text(numbers[i]) for i in rest]
-        return out.tolist()
-    texts = [_cell_text(v) for v in values]
+        texts = pc.cast(pa.array(np.where(whole, numbers, 0).astype(np.int64)), pa.large_string())
+        if whole.all():
+            return texts
+        other = numbers[~whole]
+        shown = np.full(len(other), "", dtype=object)  # missing, or infinite
+        fractional = np.isfinite(other)
+        codes, distinct = pd.factorize(other[fractional])  # each distinct number formatted once
+        shown[fractional] = np.array([_cell_text(v) for v in distinct], dtype=object)[codes]
+        return pc.replace_with_mask(texts, pa.array(~whole), pa.array(shown, type=pa.large_string()))
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # text, and missing values
+        texts = pc.fill_null(pa.array(values, type=pa.large_string(), from_pandas=True), "")
+    else:
+        texts = pa.array([_cell_text(v) for v in values], type=pa.large_string())
     if letters:
-        texts = [f".{t}" if t in letters else t for t in texts]
+        extended = pc.is_in(texts, pa.array(sorted(letters), type=pa.large_string()))
+        texts = pc.if_else(extended, pc.utf8_replace_slice(texts, 0, 0, "."), texts)
     return texts
 
 
@@ -1251,9 +1261,11 @@ def _read_stat(path: Path, kind: str, encoding: str = "auto") -> RawTable:
     if kind == "sav":
         extended = {}  # SPSS user-missing values are ordinary numbers, kept as they are
     text = pd.DataFrame(
-        {column: _stat_column(frame[column], extended.get(column, set())) for column in frame.columns},
+        {
+            column: pd.arrays.ArrowStringArray(_stat_column(frame[column], extended.get(column, set())), dtype=TEXT)
+            for column in frame.columns
+        },
         columns=list(frame.columns),
-        dtype=TEXT,
     )
 
     def code_text(column: str, code) -> str:
