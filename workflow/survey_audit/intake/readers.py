@@ -5,8 +5,9 @@ with extra header rows (question text and import ids, as Qualtrics writes them),
 Every reader returns a :class:`RawTable`: all values as text exactly as in the file (blank as ""; pandas' text
 dtype, held by Arrow rather than as one Python string per value), each record with the row number a reader of
 the file would point at (the line a record starts on for text files, even when a quoted value spans several
-lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so later errors can name it. Every file is read once, through :func:`~survey_audit.provenance.read_bytes`, and parsed from
-memory, so the hash a job records is that of the bytes it parsed.
+lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so later errors can name it. Every
+file is read once, through :func:`~survey_audit.provenance.read_bytes`, and parsed from memory, so the hash a job
+records is that of the bytes it parsed.
 
 Text is read by Arrow's CSV reader, straight into columns, when that reading is provably the one Python's ``csv``
 module gives: a line that is one whole record whose quoting the ``csv`` module accepts (checked on every line at
@@ -912,12 +913,12 @@ def _table_from_columns(
     head = [[column[i].as_py() for column in columns] for i in range(min(2, len(lines)))]
     layout, skip, question_text, import_ids = _split_layout(layout, header, lines, head, path, private)
     lines, columns = lines[skip:], [column.slice(skip) for column in columns]
-    repeats = None
+    repeats = None  # the records equal to the header in every column so far
     for column, name in zip(columns, header):
         same = pc.equal(column, name)
         repeats = same if repeats is None else pc.and_(repeats, same)
         if not pc.any(repeats).as_py():
-            break
+            break  # no record repeats the header
     else:
         raise InputError(
             "the row repeats the header row (were two exports joined?)",
