@@ -1,7 +1,8 @@
 """Harmonise at scale: the columnar mapping (each distinct value of a column mapped once, the result broadcast to
 its rows) gives what a reading cell by cell gives. Oracle: a plain row-by-row reference written here, the code
 before harmonise went columnar, run on the bundled waves replicated to thousands of rows with stray case and
-whitespace, value labels and injected bad values; frames, findings and the first error must be equal."""
+whitespace, value labels and injected bad values; frames, findings and the first error must be equal. The keys
+ids are compared by (computed by Arrow where it can) are normalise_text's."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT, bundled_plan
 from survey_audit.config.variables import NO_ANSWER, STRAY_TEXT, normalise_text
 from survey_audit.errors import InputError, raw_value
-from survey_audit.intake.harmonise import FINDING_COLUMNS, harmonise
-from survey_audit.intake.readers import RawTable, read_raw
+from survey_audit.intake.harmonise import _ASCII_SPACE, FINDING_COLUMNS, _normalised, harmonise
+from survey_audit.intake.readers import TEXT, RawTable, read_raw
 
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 _INTEGER = re.compile(r"^[+-]?\d+(\.0+)?$")
@@ -261,12 +266,12 @@ def scaled(raw: RawTable, book, n: int, seed: int) -> RawTable:
                 labels[column] = {f"label {code}": code for code in codes}
                 use = rng.random(n) < 0.05
                 cells[use] = [f"label {codes[i % 2]}" + (" " if i % 3 == 0 else "") for i in range(use.sum())]
-            frame[column] = cells
+            frame[column] = pd.array(cells, dtype=TEXT)  # the readers' dtype
     ids = frame[book.respondent_id].to_numpy(dtype=object, copy=True)
     ids[:] = [f"R{i}" for i in rng.integers(0, n // 2, n)]  # about 40% of the ids repeated
     ids[rng.random(n) < 0.1] = " r1 "  # the same id as R1 once case and space are ignored
     ids[rng.random(n) < 0.02] = "  "
-    frame[book.respondent_id] = ids
+    frame[book.respondent_id] = pd.array(ids, dtype=TEXT)
     return replace(raw, frame=frame, source_rows=np.arange(2, n + 2, dtype=np.int64), value_labels=labels)
 
 
@@ -344,3 +349,21 @@ def test_a_bad_number_or_date_stops_both_at_the_same_row_with_the_same_message(p
     expected = outcome(lambda: reference(bad, book, variables))
     assert isinstance(expected, str) and "row" in expected
     assert outcome(lambda: harmonise(bad, book, variables)) == expected
+
+
+# ------------------------------------------------------------------------------------ ids compared by Arrow
+
+
+def test_the_ascii_whitespace_arrow_looks_for_is_what_str_split_splits_at():
+    found = pc.match_substring_regex(pa.array([chr(c) for c in range(128)]), _ASCII_SPACE).to_pylist()
+    assert [chr(c) for c in range(128) if found[c]] == [chr(c) for c in range(128) if chr(c).isspace()]
+
+
+ID_TEXT = st.text(st.sampled_from(list("aZq9- _\t\x0b\x1f\xa0\u3000éÉẞİﬁΣς")), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(ID_TEXT | st.sampled_from(["", " ", "R1", " r1 ", "r 1", "R  1"]), max_size=12))
+def test_ids_are_compared_in_the_form_normalise_text_gives(values):
+    keys = _normalised(pa.array(values, type=pa.large_string()))
+    assert keys.to_pylist() == [normalise_text(value) for value in values]

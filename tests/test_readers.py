@@ -1,7 +1,9 @@
 """Readers: every format and encoding, row numbering, the platform layout, and every way a file can be broken.
 
 Expected values are written out by hand (or, in the property-based tests, computed from what was written with
-Python's csv module and openpyxl), never taken from the reader itself.
+Python's csv module and openpyxl), never taken from the reader itself. Besides, the two readings of a text file
+(Arrow's, and the csv module's alone: the strict path) are checked against each other on files of every kind,
+table for table and error for error.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import codecs
 import csv
 import datetime as dt
 import io
+import math
 import re
 import tempfile
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import openpyxl
@@ -23,7 +27,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from survey_audit.errors import ConfigError, InputError
+from survey_audit.errors import ConfigError, InputError, SurveyAuditError
+from survey_audit.intake import readers
 from survey_audit.intake.readers import decode, read_raw, sniff_delimiter
 
 
@@ -871,3 +876,253 @@ def test_text_is_split_into_lines_as_python_splits_a_file(text):
     from survey_audit.intake.readers import _LINE
 
     assert _LINE.findall(text) == list(io.StringIO(text, newline=""))
+
+
+# --------------------------------------------------------------------------------------------- fast and strict paths
+# Text is read by Arrow's CSV reader when every record is one soundly quoted line of the header's width, and by the
+# csv module otherwise (the strict path, which names every fault). The oracle here is the strict path: for every
+# file both must give the same table, or the same error.
+
+
+def attempt(path: Path, **options):
+    try:
+        return read_raw(path, **options)
+    except SurveyAuditError as exc:
+        return exc
+
+
+def both_paths(path: Path, **options):
+    """The file read as the reader chooses (and whether it chose the fast path), and by the strict path alone."""
+    taken = []
+    fast = readers._cells
+
+    def spy(*args):
+        cells = fast(*args)
+        taken.append(cells is not None)
+        return cells
+
+    with mock.patch.object(readers, "_cells", spy):
+        chosen = attempt(path, **options)
+    with mock.patch.object(readers, "_cells", lambda *args: None):
+        strict = attempt(path, **options)
+    return chosen, strict, any(taken)
+
+
+def assert_same(chosen, strict) -> None:
+    if isinstance(strict, SurveyAuditError):
+        assert isinstance(chosen, type(strict)), chosen
+        assert chosen.message == strict.message
+        return
+    assert not isinstance(chosen, Exception), chosen.message
+    pd.testing.assert_frame_equal(chosen.frame, strict.frame, check_exact=True)
+    assert str(chosen.frame.dtypes.iloc[0]) == "str"
+    assert chosen.source_rows.dtype == strict.source_rows.dtype == np.int64
+    assert chosen.source_rows.tolist() == strict.source_rows.tolist()
+    for name in (
+        "path",
+        "layout",
+        "encoding",
+        "delimiter",
+        "question_text",
+        "value_labels",
+        "import_ids",
+        "blank_rows",
+    ):
+        assert getattr(chosen, name) == getattr(strict, name), name
+
+
+PATHS = {
+    # name: (file, the fast path reads it)
+    "plain": ("id,q\n1,a\n2,b\n", True),
+    "quoted values, doubled and literal quotes": ('id,q,r\n1,"a, b","say ""hi"""\n2,a"b,""\n3, "c" ,\n', True),
+    "platform layout": (
+        'id,q\nID,"Question, with a comma"\n{"ImportId":"QID1"},{"ImportId":"QID2"}\n1,a\n2,b\n',
+        True,
+    ),
+    "blank rows and lines": ("\n,,\nid,q,r\n1,a,b\n\n,,\n  ,\t, \n2,c,d\n\n\n", True),
+    "\\r\\n line breaks": ("id,q\r\n1,a\r\n\r\n2,b\r\n", True),
+    "\\r line breaks": ("id,q\r1,a\r\r2,b", True),
+    "no final line break": ("id,q\n1,a", True),
+    "blank trailing unnamed columns": ("id,q,,\n1,a,,\n2,b, ,\n", True),
+    "byte-order mark": ("\ufeffid,q\n1,a\n", True),
+    "a quoted value over several lines": ('id,q\n1,"two\nlines"\n2,b\n', True),
+    "a quoted line break at the end of a line": ('id,q\n1,"a\r"\n', True),
+    "lines inside a quoted value that look like records": ('id,q\n1,"a\n2,b\n""c"",d"\n3,e\n\n4,"f\r\n"\n', True),
+    "question text over several lines": (
+        'id,q\nID,"Question\nover lines"\n{"ImportId":"QID1"},{"ImportId":"QID2"}\n1,"a\n\nb"\n',
+        True,
+    ),
+    "a header over several lines": ('id,"q\nr"\n1,a\n', False),
+    "a value over several lines in a record too short": ('id,q,r\n1,"a\nb"\n2,c,d\n', False),
+    "a value over several lines in a record too long": ('id,q\n1,"a\nb",c\n', False),
+    "a value over several lines, too long for the csv module": (
+        'id,q\n1,"' + "x\n" * (csv.field_size_limit() // 2 + 1) + '"\n',
+        False,
+    ),
+    "a line of spaces": ("id,q\n1,a\n   \n2,b\n", False),
+    "records shorter than unnamed trailing columns": ("id,q,\n1,a\n2,b,\n", False),
+    "a value longer than the csv module allows": ("id,q\n1," + "x" * (csv.field_size_limit() + 1) + "\n", False),
+    "text after a closing quote": ('id,q\n1,"a"b\n', False),
+    "a quote never closed": ('id,q\n1,a\n2,"b\n', False),
+    "a short record": ("id,q,r\n1,a,b\n2,c\n", False),
+    "a long record": ("id,q\n1,a\n2,b,c\n", False),
+    "a value under an unnamed trailing column": ("id,q,\n1,a,\n2,b,x\n", True),
+    "a repeated header": ("id,q\n1,a\nid,q\n", True),
+    "a column name twice": ("id,id\n1,2\n", True),
+    "a column without a name": ("id,,q\n1,2,3\n", True),
+    "blank lines alone": ("\n\n,\n", True),
+    "a header alone": ("id,q\n\n", True),
+    "a platform layout without its import ids": ('id,q\nID,"Question"\n1,a\n', True),
+}
+
+
+@pytest.mark.parametrize("name", list(PATHS))
+def test_the_fast_path_reads_what_the_strict_path_reads(tmp_path, name):
+    text, fast = PATHS[name]
+    path = tmp_path / "raw.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    chosen, strict, taken = both_paths(path)
+    assert taken == fast
+    assert_same(chosen, strict)
+
+
+@pytest.mark.parametrize(
+    "data, options",
+    [
+        ("id;q\n1;a,b\n", {"delimiter": ";"}),
+        ("id,q\n1,a\n", {"delimiter": ";"}),  # the declared delimiter does not split the header
+        ("id,q\n1,a\n", {"layout": "platform"}),
+        ("id,q\n1,a é\n".encode("cp1252"), {}),
+        ("id,q\n1,a “é”\n".encode("utf-16"), {}),
+        ("id,q\n1,a\n".encode("utf-16-le"), {"encoding": "utf-16-le"}),
+        (codecs.BOM_UTF8 * 2 + b"id,q\n1,a\n", {"encoding": "utf-8"}),
+        (codecs.BOM_UTF8 * 2 + b"id,q\n1,a\n", {}),
+        (b"id,q\n1,\xff\n", {}),
+        (b"id,q\n1,a\x00\n", {}),
+        (b"id,q\n1,\xed\xa0\x80\n", {"encoding": "utf-8"}),  # a surrogate: not UTF-8 for Python
+    ],
+)
+def test_encodings_delimiters_and_layouts_read_alike_on_both_paths(tmp_path, data, options):
+    path = tmp_path / "raw.csv"
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    chosen, strict, _ = both_paths(path, **options)
+    assert_same(chosen, strict)
+
+
+def test_large_file_takes_the_fast_path(tmp_path):
+    n = 20_000
+    text = "id,age,multi,note\r\n" + "".join(f'R{i},{i % 90},"a, ""b""",x{"é" * (i % 3)}\r\n' for i in range(n))
+    path = tmp_path / "raw.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    chosen, strict, taken = both_paths(path)
+    assert taken and len(chosen) == n
+    assert_same(chosen, strict)
+
+
+FAULTS = st.sampled_from(['"', ",", "\n", "\r", "\r\n", " ", "", '""', "x"])
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    table=_tables(st.sampled_from(list('ab ,;"\r\n\té')), specials=[",", '"', "\n", "\r", " ", 'a"b', ""]),
+    breaks=st.booleans(),
+    trailing=st.booleans(),
+    blank=st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["", " ", ",,,,,,"])), max_size=2),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    lineterminator=st.sampled_from(["\n", "\r\n"]),
+    faults=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), FAULTS), max_size=2),
+)
+def test_either_path_gives_the_same_table_or_the_same_error(
+    table, breaks, trailing, blank, quoting, lineterminator, faults
+):
+    """Files written by the csv module (values with or without line breaks, a blank unnamed last column or not,
+    blank lines between records), some then broken by a stray quote, delimiter, line break or space: the
+    reader's choice and the strict path agree on every one."""
+    names, body = table
+    if not breaks:
+        body = [[value.replace("\r", "").replace("\n", "") for value in row] for row in body]
+    if trailing:
+        names, body = [*names, ""], [[*row, ""] for row in body]
+    text, _ = write_csv(names, body, ",", lineterminator, quoting)
+    records = text.split(lineterminator)
+    for at, line in blank:
+        records.insert(min(at, len(records) - 1), line[: len(names) - 1] if line.startswith(",") else line)
+    text = lineterminator.join(records)
+    for at, fault in faults:
+        position = int(at * len(text))
+        text = text[:position] + fault + text[position:]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "raw.csv"
+        path.write_text(text, encoding="utf-8", newline="")
+        chosen, strict, _ = both_paths(path)
+    assert_same(chosen, strict)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.sampled_from(list('a ,"\r\n')), max_size=40))
+def test_lines_are_found_where_python_splits_a_file(text):
+    """The fast path finds line breaks in the bytes; the oracle is io.StringIO(newline="")."""
+    body = memoryview(text.encode("utf-8"))
+    offsets = readers._line_offsets(body)
+    found = [str(body[a:b], "utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
+    assert found == list(io.StringIO(text, newline=""))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.binary(max_size=12)
+    | st.lists(
+        st.sampled_from([b"\xed", b"\xa0", b"\x80", b"\xf4", b"\x90", b"\xc0", b"\xe0", b"\xf0", b"a", b"\xbf"]),
+        max_size=6,
+    ).map(b"".join)
+)
+def test_utf8_is_valid_where_python_decodes_it(data):
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert readers._valid_utf8(data, memoryview(data)) == valid
+
+
+# --------------------------------------------------------------------------------------------- statistical files
+
+
+STAT_NUMBERS = st.one_of(
+    st.integers(-(2**53), 2**53).map(float),
+    st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False).map(float),
+    st.floats(1e16, 1e300),
+    st.just(float("nan")),
+)
+
+
+def shown_number(value: float) -> str:
+    """A number as a CSV export of the file would show it: blank when missing, whole numbers without a point,
+    others to 15 significant digits."""
+    if math.isnan(value):
+        return ""
+    return str(int(value)) if value.is_integer() else f"{value:.15g}"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    numbers=st.lists(st.tuples(STAT_NUMBERS, STAT_NUMBERS), min_size=1, max_size=8),
+    texts=st.lists(st.text("abcé -", max_size=6).map(str.strip), min_size=8, max_size=8),
+    kind=st.sampled_from(["sav", "dta"]),
+)
+def test_statistical_files_read_column_by_column_as_each_value_shows(numbers, texts, kind):
+    frame = pd.DataFrame(
+        {
+            "id": [f"P{i}" for i in range(len(numbers))],
+            "x": [a for a, _ in numbers],
+            "y": [b for _, b in numbers],
+            "t": texts[: len(numbers)],
+        }
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / f"raw.{kind}"
+        (pyreadstat.write_sav if kind == "sav" else pyreadstat.write_dta)(frame, str(path))
+        table = read_raw(path)
+    expected = [[f"P{i}", shown_number(a), shown_number(b), t] for i, ((a, b), t) in enumerate(zip(numbers, texts))]
+    assert rows(table) == expected
+    assert str(table.frame.dtypes.iloc[0]) == "str"

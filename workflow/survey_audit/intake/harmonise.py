@@ -26,16 +26,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config.codebook import Codebook, Mapping
 from ..config.variables import NO_ANSWER, STRAY_TEXT, Variable, VariableSet, normalise_text
 from ..errors import Collector, InputError, raw_value
 from .check import label_problems, not_described
-from .readers import RawTable
+from .readers import TEXT, RawTable
 
 FINDING_COLUMNS = ["respondent_id", "source_row", "variable", "column", "finding"]
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 _INTEGER = re.compile(r"^[+-]?\d+(\.0+)?$")
+_ASCII_SPACE = "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f ]"  # the ASCII characters str.split() splits at (RE2)
 
 
 @dataclass
@@ -102,11 +105,12 @@ def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harm
     base["org"] = org
     base["region"] = region
     columns: dict[str, pd.Series] = {}
+    reasons = list(variables.missing_reasons)
     for var in codebook.variables(variables):
         mapping = codebook.mappings.get(var.name)
         if mapping is None or var.type == "text":
             continue  # derived later, or free text: dropped here
-        context = _Context(raw, mapping, ids, findings)
+        context = _Context(raw, mapping, reasons, findings)
         if var.is_multi:
             values, missing = _multi(context)
             columns.update(values)
@@ -116,7 +120,7 @@ def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harm
         else:
             value, missing = _categorical(context)
             columns[var.name] = value
-        columns[var.missing_column] = _missing_categorical(missing, variables)
+        columns[var.missing_column] = pd.Categorical.from_codes(missing, categories=reasons)
     frame = pd.concat([base, pd.DataFrame(columns, index=base.index)], axis=1)
     finding_frame = _finding_frame(findings, ids, raw.source_rows)
     finding_frame = finding_frame.sort_values(["source_row", "variable", "column"], kind="stable").reset_index(
@@ -125,16 +129,7 @@ def harmonise(raw: RawTable, codebook: Codebook, variables: VariableSet) -> Harm
     return Harmonised(frame, finding_frame)
 
 
-def _missing_categorical(reasons: np.ndarray, variables: VariableSet) -> pd.Categorical:
-    """Each row's missing reason (None: not missing) as a categorical over every reason, built from the codes of
-    the few distinct reasons (a reason that is no category becomes missing, as in ``pd.Categorical``)."""
-    categories = list(variables.missing_reasons)
-    codes, distinct = pd.factorize(reasons, sort=False)
-    positions = np.array([categories.index(r) if r in categories else -1 for r in distinct] + [-1], dtype=np.int64)
-    return pd.Categorical.from_codes(positions[codes], categories=categories)  # code -1 (None) picks the last
-
-
-def _finding_frame(findings: list[tuple[np.ndarray, str, str]], ids: np.ndarray, source_rows: np.ndarray):
+def _finding_frame(findings: list[tuple[np.ndarray, str, str]], ids: pd.arrays.ArrowStringArray, source_rows):
     """The findings, one row per note, in the order they were noted (per column: rows ascending)."""
     if not findings:
         return pd.DataFrame([], columns=FINDING_COLUMNS)
@@ -163,7 +158,7 @@ def _finding_frame(findings: list[tuple[np.ndarray, str, str]], ids: np.ndarray,
 def _distinct(raw: RawTable, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A column's factor codes (one per row), its distinct values in order of first appearance, and the source
     row of each distinct value's first appearance."""
-    codes, uniques = pd.factorize(raw.frame[column].to_numpy(dtype=object), sort=False, use_na_sentinel=False)
+    codes, uniques = pd.factorize(raw.frame[column], sort=False, use_na_sentinel=False)  # Arrow's hashing
     return codes, np.asarray(uniques, dtype=object), raw.source_rows[_first_rows(codes)]
 
 
@@ -176,21 +171,35 @@ def _first_rows(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1])))
 
 
-def _pseudonyms(raw: RawTable, codebook: Codebook) -> np.ndarray:
+def _pseudonyms(raw: RawTable, codebook: Codebook) -> pd.arrays.ArrowStringArray:
     """Replace raw respondent ids by wave-local pseudonyms in order of first appearance.
 
     Responses sharing an id (after case and whitespace are ignored) share a pseudonym, so duplicate detection
     still works; a blank id gets a pseudonym of its own. A pseudonym numbers the row where its id first appears.
+    The ids are compared by their distinct values (keys in order of first appearance, so the key codes of the
+    distinct values, spread to the rows, are those of the rows' keys); the pseudonyms are written by Arrow.
     """
     n = len(raw)
-    codes, uniques, _ = _distinct(raw, codebook.respondent_id)
-    keys = np.array([normalise_text(value) for value in uniques], dtype=object)
-    key_codes, key_uniques = pd.factorize(keys[codes], sort=False)
-    first = _first_rows(key_codes)
-    blank = np.array([not key for key in key_uniques], dtype=bool)[key_codes]
-    position = np.where(blank, np.arange(n), first[key_codes]) + 1
-    numbers = np.strings.zfill(position.astype(str), 4)
-    return np.strings.add(f"{codebook.wave}-", numbers).astype(object)
+    codes, uniques = pd.factorize(raw.frame[codebook.respondent_id], sort=False, use_na_sentinel=False)
+    keys = pc.dictionary_encode(_normalised(pa.array(uniques, type=pa.large_string())))
+    key_codes = keys.indices.to_numpy()[codes]
+    blank = np.asarray(pc.equal(pc.binary_length(keys.dictionary), 0))[key_codes]
+    position = np.where(blank, np.arange(n), _first_rows(key_codes)[key_codes]) + 1
+    numbers = pc.utf8_lpad(pc.cast(pa.array(position), pa.string()), width=4, padding="0")
+    ids = pc.binary_join_element_wise(f"{codebook.wave}-", numbers, "")
+    return pd.arrays.ArrowStringArray(ids.cast(pa.large_string()), dtype=TEXT)
+
+
+def _normalised(values: pa.Array) -> pa.Array:
+    """:func:`~survey_audit.config.variables.normalise_text` of each value: an ASCII value without whitespace
+    only has its case lowered (by Arrow); the others go through normalise_text itself."""
+    simple = pc.and_(pc.string_is_ascii(values), pc.invert(pc.match_substring_regex(values, _ASCII_SPACE)))
+    keys = pc.ascii_lower(values)
+    other = pc.invert(simple)
+    rest = values.filter(other).to_pylist()
+    if not rest:
+        return keys
+    return pc.replace_with_mask(keys, other, pa.array([normalise_text(v) for v in rest], type=keys.type))
 
 
 def _organisations(raw: RawTable, codebook: Codebook) -> tuple[pd.Categorical, pd.Categorical]:
@@ -227,12 +236,17 @@ def _organisations(raw: RawTable, codebook: Codebook) -> tuple[pd.Categorical, p
 class _Context:
     raw: RawTable
     mapping: Mapping
-    ids: np.ndarray
+    reasons: list[str]  # the missing reasons of the plan: the categories of a variable's missing column
     findings: list[tuple[np.ndarray, str, str]]
 
     @property
     def var(self) -> Variable:
         return self.mapping.variable
+
+    def reason_codes(self, reasons: np.ndarray) -> np.ndarray:
+        """Each reason's position among the missing reasons; -1 for None (not missing), and for a reason that is
+        none of them, as ``pd.Categorical`` would have it."""
+        return np.array([self.reasons.index(r) if r in self.reasons else -1 for r in reasons], dtype=np.int64)
 
     def note(self, column: str, counts: np.ndarray) -> None:
         """Note ``counts[i]`` findings of stray text on row ``i`` of the column (rows ascending)."""
@@ -283,7 +297,7 @@ def _categorical(ctx: _Context) -> tuple[pd.Categorical, np.ndarray]:
         else:
             missing[at] = target
     ctx.note(mapping.column, stray[codes])
-    return pd.Categorical.from_codes(value_codes[codes], categories=categories), missing[codes]
+    return pd.Categorical.from_codes(value_codes[codes], categories=categories), ctx.reason_codes(missing)[codes]
 
 
 def _integer(ctx: _Context) -> tuple[pd.arrays.IntegerArray, np.ndarray]:
@@ -341,15 +355,15 @@ def _integer(ctx: _Context) -> tuple[pd.arrays.IntegerArray, np.ndarray]:
             )
         numbers[at], stray[at] = number, value != text
     ctx.note(mapping.column, stray[codes])
-    return pd.arrays.IntegerArray(numbers[codes], absent[codes]), missing[codes]
+    return pd.arrays.IntegerArray(numbers[codes], absent[codes]), ctx.reason_codes(missing)[codes]
 
 
-def _multi(ctx: _Context) -> tuple[dict[str, pd.Series], np.ndarray]:
+def _multi(ctx: _Context) -> tuple[dict[str, pd.arrays.BooleanArray], np.ndarray]:
     mapping, var = ctx.mapping, ctx.var
     n = len(ctx.raw)
     chosen = {option: np.zeros(n, dtype=bool) for option in var.categories}
     answered = np.zeros(n, dtype=bool)
-    missing = np.full(n, None, dtype=object)
+    missing = np.full(n, -1, dtype=np.int64)  # positions among the missing reasons
     has_missing = np.zeros(n, dtype=bool)
     if mapping.column is not None:
         table = {**mapping.missing, **mapping.codes}
@@ -374,7 +388,7 @@ def _multi(ctx: _Context) -> tuple[dict[str, pd.Series], np.ndarray]:
         for option, flags in picked.items():
             chosen[option] = flags[codes]
             answered |= chosen[option]
-        missing = reason[codes]
+        missing = ctx.reason_codes(reason)[codes]
         has_missing = np.array([r is not None for r in reason], dtype=bool)[codes]
     else:
         selected = set(mapping.selected)
@@ -397,7 +411,8 @@ def _multi(ctx: _Context) -> tuple[dict[str, pd.Series], np.ndarray]:
             chosen[option] |= picked[codes]
             answered |= picked[codes]
             given = np.array([r is not None for r in reason], dtype=bool)[codes]
-            missing[given] = reason[codes][given]  # a later column's missing code replaces an earlier one's
+            # a later column's missing code replaces an earlier one's
+            missing[given] = ctx.reason_codes(reason)[codes][given]
             has_missing |= given
     conflict = np.flatnonzero(answered & has_missing)
     if len(conflict):
@@ -408,10 +423,6 @@ def _multi(ctx: _Context) -> tuple[dict[str, pd.Series], np.ndarray]:
             column=mapping.raw_columns[0],
             expected="either chosen options or a single missing code",
         )
-    missing[~answered & ~has_missing] = NO_ANSWER
-    values = {}
-    for option, flags in chosen.items():
-        series = pd.array(flags, dtype="boolean")
-        series[~answered] = pd.NA
-        values[var.option_column(option)] = series
+    missing[~answered & ~has_missing] = ctx.reason_codes([NO_ANSWER])[0]
+    values = {var.option_column(option): pd.arrays.BooleanArray(flags, ~answered) for option, flags in chosen.items()}
     return values, missing

@@ -2,17 +2,24 @@
 with extra header rows (question text and import ids, as Qualtrics writes them), XLSX, SPSS ``.sav`` and Stata
 ``.dta`` with value labels.
 
-Every reader returns a :class:`RawTable`: all values as text exactly as in the file (blank as ""), each record
-with the row number a reader of the file would point at (the line a record starts on for text files, even when a
-quoted value spans several lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so later
-errors can name it. Every file is read once, through :func:`~survey_audit.provenance.read_bytes`, and parsed from
-memory, so the hash a job records is that of the bytes it parsed.
+Every reader returns a :class:`RawTable`: all values as text exactly as in the file (blank as ""; pandas' text
+dtype, held by Arrow rather than as one Python string per value), each record with the row number a reader of
+the file would point at (the line a record starts on for text files, even when a quoted value spans several
+lines; the spreadsheet row for XLSX; the case number for SPSS and Stata), so later errors can name it. Every
+file is read once, through :func:`~survey_audit.provenance.read_bytes`, and parsed from memory, so the hash a job
+records is that of the bytes it parsed.
 
-Text is split into records by Python's ``csv`` module in one pass (quoting checked strictly); when every record
-is one line, record *i* starts on line *i* + 1, and only a file whose quoted values span lines (or whose quoting
-is broken) is followed record by record for the line each starts on. The checks on records are columnar: their
-widths as one array, the cells beyond the named columns only of the records longer than the header, the records
-as one array of text; the first record that fails a check is the one reported, as a reading row by row would.
+Text is read by Arrow's CSV reader, straight into columns, when that reading is provably the one Python's ``csv``
+module gives: a line that is one whole record whose quoting the ``csv`` module accepts (checked on every line at
+once with one regular expression) is that record, the few records whose quoted values run over several lines are
+read by the ``csv`` module too (for the lines they take, and to check Arrow's reading of them), every record has
+the header's width and no value exceeds the ``csv`` module's size limit (:func:`_cells`). Any other file (broken
+quoting, records of other widths, a line of spaces) is split by the ``csv`` module alone, in one pass, quoting
+checked strictly, and followed record by record for the line each starts on when its records span lines (or its
+quoting is broken); its faults are named from there. Both paths give the same table and the same errors. The
+checks on records are columnar: their widths as one array, the cells beyond the named columns only of the
+records longer than the header, blank records and repeated headers column by column; the first record that
+fails a check is the one reported, as a reading row by row would.
 
 Decoding is never silent. ``encoding: auto`` reads, in this order:
 
@@ -55,6 +62,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from ..errors import ConfigError, Found, InputError, raw_value
 from ..provenance import read_bytes
@@ -75,6 +85,9 @@ LAYOUTS = ("auto", "plain", "platform")
 DELIMITER_NAMES = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "tab", "|": "'|' (pipe)"}
 SNIFF_LINES = 200  # lines of a text file the delimiter is judged on
 SHOW_CHARS = 40  # characters of a value shown around a problem
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype of a raw column: pandas' text, held by Arrow
+CHUNK = 1 << 24  # bytes of a text file scanned at once for its line breaks, and read by Arrow at once
+ROWS_AT_ONCE = 1 << 16  # records the csv module read turned into Arrow columns at once
 
 # UTF-8 sequences of the characters a cp1252 file would hold (Latin-1 supplement, Latin Extended-A, general
 # punctuation, the euro sign). Finding one in a file that is not valid UTF-8 means the file mixes encodings.
@@ -93,7 +106,7 @@ codecs.register_error("survey_audit.mark", _mark_bytes)
 
 @dataclass
 class RawTable:
-    """A raw export as text: one row per record, one column per raw column.
+    """A raw export as text: one row per record, one column per raw column (dtype :data:`TEXT`).
 
     ``source_rows`` holds each record's row in the file (line, spreadsheet row or case number); ``encoding`` and
     ``delimiter`` what a text file was read with; ``question_text`` the question of each column (platform layout,
@@ -592,13 +605,26 @@ def _quoting_error(
 def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, private) -> RawTable:
     data = read_bytes(path)
     declared = None if delimiter == "auto" else _delimiter_char(delimiter)
-    text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto", private=private)
-    used = declared or sniff_delimiter(text)
+    found = _utf8_body(data, encoding)
+    if found is None:  # another encoding (or a problem decode names): the text, decoded, as UTF-8 bytes
+        text, used_encoding = decode(data, encoding, path, delimiter=declared or "auto", private=private)
+        body = memoryview(text.encode("utf-8"))
+    else:
+        (body, used_encoding), text = found, None
+    offsets = _line_offsets(body)
+    used = declared or sniff_delimiter(str(body[: offsets[min(SNIFF_LINES, len(offsets) - 1)]], "utf-8"))
+    ends_open = body[-1:] not in (b"\n", b"\r")
+    options = {"encoding": used_encoding, "delimiter": used, "private": private}
+    cells = _cells(body, offsets, used)
+    if cells is not None:
+        del data, text, body, found  # the columns are all that is needed now
+        return _table_from_cells(path, *cells, layout=layout, **options)
+    text = str(body, "utf-8") if text is None else text
+    del data, body, found
     all_lines, all_rows = _parse(text, used, path, private)
     filled = _filled(all_rows)
-    if not filled.any():
-        raise InputError("the file is empty", file=path, expected="a header row and at least one response")
-    lines, rows = all_lines[filled], list(itertools.compress(all_rows, filled))
+    lines, blank_rows = _records_found(path, all_lines, filled)
+    rows = list(itertools.compress(all_rows, filled))
     if declared is not None and len(rows[0]) == 1:
         sniffed = sniff_delimiter(text)
         header = next((f for _, f in _lenient_records(text, sniffed) if any(v.strip() for v in f)), [])
@@ -612,20 +638,202 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
                 expected="the delimiter the file uses",
                 hint="set 'delimiter: auto' (or the right character) in the codebook's file section",
             )
-    skipped = ~filled & (all_lines > lines[0]) & (all_lines < lines[-1])
-    ends_open = not text.endswith(("\n", "\r"))
-    del data, text, all_rows  # the records are all that is needed now: free the rest before they become a table
+    del text, all_rows  # the records are all that is needed now: free the rest before they become a table
     return _table_from_records(
-        path,
-        lines,
-        rows,
-        layout=layout,
-        spreadsheet=False,
-        encoding=used_encoding,
-        delimiter=used,
-        blank_rows=all_lines[skipped].tolist(),
-        ends_open=ends_open,
-        private=private,
+        path, lines, rows, layout=layout, spreadsheet=False, blank_rows=blank_rows, ends_open=ends_open, **options
+    )
+
+
+def _records_found(path: Path, all_lines: np.ndarray, filled: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The lines of the records with a value (``filled``), and the blank ones between the first and the last."""
+    if not filled.any():
+        raise InputError("the file is empty", file=path, expected="a header row and at least one response")
+    lines = all_lines[filled]
+    skipped = ~filled & (all_lines > lines[0]) & (all_lines < lines[-1])
+    return lines, all_lines[skipped].tolist()
+
+
+# --------------------------------------------------------------------------------------------- text: the fast path
+
+
+def _utf8_body(data: bytes, encoding: str) -> tuple[memoryview, str] | None:
+    """The file's bytes without their byte-order mark, and the encoding :func:`decode` records, when decode
+    would read them as UTF-8 as they are (``auto`` or a declared UTF-8; valid, no NUL, one byte-order mark at
+    most); None for every other file, which decode reads (or refuses) instead."""
+    try:
+        codec = "utf-8" if encoding == "auto" else codecs.lookup(encoding).name
+    except LookupError:
+        return None
+    if codec != "utf-8":
+        return None
+    marked = data.startswith(codecs.BOM_UTF8)
+    body = memoryview(data)[len(codecs.BOM_UTF8) :] if marked else memoryview(data)
+    if body[:3] == codecs.BOM_UTF8 or b"\x00" in data or not _valid_utf8(data, body):
+        return None
+    return body, "utf-8-sig" if marked else "utf-8"
+
+
+def _valid_utf8(data: bytes, body: memoryview) -> bool:
+    """Whether ``body`` (``data`` or its tail) is valid UTF-8 as Python's codec defines it (no overlong forms,
+    surrogates or code points beyond U+10FFFF), checked by Arrow on the bytes in place."""
+    if data.isascii():
+        return True
+    offsets = pa.py_buffer(np.array([0, len(body)], dtype=np.int64))
+    whole = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(body)])
+    try:
+        whole.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _line_offsets(body: memoryview) -> np.ndarray:
+    """Where each line of the text starts, then where the last ends: lines split as :data:`_LINE` splits them
+    (at \\r\\n, \\r or \\n), found a chunk of bytes at a time."""
+    raw = np.frombuffer(body, dtype=np.uint8)
+    ends = []
+    for start in range(0, len(raw), CHUNK):
+        part = raw[start : start + CHUNK + 1]  # one byte more: whether a \r is followed by \n
+        returns = np.flatnonzero(part[:CHUNK] == 13)
+        feeds = np.flatnonzero(part[:CHUNK] == 10)
+        if len(returns):
+            alone = returns[(returns + 1 >= len(part)) | (part[np.minimum(returns + 1, len(part) - 1)] != 10)]
+            feeds = np.sort(np.concatenate([feeds, alone]))
+        ends.append(feeds + start + 1)
+    starts = np.concatenate([[0], *ends]).astype(np.int64)
+    return starts if starts[-1] == len(raw) else np.append(starts, len(raw))
+
+
+def _sound_line(delimiter: str) -> str:
+    """A line the csv module reads as one whole record (RE2 syntax): fields, each empty, unquoted (not starting
+    with a quote; quotes inside are text) or quoted (quotes inside doubled, a delimiter or the line's end right
+    after the closing quote), then the line break if any."""
+    other = f"\\x{{{ord(delimiter):x}}}"
+    field = f'(?:"(?:[^"\\r\\n]|"")*"|[^"{other}\\r\\n][^{other}\\r\\n]*)?'
+    return f"^{field}(?:{other}{field})*(?:\\r\\n|\\r|\\n)?$"
+
+
+def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> tuple[np.ndarray, list] | None:
+    """Delimited text read by Arrow's CSV reader into columns of text, and the line each record starts on, when
+    that reading is provably the csv module's; None for any other file, which the csv module then reads (and
+    whose faults it names).
+
+    Lines are taken from the first, each at the start of a record. A line that is one whole record soundly
+    quoted (:func:`_sound_line`, checked on every line at once) is that record; on a line that is not (a quoted
+    value goes on over the next lines), the csv module reads the record with the lines it takes, and the next
+    record starts after them (:func:`_spans`). Arrow's reading must give those records, in the same order: as
+    many, the ones the csv module read equal to its, every record that is not an empty line as wide as the first
+    (two fields or more; Arrow reads an empty line as that many blank values, the csv module as none: blank
+    either way), and no value longer than the csv module's limit."""
+    count = len(offsets) - 1
+    if count == 0 or body[:3] == codecs.BOM_UTF8:  # Arrow drops a byte-order mark the text still holds
+        return None
+    lines = pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(body)])
+    sound = np.asarray(pc.match_substring_regex(lines, _sound_line(delimiter)))
+    first = next((i for i, line in enumerate(lines[:SNIFF_LINES].to_pylist()) if line.strip("\r\n")), None)
+    if first is None or not sound[first]:
+        return None
+    width = len(next(csv.reader([lines[first].as_py()], delimiter=delimiter)))
+    spans = _spans(lines, sound, delimiter, width) if width >= 2 else None
+    del lines
+    if spans is None:
+        return None
+    starts = np.ones(count, dtype=bool)  # the lines records start on
+    for start, taken, _ in spans:
+        starts[start + 1 : start + taken] = False
+    starts = np.flatnonzero(starts) + 1
+    names = [str(i) for i in range(width)]
+    try:
+        cells = pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(body)),
+            read_options=pa_csv.ReadOptions(column_names=names, block_size=CHUNK, use_threads=False),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=bool(spans)
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,  # checked already
+            ),
+            memory_pool=_column_pool(),
+        )
+    except pa.ArrowInvalid:  # records of other widths (or a line of spaces): for the csv module to name
+        return None
+    limit = csv.field_size_limit()
+    if cells.num_rows != len(starts) or any(pc.max(pc.binary_length(c)).as_py() > limit for c in cells.columns):
+        return None
+    if spans:
+        rows = pa.array(np.searchsorted(starts, [start + 1 for start, _, _ in spans]))
+        for position, column in enumerate(cells.columns):
+            if column.take(rows).to_pylist() != [fields[position] for _, _, fields in spans]:
+                return None
+    return starts.astype(np.int64), cells.columns
+
+
+def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str, width: int) -> list | None:
+    """The records that start on a line :func:`_sound_line` does not accept, read by the csv module: (first line,
+    lines taken, fields) of each, taken in order from a record's start (a line inside one of them is not the
+    start of a record, whatever it looks like); None when one is faulty or not ``width`` fields wide."""
+    spans, after = [], 0
+    for start in np.flatnonzero(~sound).tolist():
+        if start < after:
+            continue  # inside the record before
+        following = (lines[k].as_py() for k in range(start, len(lines)))
+        reader = csv.reader(following, delimiter=delimiter, strict=True)
+        try:
+            fields = next(reader)
+        except (csv.Error, StopIteration):
+            return None
+        if len(fields) != width:
+            return None
+        spans.append((start, reader.line_num, fields))
+        after = start + reader.line_num
+    return spans
+
+
+def _column_pool() -> pa.MemoryPool:
+    """The memory the columns Arrow reads from text are held in: jemalloc where pyarrow has it (it packs the
+    many buffers of a CSV read more tightly than the default pool: about 150 MB less, and a second less, for a
+    million records of 70 columns), otherwise the default pool."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
+
+
+def _blank(column: pa.ChunkedArray) -> np.ndarray:
+    """Whether each value is blank: empty or whitespace alone (Arrow's whitespace is Python's)."""
+    return np.asarray(pc.or_(pc.equal(pc.binary_length(column), 0), pc.utf8_is_space(column)))
+
+
+def _table_from_cells(path: Path, all_lines: np.ndarray, columns: list, *, layout: str, private, **meta) -> RawTable:
+    """What :func:`_table_from_records` does for records of any width, done on columns of records of one width
+    (:func:`_cells`; ``all_lines`` the line each starts on): blank records skipped, the header checked, values
+    under trailing unnamed columns refused, the rest as :func:`_table_from_columns`."""
+    filled = np.zeros(len(all_lines), dtype=bool)
+    for column in columns:
+        filled |= ~_blank(column)
+        if filled.all():
+            break
+    lines, blank_rows = _records_found(path, all_lines, filled)
+    at = np.flatnonzero(filled)
+    header = _named_header([column[int(at[0])].as_py() for column in columns], path, int(lines[0]), False)
+    if at[-1] - at[0] + 1 == len(at):  # no blank line among the records: the columns as they are
+        columns = [column.slice(int(at[0]) + 1, len(at) - 1) for column in columns]
+    else:
+        columns = [column.take(at[1:]) for column in columns]
+    lines = lines[1:]
+    if len(columns) > len(header):  # trailing unnamed columns: the first record with a value under one is refused
+        stray = np.zeros(len(lines), dtype=bool)
+        for column in columns[len(header) :]:
+            stray |= ~_blank(column)
+        if stray.any():
+            first = int(np.argmax(stray))
+            fields = [column[first].as_py() for column in columns]
+            _check_width(fields, header, len(columns), path, int(lines[first]), False, False)
+    return _table_from_columns(
+        path, lines, header, columns[: len(header)], layout=layout, private=private, blank_rows=blank_rows, **meta
     )
 
 
@@ -661,50 +869,94 @@ def _table_from_records(
     *,
     layout: str,
     spreadsheet: bool,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    sheet: str | None = None,
-    blank_rows: list[int] | None = None,
     ends_open: bool = False,
     private: Collection[str] | None = None,
+    **meta,
 ) -> RawTable:
-    """Header checks, row widths and layout detection, shared by text files and spreadsheets: ``rows`` are the
-    records that are not blank (the header first), ``lines`` the row each starts on."""
-    header_line, raw_header = int(lines[0]), rows[0]
+    """Header checks and row widths for records of any width, as the csv module and openpyxl give them: ``rows``
+    are the records that are not blank (the header first), ``lines`` the row each starts on; the rest as
+    :func:`_table_from_columns`. ``rows`` is emptied as its values move into Arrow columns (:func:`_text_columns`).
+    """
+    header = _named_header(rows[0], path, int(lines[0]), spreadsheet)
+    raw_width = len(rows.pop(0))
+    lines = lines[1:]
+    _check_widths(rows, lines, header, raw_width, path, spreadsheet, ends_open)
+    columns = _text_columns(rows, len(header))
+    return _table_from_columns(path, lines, header, columns, layout=layout, private=private, **meta)
+
+
+def _named_header(raw_header: list[str], path: Path, line: int, spreadsheet: bool) -> list[str]:
+    """The header's named columns, checked; trailing unnamed columns are allowed while every value under them is
+    blank (which the records' checks see to)."""
     width = len(raw_header)
     while width and not raw_header[width - 1].strip():
-        width -= 1  # trailing unnamed columns are allowed while every value under them is blank
+        width -= 1
     header = raw_header[:width]
-    _check_header(header, path, header_line, spreadsheet)
-    lines, rows = lines[1:], rows[1:]
-    _check_widths(rows, lines, header, len(raw_header), path, spreadsheet, ends_open)
-    head = [(fields + [""] * (width - len(fields)))[:width] for fields in rows[:2]]
+    _check_header(header, path, line, spreadsheet)
+    return header
+
+
+def _table_from_columns(
+    path: Path,
+    lines: np.ndarray,
+    header: list[str],
+    columns: list,
+    *,
+    layout: str,
+    private: Collection[str] | None,
+    blank_rows: list[int] | None = None,
+    **meta,
+) -> RawTable:
+    """Layout detection, the repeated-header check and the frame, shared by every reader of text and
+    spreadsheets: ``columns`` (Arrow arrays of text) hold the values under the named columns of the records
+    below the header, ``lines`` the row each record starts on."""
+    head = [[column[i].as_py() for column in columns] for i in range(min(2, len(lines)))]
     layout, skip, question_text, import_ids = _split_layout(layout, header, lines, head, path, private)
-    lines, grid = lines[skip:], _grid(rows[skip:], width)
-    repeats = np.ones(len(lines), dtype=bool)
-    for position, name in enumerate(header):
-        repeats &= grid[:, position] == name
-    if repeats.any():
+    lines, columns = lines[skip:], [column.slice(skip) for column in columns]
+    repeats = None  # the records equal to the header in every column so far
+    for column, name in zip(columns, header):
+        same = pc.equal(column, name)
+        repeats = same if repeats is None else pc.and_(repeats, same)
+        if not pc.any(repeats).as_py():
+            break  # no record repeats the header
+    else:
         raise InputError(
             "the row repeats the header row (were two exports joined?)",
             file=path,
-            row=int(lines[np.argmax(repeats)]),
+            row=int(lines[pc.index(repeats, True).as_py()]),
             expected="one header row at the top of the file",
             hint="remove the repeated header row, and check that no response appears twice",
         )
-    frame = pd.DataFrame(grid, columns=header, dtype=object)
+    frame = pd.DataFrame(
+        {name: pd.arrays.ArrowStringArray(column, dtype=TEXT) for name, column in zip(header, columns)},
+        columns=header,
+        copy=False,
+    )
     return RawTable(
         path,
         frame,
         lines.astype(np.int64),
         layout=layout,
-        encoding=encoding,
-        delimiter=delimiter,
         question_text=question_text,
         import_ids=import_ids,
         blank_rows=tuple(blank_rows or ()),
-        sheet=sheet,
+        **meta,
     )
+
+
+def _text_columns(rows: list[list[str]], width: int) -> list[pa.ChunkedArray]:
+    """The records as Arrow columns of text (:func:`_grid`), converted a block of records at a time from the last,
+    each block's records dropped from ``rows`` once converted: their strings are freed as they go, not after a
+    second copy of the whole file is made."""
+    blocks = []
+    for start in reversed(range(0, len(rows), ROWS_AT_ONCE)):
+        grid = _grid(rows[start:], width)
+        del rows[start:]
+        blocks.append([pa.array(grid[:, position], type=pa.large_string()) for position in range(width)])
+    blocks.reverse()
+    return [
+        pa.chunked_array([block[position] for block in blocks], type=pa.large_string()) for position in range(width)
+    ]
 
 
 def _grid(rows: list[list[str]], width: int) -> np.ndarray:
@@ -963,20 +1215,30 @@ def _pick_sheet(book, sheet: str | int | None, path: Path):
 # --------------------------------------------------------------------------------------------- SPSS and Stata
 
 
-def _stat_column(values: pd.Series, letters: set[str]) -> list[str]:
-    """A column of a statistical file as text; Stata's extended missing values (.a–.z) shown as Stata does."""
+def _stat_column(values: pd.Series, letters: set[str]) -> pa.Array:
+    """A column of a statistical file as text, :func:`_cell_text` of each value (worked out at once for a column
+    of numbers or of text, value by value for others); Stata's extended missing values (.a–.z) shown as Stata
+    does."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
-        out = np.full(len(numbers), "", dtype=object)
         finite = np.isfinite(numbers)
         whole = finite & (numbers == np.round(numbers)) & (np.abs(numbers) < 2.0**62)
-        out[whole] = numbers[whole].astype(np.int64).astype(str).tolist()
-        rest = np.flatnonzero(finite & ~whole)
-        out[rest] = [_cell_text(numbers[i]) for i in rest]
-        return out.tolist()
-    texts = [_cell_text(v) for v in values]
+        texts = pc.cast(pa.array(np.where(whole, numbers, 0).astype(np.int64)), pa.large_string())
+        if whole.all():
+            return texts
+        other = numbers[~whole]
+        shown = np.full(len(other), "", dtype=object)  # missing, or infinite
+        fractional = np.isfinite(other)
+        codes, distinct = pd.factorize(other[fractional])  # each distinct number formatted once
+        shown[fractional] = np.array([_cell_text(v) for v in distinct], dtype=object)[codes]
+        return pc.replace_with_mask(texts, pa.array(~whole), pa.array(shown, type=pa.large_string()))
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # text, and missing values
+        texts = pc.fill_null(pa.array(values, type=pa.large_string(), from_pandas=True), "")
+    else:
+        texts = pa.array([_cell_text(v) for v in values], type=pa.large_string())
     if letters:
-        texts = [f".{t}" if t in letters else t for t in texts]
+        extended = pc.is_in(texts, pa.array(sorted(letters), type=pa.large_string()))
+        texts = pc.if_else(extended, pc.utf8_replace_slice(texts, 0, 0, "."), texts)
     return texts
 
 
@@ -1000,9 +1262,11 @@ def _read_stat(path: Path, kind: str, encoding: str = "auto") -> RawTable:
     if kind == "sav":
         extended = {}  # SPSS user-missing values are ordinary numbers, kept as they are
     text = pd.DataFrame(
-        {column: _stat_column(frame[column], extended.get(column, set())) for column in frame.columns},
+        {
+            column: pd.arrays.ArrowStringArray(_stat_column(frame[column], extended.get(column, set())), dtype=TEXT)
+            for column in frame.columns
+        },
         columns=list(frame.columns),
-        dtype=object,
     )
 
     def code_text(column: str, code) -> str:

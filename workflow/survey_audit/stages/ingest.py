@@ -50,6 +50,7 @@ def ingest_wave(
         "columns_dropped": dict(sorted(book.drop.items())),
         "findings": {str(k): int(v) for k, v in result.findings["finding"].value_counts().sort_index().items()},
     }
+    del table  # the raw text is freed before the frame is written
     formats.write_parquet(result.respondents, respondents_out)
     formats.write_csv(result.findings, findings_out)
     formats.write_json(summary, summary_out)
