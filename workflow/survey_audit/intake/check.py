@@ -262,13 +262,21 @@ def _check_codes(result, raw: RawTable, mapping: Mapping, table: dict, *, delimi
     """Raw values of a coded question (or tokens of a delimited multi-select) that match no code, directly or
     through their value label."""
     column = column or mapping.column
-    values = raw.frame[column]
+    labels = raw.value_labels.get(column, {})
+
+    def matched(v: str) -> bool:
+        return normalise_text(v) in table or normalise_text(labels.get(v.strip(), "\0")) in table
+
+    def unmatched(value: str) -> bool:
+        tokens = value.split(mapping.delimiter) if delimited else [value]
+        return any(token.strip() != "" and not matched(token) for token in tokens)
+
+    # each distinct value is looked at once; only the rows of values with an unmatched code are taken apart
+    values = raw.frame[column][_per_value(raw.frame[column], unmatched)]
     if delimited:
         values = values.str.split(mapping.delimiter).explode().dropna()
     values = values[values.str.strip() != ""]
-    labels = raw.value_labels.get(column, {})
-    distinct = values.unique()
-    known = {v for v in distinct if normalise_text(v) in table or normalise_text(labels.get(v.strip(), "\0")) in table}
+    known = {v for v in values.unique() if matched(v)}
     bad = values[~values.isin(known)]
     if len(bad):
         result.problems.append(_unknown(raw, column, bad, f"codes of '{mapping.variable.name}'", list(table)))
