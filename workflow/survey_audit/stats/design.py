@@ -126,6 +126,15 @@ def factor_codes(values, categories: Sequence | None = None) -> Codes:
     return Codes(codes, uniques, not bool((codes < 0).any()) if codes.size else True)
 
 
+def first_appearances(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears, for codes numbered in order of first appearance (as
+    ``pandas.factorize`` numbers them: each new code is one more than every code before it)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1])))
+
+
 def _position(items: list, value) -> int:
     return items.index(value) if value in items else -1
 

@@ -67,6 +67,7 @@ from .design import (
     calibration_residual,
     domain_mask,
     factor_codes,
+    first_appearances,
     psu_totals,
     replicate_vcov,
     strata_present,
@@ -278,10 +279,16 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str):
     if len(patterns) * 4 <= len(X):
         total = np.bincount(inverse, weights=w, minlength=len(patterns))
         outcome = np.bincount(inverse, weights=w * y, minlength=len(patterns))
-        share = np.divide(outcome, total, out=np.zeros_like(total), where=total != 0)
-        beta, mu, Ainv, iterations, converged = _glm_fit_rows(patterns, share, total, family)
+        beta, mu, Ainv, iterations, converged = glm_fit_sums(patterns, total, outcome, family)
         return beta, mu[inverse], Ainv, iterations, converged
     return _glm_fit_rows(X, y, w, family)
+
+
+def glm_fit_sums(X: np.ndarray, total: np.ndarray, outcome: np.ndarray, family: str):
+    """:func:`glm_fit` of rows grouped by predictor pattern: row k of ``X`` is a pattern, ``total[k]`` its
+    summed weight and ``outcome[k]`` its summed weighted outcome; ``mu`` is returned per pattern."""
+    share = np.divide(outcome, total, out=np.zeros_like(total), where=total != 0)
+    return _glm_fit_rows(X, share, total, family)
 
 
 def _distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -295,10 +302,7 @@ def _distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(uniques) > X.shape[0] // 4:  # a continuous predictor: no gain from grouping
             return X, np.arange(X.shape[0])
         combined, _ = pd.factorize(combined * len(uniques) + codes)
-    # factorised codes number the patterns in order of first appearance: a pattern first appears where the
-    # code exceeds every code before it
-    first = np.flatnonzero(np.r_[True, combined[1:] > np.maximum.accumulate(combined)[:-1]])
-    return X[first], combined
+    return X[first_appearances(combined)], combined
 
 
 def _glm_fit_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: str):

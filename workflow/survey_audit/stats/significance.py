@@ -66,7 +66,7 @@ from .design import degf as design_degf
 from .design import domain_mask as design_domain_mask
 from .distributions import chi2_sf, f_sf, t_ppf, t_sf
 from .estimates import _cell_stats, _values
-from .models import glm_fit
+from .models import glm_fit_sums
 
 TEST_COLUMNS = [
     "test",
@@ -423,16 +423,13 @@ def _trend_sums(design: Design, codes, y, ok, level, n_levels: int, n_scores: in
 def _trend_from_sums(design: Design, X, total, outcome, rows, weighted, restricted, family, df, sname) -> dict:
     """The trend test of one base from its sums by PSU and score (:func:`_trend_sums`), as row by row: R
     ``degf`` of the PSUs with weighted rows, the strata with rows counted by the lonely-PSU policy."""
-    if np.count_nonzero(rows.sum(axis=0)) < 2:
-        raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
     used = rows.sum(axis=1) > 0
     if restricted and df == "domain":
         has = weighted > 0
         degf = int(has.sum() - np.count_nonzero(np.bincount(design.psu_stratum[has], minlength=design.n_strata)))
     else:
         degf = design_degf(design, None, convention=df)
-    ddf = float(degf + 1 - 2)
-    _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
+    ddf = _trend_ddf(rows.sum(axis=0), degf, sname)
     beta, mu, Ainv, iterations = _fit_on_sums(X, total.sum(axis=0), outcome.sum(axis=0), family)
     present = np.bincount(design.psu_stratum[used], minlength=design.n_strata) > 0 if restricted else None
     V = vcov_psu(design, ((outcome - total * mu) @ X) @ Ainv, present)
@@ -442,10 +439,9 @@ def _trend_from_sums(design: Design, X, total, outcome, rows, weighted, restrict
 def _trend_rows(design: Design, X, codes, y, ok, restricted, family, df, sname) -> dict:
     """The trend test of one base row by row (a calibrated or replicate design, or a score of many values)."""
     code = codes[ok]
-    if np.count_nonzero(np.bincount(code, minlength=len(X))) < 2:
-        raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
-    ddf = float(design_degf(design, ok if restricted else None, convention=df) + 1 - 2)
-    _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
+    ddf = _trend_ddf(
+        np.bincount(code, minlength=len(X)), design_degf(design, ok if restricted else None, convention=df), sname
+    )
     w, yok = design.weights[ok], y[ok]
     beta, mu, Ainv, iterations = _grouped_fit(X, code, yok, w, family)
     present = strata_present(design, ok if restricted else None)
@@ -461,6 +457,15 @@ def _trend_rows(design: Design, X, codes, y, ok, restricted, family, df, sname) 
             z = calibration_residual(design, z)
         V = vcov_psu(design, psu_totals(design, z), present)
     return _slope(beta, V, ddf, int(ok.sum()), iterations)
+
+
+def _trend_ddf(rows_per_score: np.ndarray, degf: int, sname: str) -> float:
+    """The slope's residual df (the design df less one), once the base is shown to have two scores and a df."""
+    if np.count_nonzero(rows_per_score) < 2:
+        raise DesignError("the score takes a single value in the base", column=sname, expected="at least two scores")
+    ddf = float(degf + 1 - 2)
+    _require_df(ddf, "the trend test", "a design df of 2 or more (the slope's residual df is one less)")
+    return ddf
 
 
 def _slope(beta, V, ddf: float, n: int, iterations: int) -> dict:
@@ -489,8 +494,7 @@ def _grouped_fit(X: np.ndarray, code: np.ndarray, y: np.ndarray, w: np.ndarray, 
 
 def _fit_on_sums(X: np.ndarray, total: np.ndarray, outcome: np.ndarray, family: str):
     """The fit of :func:`_grouped_fit` from each pattern's summed weight and weighted outcome."""
-    share = np.divide(outcome, total, out=np.zeros_like(total), where=total != 0)
-    beta, mu, Ainv, iterations, converged = glm_fit(X, share, total, family)
+    beta, mu, Ainv, iterations, converged = glm_fit_sums(X, total, outcome, family)
     if not converged:
         raise DesignError(
             "the logistic trend did not converge: the outcome is all one answer at some scores (separation), so"
