@@ -25,6 +25,7 @@ import pandas as pd
 from .. import formats
 from ..config.registry import VALUE_CLAIMS, Registry, is_model_test, load_registry
 from ..stats.consistency import (
+    consecutive_runs,
     exact_percent,
     joint_counts,
     nearest_feasible,
@@ -265,14 +266,10 @@ def grim_check(value: float, decimals: int, n: int, conventions: tuple[str, ...]
 def _count_runs(counts: dict[int, tuple[str, ...]], conventions: tuple[str, ...]) -> list[tuple[int, int, str]]:
     """The counts that give a share as runs of consecutive counts needing the same rounding rule: (first, last,
     rule), the rule '' when every convention gives the share."""
-    runs: list[tuple[int, int, str]] = []
+    by_rule: dict[str, list[int]] = {}
     for k in sorted(counts):
-        rule = rule_needed(counts[k], conventions)
-        if runs and runs[-1][1] == k - 1 and runs[-1][2] == rule:
-            runs[-1] = (runs[-1][0], k, rule)
-        else:
-            runs.append((k, k, rule))
-    return runs
+        by_rule.setdefault(rule_needed(counts[k], conventions), []).append(k)
+    return sorted((first, last, rule) for rule, ks in by_rule.items() for first, last in consecutive_runs(ks))
 
 
 def _recompute(entry, cells, tests, conventions):

@@ -147,7 +147,7 @@ def rule_needed(fits: tuple[str, ...], conventions: tuple[str, ...]) -> str:
     return " or ".join(RULE_NAMES[c] for c in fits)
 
 
-def _runs(values: list[int]) -> list[tuple[int, int]]:
+def consecutive_runs(values: list[int]) -> list[tuple[int, int]]:
     """Sorted whole numbers as runs of consecutive values: [1, 2, 3, 7] → [(1, 3), (7, 7)]."""
     out: list[tuple[int, int]] = []
     for v in values:
@@ -190,7 +190,7 @@ def joint_counts(
     for option in reversed(options):
         prefix = [0, *accumulate(after[0])]  # prefix[s] = sum of after[0][:s]
         step = [0] * (n + 1)
-        for low, high in _runs(sorted(option)):
+        for low, high in consecutive_runs(sorted(option)):
             for s in range(low, n + 1):
                 step[s] += prefix[s - low + 1] - prefix[max(s - high, 0)]
         after.insert(0, step)
@@ -319,7 +319,7 @@ def statcheck_fits(
         if not fitting:
             out.append(f"no whole {name} from 1 to {top} fits p {printed.op} {printed.number}")
             continue
-        spans = sorted(_runs(fitting), key=lambda r: (min(abs(r[0] - printed_df), abs(r[1] - printed_df)), r[0]))
+        spans = sorted(consecutive_runs(fitting), key=lambda r: (min(abs(r[0] - printed_df), abs(r[1] - printed_df)), r[0]))
         text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in spans[:2])
         out.append(f"{name} = {text} would fit p {printed.op} {printed.number}")
     return out
