@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from survey_audit.config.loading import load_yaml  # noqa: E402  (the project's strict YAML 1.2 reader)
+from survey_audit.provenance import CODE_PATHS  # noqa: E402
 
-PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources", "validation"]
 REGIONS = [("west", "CA"), ("south", "TX"), ("midwest", "IL"), ("northeast", "NY")]
 DATE_COLUMNS = ["StartDate", "EndDate", "RecordedDate"]
 RESOURCES = re.compile(r"job resources: wall ([\d.]+) s, cpu ([\d.]+) s, peak memory ([\d.]+) MB")
@@ -56,7 +56,7 @@ RESOURCES = re.compile(r"job resources: wall ([\d.]+) s, cpu ([\d.]+) s, peak me
 
 def copy_project(target: Path) -> Path:
     target.mkdir(parents=True)
-    for part in PROJECT_PARTS:
+    for part in CODE_PATHS:  # what a run reads of the project
         source = ROOT / part
         if source.is_dir():
             shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))

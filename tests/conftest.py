@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from survey_audit.config.tables import TableSpec
+from survey_audit.provenance import CODE_PATHS
 from survey_audit.stages.conventions import Significance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,12 +24,10 @@ def root() -> Path:
     return ROOT
 
 
-PROJECT_PARTS = ["Snakefile", "workflow", "config", "resources", "validation"]
-
-
 def copy_project(root: Path, target: Path) -> Path:
-    """A copy of the project's workflow, configuration and bundled data (no results, no releases, no git)."""
-    for part in PROJECT_PARTS:
+    """A copy of what a run reads of the project (``CODE_PATHS``: workflow, configuration, bundled data; no
+    results, no releases, no git)."""
+    for part in CODE_PATHS:
         source = root / part
         if source.is_dir():
             shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))

@@ -221,9 +221,10 @@ def record_written(path: str | Path, digest: str) -> None:
         _ledger.written[ledger_path(path)] = digest
 
 
-# What a run reads of the repository: its code and configuration. Releases (results/releases/), tests and
-# documentation change no number, so a change to them leaves the tree clean.
-CODE_PATHS = ("Snakefile", "pyproject.toml", "workflow", "config", "resources")
+# What a run reads of the repository: its code and configuration, the bundled data and the coverage study the
+# report shows. Releases (results/releases/), tests and documentation change no number, so a change to them
+# leaves the tree clean.
+CODE_PATHS = ("Snakefile", "pyproject.toml", "workflow", "config", "resources", "validation")
 
 
 def git_state(root: str | Path = ".") -> dict[str, Any]:
