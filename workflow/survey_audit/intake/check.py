@@ -252,7 +252,7 @@ def _per_value(values: pd.Series, function) -> np.ndarray:
 def _check_organisations(result: WaveCheck, raw: RawTable, book: Codebook) -> None:
     values = raw.frame[book.organisation_column]
     known = set(book.organisations)
-    unknown = _per_value(values, lambda v: normalise_text(v) not in known and normalise_text(v) != "")
+    unknown = _per_value(values, lambda v: (key := normalise_text(v)) != "" and key not in known)
     if unknown.any():
         accepted = [o.code for o in book.organisations.values()]
         result.problems.append(_unknown(raw, book.organisation_column, values[unknown], "organisation codes", accepted))

@@ -32,7 +32,6 @@ import pyarrow.compute as pc
 from ..config.codebook import Codebook, Mapping
 from ..config.variables import NO_ANSWER, STRAY_TEXT, Variable, VariableSet, normalise_text
 from ..errors import Collector, InputError, raw_value
-from ..stats.design import first_appearances
 from .check import label_problems, not_described
 from .readers import TEXT, RawTable
 
@@ -160,7 +159,16 @@ def _distinct(raw: RawTable, column: str) -> tuple[np.ndarray, np.ndarray, np.nd
     """A column's factor codes (one per row), its distinct values in order of first appearance, and the source
     row of each distinct value's first appearance."""
     codes, uniques = pd.factorize(raw.frame[column], sort=False, use_na_sentinel=False)  # Arrow's hashing
-    return codes, np.asarray(uniques, dtype=object), raw.source_rows[first_appearances(codes)]
+    return codes, np.asarray(uniques, dtype=object), raw.source_rows[_first_rows(codes)]
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears, for codes numbered in order of first appearance (each new code is
+    one more than every code before it)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1])))
 
 
 def _pseudonyms(raw: RawTable, codebook: Codebook) -> pd.arrays.ArrowStringArray:
@@ -176,7 +184,7 @@ def _pseudonyms(raw: RawTable, codebook: Codebook) -> pd.arrays.ArrowStringArray
     keys = pc.dictionary_encode(_normalised(pa.array(uniques, type=pa.large_string())))
     key_codes = keys.indices.to_numpy()[codes]
     blank = np.asarray(pc.equal(pc.binary_length(keys.dictionary), 0))[key_codes]
-    position = np.where(blank, np.arange(n), first_appearances(key_codes)[key_codes]) + 1
+    position = np.where(blank, np.arange(n), _first_rows(key_codes)[key_codes]) + 1
     numbers = pc.utf8_lpad(pc.cast(pa.array(position), pa.string()), width=4, padding="0")
     ids = pc.binary_join_element_wise(f"{codebook.wave}-", numbers, "")
     return pd.arrays.ArrowStringArray(ids.cast(pa.large_string()), dtype=TEXT)
