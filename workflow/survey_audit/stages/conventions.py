@@ -78,6 +78,15 @@ from ..stats.design import Design, svydesign
 DEFF = "wr"  # R svymean(..., deff = "replace")
 NCHS_CI = "kg_nchs"  # the interval the NCHS presentation standard is judged on
 PRIMARY_TESTS = ("F", "trend", "wave_difference", MODEL_TEST)  # adjusted within their family; the rest beside them
+# A cell of a table, as the tabulate stage writes it and the publish and report stages read it (docs/columns.md):
+# who it counts, its estimate (a percentage or a mean) with SE and interval, and how it was estimated.
+PROPORTION_COLUMNS = ["pct", "pct_se", "pct_ci_low", "pct_ci_high"]  # percent and percentage points
+MEAN_COLUMNS = ["mean", "mean_se", "mean_ci_low", "mean_ci_high"]  # the variable's unit
+CELL_COLUMNS = [
+    "table_id", "wave", "domain", "by", "by_value", "variable", "category", "weighting",
+    "n", "base_n", "excluded_n", "weighted_n", "weighted_base",
+    *PROPORTION_COLUMNS, *MEAN_COLUMNS, "ci_method", "level", "deff", "n_eff", "df", "flags",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,6 @@ PACKAGES = [
     "pandas",
     "numpy",
     "scipy",
-    "statsmodels",
     "pyarrow",
     "pyyaml",
     "jsonschema",

@@ -28,7 +28,7 @@ from ..config.registry import load_registry
 from ..provenance import read_bytes
 from ..stats.disclosure import protect, sensitive
 from .audit import summary_text
-from .conventions import FLAGS
+from .conventions import CELL_COLUMNS, FLAGS, MEAN_COLUMNS, PROPORTION_COLUMNS
 from .disclosure import (
     REPORTED,
     SUPPRESSED,
@@ -42,7 +42,6 @@ from .disclosure import (
     public_margins,
     release_stages,
 )
-from .tabulate import CELL_COLUMNS, MEAN_COLUMNS, PROPORTION_COLUMNS
 
 ESTIMATE_COLUMNS = {"proportions": PROPORTION_COLUMNS, "mean": MEAN_COLUMNS, "sample": []}
 # Columns that describe an estimate's uncertainty: absent from a sample table, n_eff absent from a mean's.

@@ -46,8 +46,7 @@ from ..config.loading import load_yaml
 from ..config.registry import Registry, load_registry
 from ..config.variables import VariableSet, load_variables
 from ..provenance import read_bytes, sha256_bytes
-from .conventions import CI_METHOD_TEXT, FLAGS, flag_labels
-from .tabulate import MEAN_COLUMNS, PROPORTION_COLUMNS
+from .conventions import CI_METHOD_TEXT, FLAGS, MEAN_COLUMNS, PROPORTION_COLUMNS, flag_labels
 
 VERDICT_CLASS = {
     "reproduced": "good",
@@ -212,7 +211,7 @@ def _svg(figure) -> str:
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "survey-audit", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 

@@ -19,15 +19,7 @@ from ..config.tables import ALL, TableSpec, is_pool
 from ..config.variables import Variable, VariableSet, load_variables
 from ..stats.design import Design, domain_mask, restore_calibration
 from ..stats.estimates import multiselect_proportions, proportion_ci, proportions, svymean
-from .conventions import DEFF, NCHS_CI, Estimation, cell_flags, indicators, mean_flags, scope_design
-
-PROPORTION_COLUMNS = ["pct", "pct_se", "pct_ci_low", "pct_ci_high"]  # percent and percentage points
-MEAN_COLUMNS = ["mean", "mean_se", "mean_ci_low", "mean_ci_high"]  # the variable's unit
-CELL_COLUMNS = [
-    "table_id", "wave", "domain", "by", "by_value", "variable", "category", "weighting",
-    "n", "base_n", "excluded_n", "weighted_n", "weighted_base",
-    *PROPORTION_COLUMNS, *MEAN_COLUMNS, "ci_method", "level", "deff", "n_eff", "df", "flags",
-]  # fmt: skip
+from .conventions import CELL_COLUMNS, DEFF, NCHS_CI, Estimation, cell_flags, indicators, mean_flags, scope_design
 
 
 def scope_designs(
@@ -274,7 +266,9 @@ def pooled_clusters(wave: pd.Series, org: pd.Series) -> pd.Categorical:
     known = (wave_codes >= 0) & (org_codes >= 0)
     pair_codes, pairs = pd.factorize(wave_codes[known].astype(np.int64) * len(orgs) + org_codes[known])
     labels = pd.Categorical(
-        pd.Series(waves.take(pairs // len(orgs))).astype(str) + ":" + pd.Series(orgs.take(pairs % len(orgs))).astype(str)
+        pd.Series(waves.take(pairs // len(orgs))).astype(str)
+        + ":"
+        + pd.Series(orgs.take(pairs % len(orgs))).astype(str)
     )
     codes = np.full(len(wave), -1, dtype=np.int64)
     codes[known] = labels.codes[pair_codes]

@@ -685,15 +685,27 @@ def _fisher_simulated(t: np.ndarray, resamples: int, rng: np.random.Generator) -
 
 def p_adjust(p_values: np.ndarray, method: str) -> np.ndarray:
     """Adjusted p-values (holm, bh or by) over one family, R ``p.adjust(p, "holm" | "BH" | "BY")``; NaN p-values
-    are left out and stay NaN."""
+    are left out and stay NaN. With the m p-values in increasing order p(1) <= ... <= p(m): Holm's step-down
+    ``min(1, max over j <= i of (m - j + 1) p(j))``; Benjamini–Hochberg's step-up ``min(1, min over j >= i of
+    p(j) / (j / m))``, and Benjamini–Yekutieli's the same with ``j / m`` divided by ``sum(1/k, k = 1..m)``. Tied
+    p-values get the same adjusted value whatever their order, so the sort need not be stable."""
     if method not in ADJUST_METHODS:
         raise DesignError("unknown p-value adjustment", value=method, expected="one of " + ", ".join(ADJUST_METHODS))
     p_values = np.asarray(p_values, dtype=float)
     out = np.full_like(p_values, np.nan)
     ok = ~np.isnan(p_values)
-    if ok.any():
-        from statsmodels.stats.multitest import multipletests  # imported by the one job that adjusts
-
-        name = {"holm": "holm", "bh": "fdr_bh", "by": "fdr_by"}[method]
-        out[ok] = multipletests(p_values[ok], method=name)[1]
+    m = int(ok.sum())
+    if m:
+        order = np.argsort(p_values[ok])
+        ordered = p_values[ok][order]
+        if method == "holm":
+            adjusted = np.maximum.accumulate(ordered * np.arange(m, 0, -1))
+        else:
+            share = np.arange(1, m + 1) / float(m)
+            if method == "by":
+                share = share / np.sum(1.0 / np.arange(1, m + 1))
+            adjusted = np.minimum.accumulate((ordered / share)[::-1])[::-1]
+        back = np.empty(m)
+        back[order] = np.minimum(adjusted, 1.0)
+        out[ok] = back
     return out
