@@ -18,24 +18,20 @@ from survey_audit.stages.verdicts import (
 )
 
 
-def audit(**verdicts: str) -> pd.DataFrame:
-    """An audit with one row per entry (``name=verdict``; a name ending in _s is secondary); a column the
+def audit(**verdicts: str) -> list[dict]:
+    """An audit with one record per entry (``name=verdict``; a name ending in _s is secondary); a column the
     stage does not know is there too, as an audit that gained columns has."""
-    return pd.DataFrame(
-        {
-            "entry_id": list(verdicts),
-            "reliability": ["secondary" if e.endswith("_s") else "primary" for e in verdicts],
-            "ci_low": ["1.0"] * len(verdicts),
-            "verdict": list(verdicts.values()),
-        }
-    )
+    return [
+        {"entry_id": e, "reliability": "secondary" if e.endswith("_s") else "primary", "ci_low": "1.0", "verdict": v}
+        for e, v in verdicts.items()
+    ]
 
 
 def test_changes_and_which_of_them_stopped_reproducing():
     old = audit(a="reproduced", b="holds", c="reproduced", d="differs", e_s="reproduced", f="reproduced")
     new = audit(a="differs", b="fails", c="reproduced", d="reproduced", e_s="differs", g="reproduced")
     changes = verdict_changes(old, new)
-    assert changes.to_dict("records") == [
+    assert changes == [
         {"entry_id": "a", "reliability": "primary", "old": "reproduced", "new": "differs", "stopped": True},
         {"entry_id": "b", "reliability": "primary", "old": "holds", "new": "fails", "stopped": True},
         {"entry_id": "d", "reliability": "primary", "old": "differs", "new": "reproduced", "stopped": False},
@@ -45,11 +41,13 @@ def test_changes_and_which_of_them_stopped_reproducing():
     ]
 
 
-def release(results: Path, name: str, date: str, synthetic: bool, frame: pd.DataFrame | None = None) -> Path:
+def release(results: Path, name: str, date: str, synthetic: bool, records: list[dict] | None = None) -> Path:
     root = results / "releases" / name
     (root / "audit").mkdir(parents=True)
     (root / "release.json").write_text(json.dumps({"name": name, "date": date, "synthetic": synthetic}))
-    (frame if frame is not None else audit(a="reproduced")).to_csv(root / "audit" / "published.csv", index=False)
+    pd.DataFrame(records if records is not None else audit(a="reproduced")).to_csv(
+        root / "audit" / "published.csv", index=False
+    )
     changelog = results / "releases" / "CHANGELOG.md"
     previous = changelog.read_text() if changelog.is_file() else "# Releases\n"
     head, _, rest = previous.partition("\n## ")
@@ -68,10 +66,10 @@ def test_the_reference_is_the_newest_release_of_the_same_kind_of_data(tmp_path):
     assert reference_release(results, False).name == "real1"
 
 
-def run_stage(tmp_path, current: pd.DataFrame, reference: pd.DataFrame | None, fail: bool) -> str:
+def run_stage(tmp_path, current: list[dict], reference: list[dict] | None, fail: bool) -> str:
     results = tmp_path / "results"
     (results / "audit").mkdir(parents=True, exist_ok=True)
-    current.to_csv(results / "audit" / "published.csv", index=False)
+    pd.DataFrame(current).to_csv(results / "audit" / "published.csv", index=False)
     refs = []
     if reference is not None:
         refs = [str(release(results, "v1", "2026-12-06", True, reference) / "audit" / "published.csv")]

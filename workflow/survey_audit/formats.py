@@ -16,6 +16,11 @@ An Excel workbook (:func:`write_xlsx`) is a zip of XML parts, and openpyxl stamp
 document properties (created, modified) and each zip entry's date. Both are fixed (1980-01-01 00:00, the
 earliest date a zip entry can carry) and the parts are stored in name order, so the same sheets give the same
 bytes.
+
+NumPy, pandas and Arrow are imported by the functions that use them, not with the module: every job imports
+this module (through :mod:`survey_audit.adapter`), and the jobs that write only JSON or text (the manifest, the
+verdict check) then start without them. A value can only be one of NumPy's scalars or pandas' ``NA`` if that
+library is loaded, so the JSON and scalar writers ask ``sys.modules`` rather than import it.
 """
 
 from __future__ import annotations
@@ -24,15 +29,16 @@ import io
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 from .provenance import read_bytes, record_written, sha256_file
 
@@ -43,7 +49,7 @@ os.umask(_UMASK)
 
 def format_float(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
     """A float as text with ``digits`` significant digits; integers without a decimal point; NaN as ''."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or _is_pandas_na(value):
         return ""
     value = float(value)
     if math.isinf(value):
@@ -54,6 +60,17 @@ def format_float(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
     if text == "-0":
         text = "0"
     return text
+
+
+def _is_pandas_na(value: Any) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and value is pandas.NA
+
+
+def _numpy_scalar(value: Any, kind: str) -> bool:
+    """Whether ``value`` is a NumPy scalar of ``kind`` (``bool_``, ``integer`` or ``floating``)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, getattr(numpy, kind))
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -74,6 +91,9 @@ def _column_text(series: pd.Series) -> pd.Series:
     """A column's cells as text, each as :func:`_scalar_text` writes it (missing as ''), without Python per cell:
     booleans, integers and strings by array kernels, categories and floats once per distinct value. An object
     column of mixed values goes cell by cell."""
+    import numpy as np
+    import pandas as pd
+
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         text = _by_codes(series.cat.codes.to_numpy(), [_scalar_text(v) for v in dtype.categories])
@@ -93,22 +113,26 @@ def _column_text(series: pd.Series) -> pd.Series:
         text[formula] = [neutralise_formula(v) for v in text[formula]]  # the few cells a spreadsheet would run
     else:
         text = series.astype(object).map(
-            lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else _scalar_text(v)
+            lambda v: (
+                "" if v is None or _is_pandas_na(v) or (isinstance(v, float) and math.isnan(v)) else _scalar_text(v)
+            )
         )
     return pd.Series(text, index=series.index, dtype=object)
 
 
 def _by_codes(codes: np.ndarray, texts: list[str]) -> np.ndarray:
     """The text of each distinct value, put in place by its code (-1: missing, '')."""
+    import numpy as np
+
     return np.array([*texts, ""], dtype=object)[codes]
 
 
 def _scalar_text(value: Any) -> str:
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool) or _numpy_scalar(value, "bool_"):
         return "true" if value else "false"
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, float) or _numpy_scalar(value, "floating"):
         return format_float(float(value))
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, int) or _numpy_scalar(value, "integer"):
         return str(value)
     return neutralise_formula(str(value))
 
@@ -133,6 +157,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def csv_text(frame: pd.DataFrame) -> str:
     """The canonical CSV text of a frame."""
+    import pandas as pd
+
     text = pd.DataFrame({c: _column_text(frame[c]) for c in frame.columns}, columns=list(frame.columns))
     return text.to_csv(index=False, lineterminator="\n")
 
@@ -187,6 +213,8 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.read_parquet(io.BytesIO(read_bytes(path)), engine="pyarrow")
     release_memory()
     return frame
@@ -196,12 +224,24 @@ def release_memory() -> None:
     """Give back the memory Arrow's allocator keeps after a file is read (the decoded table, once the frame is
     made) or a frame's Arrow-backed columns are dropped: otherwise kept for Arrow's own later use, and so out of
     reach of numpy's."""
+    import pyarrow as pa
+
     pa.default_memory_pool().release_unused()
 
 
 def read_csv(path: str | Path, **options: Any) -> pd.DataFrame:
     """A CSV file as a frame (``options`` go to :func:`pandas.read_csv`)."""
+    import pandas as pd
+
     return pd.read_csv(io.BytesIO(read_bytes(path)), **options)
+
+
+def read_csv_records(path: str | Path) -> list[dict[str, str]]:
+    """A small CSV file as one record (column → text) per row, without pandas: for the jobs that read a few
+    hundred rows and nothing else (see the module's note on imports)."""
+    import csv
+
+    return list(csv.DictReader(io.StringIO(read_bytes(path).decode("utf-8"), newline="")))
 
 
 def json_text(obj: Any) -> str:
@@ -214,7 +254,7 @@ def json_text(obj: Any) -> str:
 
 
 def _finite(obj: Any) -> Any:
-    if isinstance(obj, float | np.floating):
+    if isinstance(obj, float) or _numpy_scalar(obj, "floating"):
         return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
@@ -224,9 +264,9 @@ def _finite(obj: Any) -> Any:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
+    if _numpy_scalar(value, "integer"):
         return int(value)
-    if isinstance(value, (np.floating,)):
+    if _numpy_scalar(value, "floating"):
         return float(value)
     if isinstance(value, Path):
         return value.as_posix()

@@ -19,6 +19,15 @@ from .loading import load_validated
 from .tables import MODEL_TEST, POOL_SEPARATOR, TableSpec
 from .variables import VariableSet
 
+# What the audit says of an entry (the audit's ``verdict`` column; :mod:`survey_audit.stages.audit` decides it).
+REPRODUCED = "reproduced"
+DIFFERS = "differs"
+HOLDS = "holds"
+FAILS = "fails"
+NOT_COMPUTABLE = "not computable"
+NOT_TRANSCRIBED = "not transcribed"
+VERDICTS = [REPRODUCED, HOLDS, DIFFERS, FAILS, NOT_COMPUTABLE, NOT_TRANSCRIBED]
+
 VALUE_CLAIMS = {"percentage", "one_in", "count", "mean"}
 QUALITATIVE_CLAIMS = {"majority", "range", "largest", "top", "association", "trend"}
 

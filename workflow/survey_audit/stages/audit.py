@@ -23,7 +23,19 @@ from typing import Any
 import pandas as pd
 
 from .. import formats
-from ..config.registry import VALUE_CLAIMS, Registry, is_model_test, load_registry
+from ..config.registry import (
+    DIFFERS,
+    FAILS,
+    HOLDS,
+    NOT_COMPUTABLE,
+    NOT_TRANSCRIBED,
+    REPRODUCED,
+    VALUE_CLAIMS,
+    VERDICTS,
+    Registry,
+    is_model_test,
+    load_registry,
+)
 from ..stats.consistency import (
     consecutive_runs,
     exact_percent,
@@ -38,14 +50,6 @@ from ..stats.consistency import (
     sum_check,
 )
 from .conventions import flag_labels
-
-REPRODUCED = "reproduced"
-DIFFERS = "differs"
-HOLDS = "holds"
-FAILS = "fails"
-NOT_COMPUTABLE = "not computable"
-NOT_TRANSCRIBED = "not transcribed"
-VERDICTS = [REPRODUCED, HOLDS, DIFFERS, FAILS, NOT_COMPUTABLE, NOT_TRANSCRIBED]
 
 AUDIT_COLUMNS = [
     "entry_id",

@@ -17,7 +17,9 @@ shows what moved. Fix the cause, or accept the change by setting the key to fals
 becomes the reference. Secondary and disputed entries, and any other change of verdict, are listed, never fatal.
 
 Entries are matched by ``entry_id`` and verdicts read by column name, so an audit that gains columns compares
-as before; an entry present on one side only is listed as new or removed.
+as before; an entry present on one side only is listed as new or removed. An audit is a few hundred rows of text,
+read as records (:func:`survey_audit.formats.read_csv_records`): the job needs neither pandas nor the audit's
+arithmetic, and is the last of a run.
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ import json
 import re
 from pathlib import Path
 
-import pandas as pd
-
 from .. import formats
+from ..config.registry import DIFFERS, FAILS, HOLDS, REPRODUCED
 from ..errors import VerificationError
 
 PRIMARY = "primary"
@@ -63,47 +64,46 @@ def reference_release(results: str | Path, synthetic: bool) -> Path | None:
     return None
 
 
-def verdict_changes(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """The entries whose verdict differs between two audits (read by column name), in entry order, with
-    whether each is a primary entry that stopped reproducing."""
-    from .audit import DIFFERS, FAILS, HOLDS, REPRODUCED
-
+def verdict_changes(old: list[dict], new: list[dict]) -> list[dict]:
+    """The entries whose verdict differs between two audits (records read by column name), in entry order, each
+    a record of :data:`CHANGE_COLUMNS` with whether it is a primary entry that stopped reproducing."""
     stopped_from, stopped_to = {REPRODUCED, HOLDS}, {DIFFERS, FAILS}
-    before = old.set_index("entry_id")[["reliability", "verdict"]]
-    after = new.set_index("entry_id")[["reliability", "verdict"]]
-    rows = []
-    for entry in sorted(set(before.index) | set(after.index)):
-        was = before["verdict"].get(entry, ABSENT)
-        now = after["verdict"].get(entry, ABSENT)
+    before = {row["entry_id"]: row for row in old}
+    after = {row["entry_id"]: row for row in new}
+    changes = []
+    for entry in sorted(before.keys() | after.keys()):
+        was = before[entry]["verdict"] if entry in before else ABSENT
+        now = after[entry]["verdict"] if entry in after else ABSENT
         if was == now:
             continue
-        reliability = after["reliability"].get(entry, before["reliability"].get(entry, ""))
+        reliability = (after.get(entry) or before[entry])["reliability"]
         stopped = reliability == PRIMARY and was in stopped_from and now in stopped_to
-        rows.append(dict(entry_id=entry, reliability=reliability, old=was, new=now, stopped=stopped))
-    return pd.DataFrame(rows, columns=CHANGE_COLUMNS).astype({"stopped": bool})
+        changes.append(dict(entry_id=entry, reliability=reliability, old=was, new=now, stopped=stopped))
+    return changes
 
 
-def change_lines(changes: pd.DataFrame, indent: str = "  ") -> list[str]:
+def change_lines(changes: list[dict], indent: str = "  ") -> list[str]:
     """One line per changed verdict: ``t18-xyz [primary]: reproduced → differs``, marked when it stopped."""
     return [
-        f"{indent}{r.entry_id} [{r.reliability}]: {r.old} → {r.new}" + ("  (stopped reproducing)" if r.stopped else "")
-        for r in changes.itertuples(index=False)
+        f"{indent}{c['entry_id']} [{c['reliability']}]: {c['old']} → {c['new']}"
+        + ("  (stopped reproducing)" if c["stopped"] else "")
+        for c in changes
     ]
 
 
-def verdicts_text(changes: pd.DataFrame | None, reference: str | None, fail: bool) -> str:
+def verdicts_text(changes: list[dict] | None, reference: str | None, fail: bool) -> str:
     """What the stage writes: the reference, the changed verdicts, and what a primary entry's stop did."""
     lines = ["Verdicts since the last release", "=" * 31]
     if changes is None:
         lines.append("No release of this kind of data to compare with: every verdict is new.")
         return "\n".join(lines) + "\n"
     lines.append(f"Compared with release {reference}.")
-    if changes.empty:
+    if not changes:
         lines.append("No verdict changed.")
         return "\n".join(lines) + "\n"
     lines.append(f"{len(changes)} verdict(s) changed:")
     lines += change_lines(changes)
-    stopped = int(changes["stopped"].sum())
+    stopped = sum(c["stopped"] for c in changes)
     if stopped and not fail:
         lines.append(
             f"{stopped} primary entr{'y' if stopped == 1 else 'ies'} stopped reproducing; "
@@ -116,13 +116,13 @@ def check_verdicts(*, audit: str, reference: list[str], fail: bool, report_out: 
     """Stage function: compare the run's public audit with the reference release's (``reference``: its
     ``audit/published.csv``, or nothing), write the changes to ``report_out``, and fail when a primary entry
     stopped reproducing and ``fail`` is set."""
-    current = formats.read_csv(audit, dtype=str, keep_default_na=False)
+    current = formats.read_csv_records(audit)
     changes = name = None
     if reference:
         name = Path(reference[0]).parent.parent.name
-        changes = verdict_changes(formats.read_csv(reference[0], dtype=str, keep_default_na=False), current)
-    stopped = changes[changes["stopped"]] if changes is not None else None
-    if fail and stopped is not None and not stopped.empty:
+        changes = verdict_changes(formats.read_csv_records(reference[0]), current)
+    stopped = [c for c in changes or [] if c["stopped"]]
+    if fail and stopped:
         raise VerificationError(
             f"{len(stopped)} primary printed number(s) stopped reproducing since release {name}:\n"
             + "\n".join(change_lines(stopped, indent="    ")),

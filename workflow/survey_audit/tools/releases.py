@@ -43,7 +43,7 @@ from ..config.tables import scope_waves
 from ..errors import SurveyAuditError, VerificationError
 from ..formats import read_csv, write_json, write_text
 from ..provenance import git_state, sha256_file
-from ..stages.verdicts import AUDIT_FILE, CHANGE_COLUMNS, change_lines, releases_newest_first, verdict_changes
+from ..stages.verdicts import AUDIT_FILE, change_lines, releases_newest_first, verdict_changes
 
 CURRENT = "current"
 CELL_KEY = ["wave", "weighting", "by_value", "category"]  # a cell within its table
@@ -248,7 +248,7 @@ def _changelog(results: Path, release: Version, previous: Version | None, metada
             + f"; {int((changes['part'] != 'table').sum())} test or audit value(s) changed"
         )
         verdicts = verdicts_between(previous, release)
-        if verdicts.empty:
+        if not verdicts:
             lines.append(f"- verdicts since {previous.name}: none changed")
         else:
             lines.append(f"- verdicts since {previous.name}: {len(verdicts)} changed")
@@ -369,12 +369,13 @@ def values_text(changes: pd.DataFrame, old: Version, new: Version) -> str:
     return "\n".join(lines) + "\n" + tail
 
 
-def verdicts_between(old: Version, new: Version, waves: set[str] | None = None) -> pd.DataFrame:
-    """The audit entries whose verdict differs between two versions (none when one has no audit)."""
+def verdicts_between(old: Version, new: Version, waves: set[str] | None = None) -> list[dict]:
+    """The audit entries whose verdict differs between two versions (none when one has no audit), as
+    :func:`~survey_audit.stages.verdicts.verdict_changes` gives them."""
     a, b = old.root / AUDIT_FILE, new.root / AUDIT_FILE
     if not (a.is_file() and b.is_file()):
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    return verdict_changes(_within(_read(a), waves), _within(_read(b), waves))
+        return []
+    return verdict_changes(*(_within(_read(path), waves).to_dict("records") for path in (a, b)))
 
 
 def table_summary(changes: pd.DataFrame) -> pd.DataFrame:
