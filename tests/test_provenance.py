@@ -5,6 +5,7 @@ wrote, and hand-made records."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import logging
@@ -16,7 +17,7 @@ import pytest
 from conftest import git, git_project
 from survey_audit import adapter, formats
 from survey_audit.errors import InputError
-from survey_audit.provenance import git_state, module_closure, read_bytes, recording, sha256_file
+from survey_audit.provenance import _import_statements, git_state, module_closure, read_bytes, recording, sha256_file
 from survey_audit.stages.manifest import build_manifest
 
 
@@ -28,6 +29,37 @@ def test_closure_follows_imports_transitively(root):
     ingest = names(root / "workflow" / "scripts" / "ingest.py")
     assert {"harmonise.py", "readers.py", "codebook.py", "loading.py", "errors.py", "__init__.py"} <= ingest
     assert "audit.py" not in ingest and "tabulate.py" not in ingest and "design.py" not in ingest
+
+
+def imports_of(tree: ast.Module) -> set[tuple]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {(0, None, alias.name) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found |= {(node.level, node.module, alias.name) for alias in node.names}
+    return found
+
+
+def test_import_statements_are_those_of_the_whole_module(root):
+    """Oracle: Python's parser over the whole file, for every module of the library and every script."""
+    files = [*(root / "workflow" / "survey_audit").rglob("*.py"), *(root / "workflow" / "scripts").glob("*.py")]
+    assert len(files) > 50
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert imports_of(_import_statements(text, str(path))) == imports_of(ast.parse(text)), path
+
+
+def test_import_statements_over_several_lines_inside_functions_and_continued():
+    text = (
+        '"""A module.\n\nimport is a word a docstring may begin a line with.\n"""\n'
+        "from .a import (\n    b,  # a comment (with brackets)\n    c,\n)\n"
+        "def f():\n    from ..d import e\n    import f.g as h\n"
+        "from .i import j, \\\n    k\n"
+    )
+    expected = imports_of(ast.parse(text))
+    assert {(1, "a", "b"), (1, "a", "c"), (2, "d", "e"), (0, None, "f.g"), (1, "i", "k")} <= expected
+    assert imports_of(_import_statements(text, "m.py")) == expected
 
 
 def test_weight_stage_does_not_depend_on_ingest_code(root):
