@@ -168,7 +168,7 @@ def test_the_printed_report_cuts_no_column(rendered, chromium, pdftotext):
         last = html.unescape(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[-1]))
         tail = "".join(last.split())[-12:]
         assert tail in text, f"the notes ending '{tail}' are not in the printed report"
-    # and every figure's title was drawn (matplotlib writes SVG text as text, which the PDF keeps)
+    # and every figure's title was drawn (the figures' text is SVG text, which the PDF keeps)
     for svg in svgs(dom):
         title = max((html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)), key=len)
         assert "".join(title.split()) in text, title
