@@ -1,7 +1,7 @@
 """The report's figures as SVG text (survey_audit.stages.figures): labels never cut, text as written, bars and
 dots where the numbers put them, a note and nothing else for a withheld value, the same bytes twice. Oracles:
-positions worked out by hand from the 1000-unit canvas and the 0.6 em estimate of a character, and the SVG parsed
-as XML by the standard library."""
+positions worked out by hand from the 1000-unit canvas and the estimate of a character (0.6 em, a capital 0.75),
+and the SVG parsed as XML by the standard library (the browser's own measure of the text is in test_browser.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def of_class(root: ET.Element, css: str) -> list[ET.Element]:
     return [e for e in root.iter() if e.get("class") == css]
 
 
-def figure(labels=("Short", "A category label long enough to need a wide margin"), marks=None) -> str:
+def figure(labels=("Short", "a category label long enough to need a wide margin"), marks=None) -> str:
     marks = marks or {
         (0, 0, 0): Mark(40.0, 30.0, 50.0),
         (0, 1, 0): Mark(note="[c]"),
@@ -48,12 +48,16 @@ def test_the_svg_scales_to_the_page_and_text_is_drawn_as_written():
     assert [d for d in drawn if d in {"0", "20", "40", "60", "80", "100"}] == ["0", "20", "40", "60", "80", "100"] * 2
 
 
+def test_text_width_counts_capitals_wider():
+    assert text_width("ab", 10) == pytest.approx(12.0) and text_width("Ab", 10) == pytest.approx(13.5)
+
+
 def test_labels_end_at_the_axis_and_start_inside_the_canvas():
-    """The long label is 50 characters: 50 × 0.6 × 12 = 360 units, under 40% of the canvas, so it keeps one line,
-    ends 8 units left of the axis (12 + 360 + 10 - 8 = 374) and starts at the canvas' margin (14)."""
+    """The long label is 50 small letters and spaces: 50 × 0.6 × 12 = 360 units, under 40% of the canvas, so it
+    keeps one line, ends 8 units left of the axis (12 + 360 + 10 - 8 = 374) and starts at the canvas' margin."""
     root = parse(figure())
     labels = of_class(root, "label")
-    assert [t.text for t in labels] == ["Short", "A category label long enough to need a wide margin"]
+    assert [t.text for t in labels] == ["Short", "a category label long enough to need a wide margin"]
     assert {t.get("text-anchor") for t in labels} == {"end"}
     assert {float(t.get("x")) for t in labels} == {374.0}
     assert 374.0 - text_width(labels[1].text, 12) == pytest.approx(14.0)
@@ -99,8 +103,9 @@ def test_a_withheld_value_draws_its_note_and_nothing_else():
     # the first category's group holds the first series' bar and, below it, the note, in the same band
     (first, *_) = of_class(root, "bar")
     assert float(note.get("y")) > float(first.get("y")) + float(first.get("height"))
-    rows = parse(dot_rows("t", [("shown", Mark(50.0, 40.0, 60.0, printed=52.0)), ("withheld", Mark(note="[c]", printed=3.0))],
-                          [("dot", PALETTE[0], "recomputed"), ("printed", "", "printed")]))  # fmt: skip
+    shown, withheld = Mark(50.0, 40.0, 60.0, printed=52.0), Mark(note="[c]", printed=3.0)
+    legend = [("dot", PALETTE[0], "recomputed"), ("printed", "", "printed")]
+    rows = parse(dot_rows("t", [("shown", shown), ("withheld", withheld)], legend))
     assert len(of_class(rows, "dot")) == 1 + 1 and len(of_class(rows, "interval")) == 1  # and the legend's dot
     assert len(of_class(rows, "printed")) == 2 + 1  # printed values are drawn whether or not withheld
     assert [t.text for t in of_class(rows, "note")] == ["[c]"]

@@ -5,9 +5,9 @@ draw and in which words; this module only places shapes and text.
 * **Scale**: every figure is one ``<svg>`` drawn on a canvas 1000 units wide (``viewBox``) and shown 100% wide, so
   it scales with its text to the page, in a browser or on an A4 landscape sheet.
 * **Text** is SVG ``<text>``, escaped and set as written (a ``$`` is a dollar sign, never TeX), in the page's
-  sans-serif font. Margins are measured from the labels, estimating a character at 0.6 em (wider than the average
-  letter of the usual sans-serif fonts), and labels end at the axis they name, so none is cut; a title or label
-  too long for its room wraps at spaces.
+  sans-serif font. Margins are measured from the labels, estimating a character at 0.6 em and a capital at
+  0.75 em (wider than the average letters of the usual sans-serif fonts), and labels end at the axis they name,
+  so none is cut; a title or label too long for its room wraps at spaces.
 * **Look**: percentages on a 0–100 axis with ticks every 20; one colour per series, from the Okabe–Ito palette
   (distinguishable in colour-blind vision and in greyscale print); an interval as a dark line across its bar, or a
   coloured line through its dot; a value the report printed as a white diamond; a withheld value as its note
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 WIDTH = 1000
 FONT = "system-ui,-apple-system,Segoe UI,Roboto,sans-serif"  # the report page's
-EM = 0.6  # estimated width of a character, in font sizes
+EM, CAPITAL = 0.6, 0.75  # estimated width of a character and of a capital letter, in font sizes
 INK, MUTED, INTERVAL, GRID = "#1d2430", "#6b7480", "#222222", "#e5e7eb"
 TITLE, LABEL, TICK, NOTE = 15, 12, 11, 10  # font sizes
 TICKS = range(0, 101, 20)
@@ -50,8 +50,8 @@ def _n(x: float) -> str:
 
 
 def text_width(text: str, size: float) -> float:
-    """The estimated width of a text set at ``size`` (0.6 em a character)."""
-    return EM * size * len(text)
+    """The estimated width of a text set at ``size``: 0.6 em a character, 0.75 em a capital."""
+    return size * (EM * len(text) + (CAPITAL - EM) * sum(c.isupper() for c in text))
 
 
 def wrap(text: str, size: float, width: float) -> list[str]:
