@@ -1,7 +1,8 @@
 """The report in a real browser: headless Chromium (Debian's ``chromium``) loads ``results/report/index.html`` of
-the shared workflow run, and the test checks that the audit table and every figure render, that the page asks the
-network for nothing, and that the printed PDF cuts no column. Oracles: the browser's own DOM, network log and
-PDF (read with poppler's ``pdftotext``); a planted external image shows that the network check sees a request.
+the shared workflow run, and the test checks that the audit table and every figure render with no text cut, that
+the page asks the network for nothing, and that the printed PDF cuts no column. Oracles: the browser's own DOM,
+measure of text, network log and PDF (read with poppler's ``pdftotext``); a planted external image shows that the
+network check sees a request, a planted figure text that the measure sees a cut.
 
 Chromium is started with its background services off and every host name resolving to nothing
 (``--host-resolver-rules``), so no request can leave the machine during the test; the network log (``--log-net-log``)
@@ -131,6 +132,40 @@ def test_the_audit_table_and_every_figure_render(rendered):
         assert len(re.findall(r"<text\b", svg)) > 5  # titles, ticks and legend were parsed as text
 
 
+MEASURE = """<script>
+addEventListener("load", () => {
+  const outside = [];
+  for (const svg of document.querySelectorAll("figure.figure svg, figure.dotplot svg")) {
+    const [, , width, height] = svg.getAttribute("viewBox").split(" ").map(Number);
+    for (const text of svg.querySelectorAll("text")) {
+      const box = text.getBBox();
+      if (box.x < 0 || box.y < 0 || box.x + box.width > width || box.y + box.height > height) {
+        outside.push(text.textContent);
+      }
+    }
+  }
+  const pre = document.createElement("pre");
+  pre.id = "outside";
+  pre.textContent = JSON.stringify(outside);
+  document.body.append(pre);
+});
+</script>"""
+PLANTED = '<figure class="figure"><svg viewBox="0 0 100 20"><text x="-40" y="12">planted</text></svg></figure>'
+
+
+def test_no_text_of_a_figure_runs_outside_its_drawing(rendered, chromium):
+    """Oracle: the browser's own measure (getBBox) of every text of the figures, in the font it drew them with, in a
+    copy of the report with a measuring script and one planted figure whose text starts left of its drawing: the
+    planted text is the only one outside (no label, title or legend of the report's figures is cut)."""
+    report, _, _, out = rendered
+    page = out / "measured.html"
+    page.write_text(report.read_text().replace("</main>", PLANTED + "</main>").replace("</body>", MEASURE + "</body>"))
+    done, _ = browse(chromium, page, out, "measure", "--virtual-time-budget=10000", "--dump-dom")
+    found = re.search(r'<pre id="outside">(.*?)</pre>', done.stdout, re.S)
+    assert found, "the measuring script did not run"
+    assert json.loads(html.unescape(found.group(1))) == ["planted"]
+
+
 def test_the_page_requests_nothing_from_the_network(rendered):
     _, _, requests, _ = rendered
     assert requests == []
@@ -168,7 +203,7 @@ def test_the_printed_report_cuts_no_column(rendered, chromium, pdftotext):
         last = html.unescape(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[-1]))
         tail = "".join(last.split())[-12:]
         assert tail in text, f"the notes ending '{tail}' are not in the printed report"
-    # and every figure's title was drawn (matplotlib writes SVG text as text, which the PDF keeps)
+    # and every figure's title was drawn (the figures' text is SVG text, which the PDF keeps)
     for svg in svgs(dom):
         title = max((html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)), key=len)
         assert "".join(title.split()) in text, title

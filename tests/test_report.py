@@ -36,7 +36,7 @@ CELLS = pd.DataFrame(
 
 
 def texts(svg: str) -> list[str]:
-    """The text elements of an SVG (matplotlib writes each text as one element when it is not mathtext)."""
+    """The text elements of an SVG (each text is one element)."""
     return [html_unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
 
 
@@ -71,9 +71,14 @@ def test_a_figure_has_a_panel_per_wave_labels_printed_values_and_no_bar_for_a_wi
     assert drawn.count("wave1") == 1 and drawn.count("wave2") == 1  # one panel (title) per wave
     assert drawn.count("[c]") == 1  # the withheld cell: [c], and neither bar nor interval
     assert "printed in the report" in drawn
-    # bars in the one colour (no by-variable): one per shown percentage, 3, and the legend's patch
-    assert svg.lower().count("fill: #0072b2") == 3 + 1
-    assert figure_svg(CELLS, "x").lower().count("fill: #0072b2") == 4 + 1
+    # bars in the one colour (no by-variable): one per shown percentage, each with its interval; none for [c]
+    bars = re.findall(r'<rect class="bar" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*fill="([^"]+)"', svg)
+    assert [fill for _, _, fill in bars] == ["#0072B2"] * 3 and svg.count('class="interval"') == 3
+    assert re.findall(r'<rect class="bar"[^>]*fill="([^"]+)"', figure_svg(CELLS, "x")) == ["#0072B2"] * 4
+    # the diamond at 41 on the axis of wave1's bar for female (40%), and the legend's diamond
+    x0, width, _ = bars[0]
+    (printed, key) = re.findall(r'<path class="printed" d="M([\d.]+) ', svg)
+    assert float(printed) == pytest.approx(float(x0) + float(width) * 41 / 40, abs=0.1)
 
 
 def test_sig_gives_three_significant_digits():

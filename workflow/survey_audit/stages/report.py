@@ -34,7 +34,6 @@ interval or bar is drawn for it.
 from __future__ import annotations
 
 import html
-import io
 import json
 import re
 from pathlib import Path
@@ -47,6 +46,7 @@ from ..config.registry import Registry, load_registry
 from ..config.variables import VariableSet, load_variables
 from ..provenance import read_bytes, sha256_bytes
 from .conventions import CI_METHOD_TEXT, FLAGS, MEAN_COLUMNS, PROPORTION_COLUMNS, flag_labels
+from .figures import INTERVAL, PALETTE, Mark, dot_rows, small_multiples
 
 VERDICT_CLASS = {
     "reproduced": "good",
@@ -67,9 +67,6 @@ VERDICT_TEXT = {
 MARGIN_NUMBERS = ["n", "unweighted_share", "target_share", "target", "achieved", "difference"]
 FIGURE = re.compile(r"Figure \d+")
 CONFIDENTIAL = "[c]"
-# Okabe–Ito: distinguishable in colour-blind vision and in greyscale print; one colour per by-value.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-PRINTED_MARK = {"marker": "D", "color": "#111111", "markersize": 5, "markerfacecolor": "white", "linestyle": "none"}
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2430;background:#fafbfc}
@@ -101,6 +98,7 @@ th,td{padding:.1rem .25rem;overflow-wrap:anywhere}
 table.audit td.num{white-space:normal}
 thead{display:table-header-group}
 tr,figure,svg,.dotplot{break-inside:avoid}
+figure svg{max-height:175mm}
 h2,h3,summary{break-after:avoid}
 details::details-content{content-visibility:visible;display:contents}
 summary{list-style:none}
@@ -206,28 +204,13 @@ def _cell_view(cells: pd.DataFrame, labels: Labels) -> pd.DataFrame:
     return view
 
 
-def _svg(figure) -> str:
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "survey-audit", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return matplotlib, plt
-
-
 def _scopes(waves) -> list[str]:
     """Waves in order, then pools."""
     return sorted(dict.fromkeys(waves), key=lambda w: ("+" in w, w))
+
+
+def _number(value) -> float | None:
+    return None if pd.isna(value) else float(value)
 
 
 def figure_svg(
@@ -240,100 +223,62 @@ def figure_svg(
     per by-value in a colour of its own (the same in every panel), the confidence interval as a line across each
     bar, and a white diamond where the report printed the value (``printed``: (wave, by_value, category) →
     percent). A withheld percentage draws no bar and no interval, only ``[c]``. Every text is drawn as written:
-    a title with dollar signs is a title about money, not TeX (matplotlib would otherwise read the text between
-    two ``$`` as mathtext, and stop on what it cannot parse)."""
-    matplotlib, plt = _pyplot()
+    a title with dollar signs is a title about money, not TeX (:mod:`survey_audit.stages.figures` writes the
+    SVG's text elements itself)."""
     labels = labels or Labels()
     printed = printed or {}
     data = cells[cells["weighting"] == "unweighted"]
     waves = _scopes(data["wave"])
     by_values = list(dict.fromkeys(data["by_value"]))
     categories = list(dict.fromkeys(data["category"]))
+    place = [{name: i for i, name in enumerate(names)} for names in (waves, by_values, categories)]
     variable = data["variable"].iloc[0] if len(data) else ""
     by = data["by"].iloc[0] if len(data) and data["by"].iloc[0] else ""
-    height = 0.8 / max(len(by_values), 1)
-    colours = {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(by_values)}
-    rows = max(len(categories), 1)
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False, "font.size": 8}):
-        fig, axes = plt.subplots(
-            1,
-            len(waves) or 1,
-            figsize=(2.3 + 2.4 * max(len(waves), 1), 0.3 * rows * max(1.2, len(by_values) * 0.55) + 1.4),
-            sharey=True,
-            squeeze=False,
-            layout="constrained",
+    marks = {}
+    for row in data.itertuples(index=False):
+        withheld = pd.isna(row.pct) and "suppressed" in str(row.flags).split(";")
+        key = (place[0][row.wave], place[1][row.by_value], place[2][row.category])
+        marks[key] = Mark(
+            value=_number(row.pct),
+            low=_number(row.pct_ci_low),
+            high=_number(row.pct_ci_high),
+            printed=printed.get((row.wave, row.by_value, row.category)),
+            note=CONFIDENTIAL if withheld else "",
         )
-        for ax, wave in zip(axes[0], waves):
-            part = data[data["wave"] == wave]
-            for index, by_value in enumerate(by_values):
-                series = part[part["by_value"] == by_value].set_index("category").reindex(categories)
-                for c, category in enumerate(categories):
-                    y = c + index * height
-                    value = series.loc[category, "pct"]
-                    if pd.isna(value):
-                        if "suppressed" in str(series.loc[category, "flags"]).split(";"):
-                            ax.text(1, y, CONFIDENTIAL, va="center", fontsize=6, color="#6b7480")
-                    else:
-                        ax.barh(y, float(value), height=height * 0.9, color=colours[by_value])
-                        low, high = series.loc[category, "pct_ci_low"], series.loc[category, "pct_ci_high"]
-                        if not pd.isna(low):
-                            ax.plot([float(low), float(high)], [y, y], color="#222222", linewidth=0.9)
-                    mark = printed.get((wave, by_value, category))
-                    if mark is not None:
-                        ax.plot([mark], [y], **PRINTED_MARK)
-            ax.set_title(wave, fontsize=8)
-            ax.set_xlim(0, 100)
-            ax.set_xlabel("% of respondents")
-            ax.spines[["top", "right"]].set_visible(False)
-        axes[0][0].set_yticks(
-            [c + height * (len(by_values) - 1) / 2 for c in range(len(categories))],
-            [labels.category(variable, c) for c in categories],
-        )
-        axes[0][0].invert_yaxis()
-        handles = [
-            matplotlib.patches.Patch(color=colours[b], label=labels.category(by, b) if by else "percentage")
-            for b in by_values
-        ]
-        handles.append(matplotlib.lines.Line2D([], [], color="#222222", linewidth=0.9, label="95% CI"))
-        if printed:
-            handles.append(matplotlib.lines.Line2D([], [], **PRINTED_MARK, label="printed in the report"))
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=7,
-                   frameon=False, title=labels.variable(by) if by else None, title_fontsize=7)  # fmt: skip
-        fig.suptitle(title, fontsize=9)
-        svg = _svg(fig)
-    plt.close(fig)
-    return svg
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(by_values))]
+    legend = [("bar", c, labels.category(by, b) if by else "percentage") for b, c in zip(by_values, colours)]
+    legend.append(("interval", INTERVAL, "95% CI"))
+    if printed:
+        legend.append(("printed", "", "printed in the report"))
+    return small_multiples(
+        title,
+        waves,
+        [labels.category(variable, c) for c in categories],
+        colours,
+        marks,
+        legend,
+        legend_title=labels.variable(by) if by else "",
+    )
 
 
 def dotplot_svg(points: pd.DataFrame, title: str) -> str:
     """Printed against recomputed percentages of one chapter: a row per entry, the recomputed value as a dot with
     its interval, the printed value as a white diamond. A withheld recomputed value draws nothing but ``[c]``."""
-    matplotlib, plt = _pyplot()
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False, "font.size": 8}):
-        fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(points) + 1.3), layout="constrained")
-        for y, row in enumerate(points.itertuples(index=False)):
-            if pd.isna(row.recomputed):
-                ax.text(101, y, CONFIDENTIAL, va="center", fontsize=7, color="#6b7480")
-            else:
-                if not pd.isna(row.ci_low):
-                    ax.plot([row.ci_low, row.ci_high], [y, y], color=PALETTE[0], linewidth=1.2)
-                ax.plot([row.recomputed], [y], "o", color=PALETTE[0], markersize=4)
-            ax.plot([row.printed_value], [y], **PRINTED_MARK)
-        ax.set_yticks(range(len(points)), list(points["label"]))
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("percentage")
-        ax.set_title(title, fontsize=9)
-        ax.grid(axis="x", color="#e5e7eb", linewidth=0.6)
-        ax.spines[["top", "right"]].set_visible(False)
-        handles = [
-            matplotlib.lines.Line2D([], [], marker="o", color=PALETTE[0], label="recomputed, with 95% CI"),
-            matplotlib.lines.Line2D([], [], **PRINTED_MARK, label="printed"),
-        ]
-        ax.set_ylim(len(points) - 0.5, -0.5)
-        fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=2, frameon=False)
-        svg = _svg(fig)
-    plt.close(fig)
-    return svg
+    rows = [
+        (
+            row.label,
+            Mark(
+                value=_number(row.recomputed),
+                low=_number(row.ci_low),
+                high=_number(row.ci_high),
+                printed=_number(row.printed_value),
+                note=CONFIDENTIAL if pd.isna(row.recomputed) else "",
+            ),
+        )
+        for row in points.itertuples(index=False)
+    ]
+    legend = [("dot", PALETTE[0], "recomputed, with 95% CI"), ("printed", "", "printed")]
+    return dot_rows(title, rows, legend)
 
 
 def build_report(
