@@ -53,7 +53,6 @@ PACKAGES = [
     "jsonschema",
     "openpyxl",
     "pyreadstat",
-    "matplotlib",
 ]
 MANIFEST_JOB = "manifest"
 
