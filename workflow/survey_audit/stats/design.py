@@ -126,6 +126,23 @@ def factor_codes(values, categories: Sequence | None = None) -> Codes:
     return Codes(codes, uniques, not bool((codes < 0).any()) if codes.size else True)
 
 
+def code_sums(codes: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Sums of ``weights`` by code (counts without weights) for codes in ``[0, size)``: ``np.bincount(codes,
+    weights, minlength=size)`` bit for bit, since numpy's indexed ``add.at`` makes the same additions in the same
+    row order. It is faster: no min/max pass over the codes, and codes narrower than int64 are widened a buffer at
+    a time instead of copied whole. A code -1 (outside every cell) lands in the last place, as in indexing: with
+    one place more than the cells, dropping the last place leaves the sums over coded rows."""
+    out = np.zeros(size, dtype=np.int64 if weights is None else np.float64)
+    np.add.at(out, codes, 1 if weights is None else weights)
+    return out
+
+
+def code_type(size: int) -> np.dtype:
+    """The narrowest signed integer type holding the codes -1 to ``size``: codes of a few cells built in it are
+    small arrays (cheap to make, cheap to read), and :func:`code_sums` reads them without widening them whole."""
+    return np.min_scalar_type(-size - 1)
+
+
 def first_appearances(codes: np.ndarray) -> np.ndarray:
     """The row where each code first appears, for codes numbered in order of first appearance (as
     ``pandas.factorize`` numbers them: each new code is one more than every code before it)."""
@@ -254,7 +271,7 @@ class Design:
     @cached_property
     def psu_weight_totals(self) -> np.ndarray:
         """Sum of the weights in each PSU."""
-        return np.bincount(self.psu, weights=self.weights, minlength=self.n_psus)
+        return code_sums(self.psu, self.n_psus, self.weights)
 
     @cached_property
     def _variance_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -586,13 +603,16 @@ def degf(design: Design, domain: np.ndarray | None = None, *, convention: str = 
     if convention not in DF_CONVENTIONS:
         raise DesignError("unknown df convention", value=convention, expected=" or ".join(DF_CONVENTIONS))
     restrict = domain is not None and convention == "domain"
-    inset = design.weights != 0
-    if restrict:
-        inset = inset & domain
+    inset = None
+    if restrict or design.has_zero_weights:
+        inset = design.weights != 0
+        if restrict:
+            inset &= domain
     if design.replicates is not None:
         rows = design.replicates.weights[inset] if restrict else design.replicates.weights
         return int(_rank(rows)) - 1 if rows.shape[0] else 0
-    has = np.bincount(design.psu[inset], minlength=design.n_psus) > 0
+    has = np.zeros(design.n_psus, dtype=bool)
+    has[design.psu if inset is None else design.psu[inset]] = True  # a scatter: no count, no copy of every code
     strata = np.bincount(design.psu_stratum[has], minlength=design.n_strata) > 0
     return int(has.sum() - strata.sum())
 

@@ -52,6 +52,8 @@ from .design import (
     DF_CONVENTIONS,
     Design,
     calibration_residual,
+    code_sums,
+    code_type,
     coded_correction,
     domain_mask,
     factor_codes,
@@ -263,8 +265,7 @@ def _cell_stats(
     elif lazy_counts:
         counts = None
     else:
-        counts = np.bincount(cell if complete else cell + 1, minlength=C + (0 if complete else 1))
-        counts = (counts if complete else counts[1:]).astype(float)
+        counts = code_sums(cell, C + 1)[:C].astype(float)  # rows outside every base (-1) land in the last place
     if counts is not None:
         out.counts = counts.reshape(n_groups, K)
         out.base_n = out.counts.sum(axis=1)
@@ -276,17 +277,17 @@ def _cell_stats(
         # PSU x cell weighted counts (also gives each group's PSUs with non-zero weight, R's ``inset``).
         if binary:
             A = np.empty((G, 2))
-            A[:, 1] = np.bincount(design.psu, weights=w * cell, minlength=G)
+            A[:, 1] = code_sums(design.psu, G, w * cell)
             A[:, 0] = design.psu_weight_totals - A[:, 1]
         elif complete:
             key = design.psu * C
             key += cell
-            A = np.bincount(key, weights=w, minlength=G * C).reshape(G, C)
+            A = code_sums(key, G * C, w).reshape(G, C)
         else:
             key = design.psu * (C + 1)
             key += cell
             key += 1
-            A = np.bincount(key, weights=w, minlength=G * (C + 1)).reshape(G, C + 1)[:, 1:]
+            A = code_sums(key, G * (C + 1), w).reshape(G, C + 1)[:, 1:]
         A3 = A.reshape(G, n_groups, K)
         psu_base = A3.sum(axis=2)
         psu_has = psu_base > 0
@@ -375,7 +376,7 @@ def _binary_mean(design: Design, cell: np.ndarray) -> tuple[float, float, float]
     """The weighted total of a 0/1 code over the whole sample, the total weight, and the variance of their ratio,
     from one weighted ``bincount`` (the PSU totals of ``w`` are cached on the design). Multiplying by the 0/1
     codes themselves (int8 for a 0/1 variable) is faster than by a boolean view."""
-    yes = np.bincount(design.psu, weights=design.weights * cell, minlength=design.n_psus)
+    yes = code_sums(design.psu, design.n_psus, design.weights * cell)
     totals = design.psu_weight_totals
     W = float(totals.sum())
     t1 = float(yes.sum())
@@ -479,8 +480,19 @@ def _cells(design: Design, codes, K: int, by, domain, valid=None):
         cell = np.where(ok, codes.codes, -1)
     else:
         ok &= gcodes.codes >= 0
-        cell = np.where(ok, gcodes.codes.astype(np.int64) * K + codes.codes, -1)
+        cell = _joint_codes(gcodes.codes, codes.codes, K, len(group_labels) * K, ok)
     return cell, False, group_labels, by_name
+
+
+def _joint_codes(outer: np.ndarray, inner: np.ndarray, n_inner: int, size: int, ok: np.ndarray | None = None):
+    """The codes ``outer * n_inner + inner`` of two variables (``size`` of them), -1 where ``ok`` is False, built
+    in one array of the narrowest integer type that holds them."""
+    cell = outer.astype(code_type(size))
+    cell *= n_inner
+    cell += inner
+    if ok is not None:
+        cell[~ok] = -1
+    return cell
 
 
 def proportions(
@@ -826,18 +838,15 @@ def svytable(design: Design, row, col=None, *, domain=None, row_categories=None,
         cc = factor_codes(cvals, col_categories)
     mask = domain_mask(design, domain)
     R, C = len(rc.labels), len(cc.labels)
-    if rc.complete and cc.complete and mask is None:
-        cell = rc.codes.astype(np.int64) * C
-        cell += cc.codes
-        wn = np.bincount(cell, weights=design.weights, minlength=R * C).reshape(R, C)
-        n = np.bincount(cell, minlength=R * C).reshape(R, C)
-    else:
+    ok = None
+    if not (rc.complete and cc.complete and mask is None):
         ok = (rc.codes >= 0) & (cc.codes >= 0)
         if mask is not None:
             ok &= mask
-        cell = np.where(ok, rc.codes.astype(np.int64) * C + cc.codes + 1, 0)
-        wn = np.bincount(cell, weights=design.weights, minlength=R * C + 1)[1:].reshape(R, C)
-        n = np.bincount(cell, minlength=R * C + 1)[1:].reshape(R, C)
+    cell = _joint_codes(rc.codes, cc.codes, C, R * C, ok)
+    # Rows left out (-1) land in the last place.
+    wn = code_sums(cell, R * C + 1, design.weights)[: R * C].reshape(R, C)
+    n = code_sums(cell, R * C + 1)[: R * C].reshape(R, C)
     total = wn.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         cell_pct = 100 * wn / total
