@@ -164,6 +164,18 @@ def test_nest_makes_cluster_labels_local_to_their_stratum():
     assert vcov(d, z())[0, 0] == pytest.approx(37.0, rel=1e-14)
 
 
+def test_clusters_without_rows_are_not_counted():
+    # A categorical's unused categories name no cluster of the sample: R counts the clusters present.
+    cats = pd.Categorical(FRAME["psu"], categories=["p0", "p1", "p2", "p3", "p4", "p5", "p9"])
+    d = svydesign(FRAME.assign(psu=cats), weights="w", cluster="psu", strata="stratum")
+    assert d.n_psus == 5 and d.degf == 3 and d.psu_labels.tolist() == ["p1", "p2", "p3", "p4", "p5"]
+    assert vcov(d, z())[0, 0] == pytest.approx(37.0, rel=1e-14)
+    unstratified = svydesign(FRAME.assign(psu=cats), weights="w", cluster="psu")
+    plain = svydesign(FRAME, weights="w", cluster="psu")
+    assert unstratified.n_psus == 5 and unstratified.degf == plain.degf == 4
+    assert vcov(unstratified, z())[0, 0] == vcov(plain, z())[0, 0]
+
+
 def test_domain_masks():
     d = design()
     frame_with_missing = FRAME.assign(flag=[True, None, False, True, None, True, False])

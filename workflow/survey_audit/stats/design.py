@@ -237,7 +237,7 @@ class Design:
     """A survey design over ``n`` rows (see the module docstring). Build one with :func:`svydesign`."""
 
     weights: np.ndarray  # analysis weights, float64 (n,)
-    psu: np.ndarray  # PSU code of each row (n,)
+    psu: np.ndarray  # PSU code of each row (n,); every PSU has rows
     stratum: np.ndarray  # stratum code of each row (n,)
     psu_stratum: np.ndarray  # stratum code of each PSU (G,)
     n_psu: np.ndarray  # PSUs per stratum in the design (H,)
@@ -445,6 +445,11 @@ def _clusters(data, cluster, n: int, s_codes, s_labels, has_strata: bool, nest: 
     if not cc.complete:
         _fail_missing(np.flatnonzero(cc.codes < 0), c_name, "cluster")
     c_codes, c_labels = cc.codes.astype(np.int64, copy=False), np.asarray(cc.labels, dtype=object)
+    if isinstance(c_values.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(c_values.dtype):
+        # Labels fixed in advance (categories, False/True) may name clusters without rows: R counts those present.
+        present = code_sums(c_codes, c_labels.shape[0]) > 0
+        if not present.all():
+            c_codes, c_labels = (np.cumsum(present) - 1)[c_codes], c_labels[present]
     L = int(c_labels.shape[0])
     if not has_strata:
         return c_codes, np.zeros(L, dtype=np.int64), c_labels, c_name
@@ -611,8 +616,10 @@ def degf(design: Design, domain: np.ndarray | None = None, *, convention: str = 
     if design.replicates is not None:
         rows = design.replicates.weights[inset] if restrict else design.replicates.weights
         return int(_rank(rows)) - 1 if rows.shape[0] else 0
+    if inset is None:  # every row counts, and every PSU has rows (svydesign keeps only the clusters present)
+        return int(design.n_psus - np.count_nonzero(design.n_psu))
     has = np.zeros(design.n_psus, dtype=bool)
-    has[design.psu if inset is None else design.psu[inset]] = True  # a scatter: no count, no copy of every code
+    has[design.psu[inset]] = True
     strata = np.bincount(design.psu_stratum[has], minlength=design.n_strata) > 0
     return int(has.sum() - strata.sum())
 
