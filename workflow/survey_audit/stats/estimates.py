@@ -583,16 +583,26 @@ def _proportion_frame(st: _CellStats, labels, group_labels, name, by_name, level
         "n_eff": cis["n_eff"],
         "df": df_rep,
     }
-    # A structured array is the cheapest way to a frame of mixed columns (a call's fixed cost matters here).
-    record = np.empty(rows, dtype=[(k, v.dtype) for k, v in columns.items()])
-    for k, v in columns.items():
-        record[k] = v
-    return pd.DataFrame.from_records(record)
+    return _frame(columns, _PROPORTION_NAMES)
 
 
 def _filled(array: np.ndarray, value) -> np.ndarray:
     array[:] = value
     return array
+
+
+_PROPORTION_NAMES = pd.Index(PROPORTION_COLUMNS)
+
+
+def _frame(columns: dict[str, np.ndarray], names: pd.Index) -> pd.DataFrame:
+    """A frame of mixed columns (arrays of equal length, in the order of ``names``) by way of one structured
+    array: the cheapest way to one in pandas, more so with the column index built once (a call's fixed cost
+    matters here). Columns of Python strings become pandas' ``str``, others keep their type, as in the
+    constructor."""
+    record = np.empty(len(next(iter(columns.values()))), dtype=[(k, v.dtype) for k, v in columns.items()])
+    for k, v in columns.items():
+        record[k] = v
+    return pd.DataFrame.from_records(record, columns=names)
 
 
 def multiselect_proportions(
@@ -822,6 +832,7 @@ def _linear_stats(design, variables, kind, *, denominator=None, domain, by, leve
 # --------------------------------------------------------------------------------------------------------------
 
 TABLE_COLUMNS = ["row", "col", "n", "weighted_n", "cell_pct", "row_pct", "col_pct"]
+_TABLE_NAMES = pd.Index(TABLE_COLUMNS)
 
 
 def svytable(design: Design, row, col=None, *, domain=None, row_categories=None, col_categories=None) -> pd.DataFrame:
@@ -852,15 +863,13 @@ def svytable(design: Design, row, col=None, *, domain=None, row_categories=None,
         cell_pct = 100 * wn / total
         row_pct = 100 * wn / wn.sum(axis=1, keepdims=True)
         col_pct = 100 * wn / wn.sum(axis=0, keepdims=True)
-    return pd.DataFrame(
-        {
-            "row": np.repeat(np.asarray(rc.labels, dtype=object), C),
-            "col": np.tile(np.asarray(cc.labels, dtype=object), R),
-            "n": n.ravel(),
-            "weighted_n": wn.ravel(),
-            "cell_pct": cell_pct.ravel(),
-            "row_pct": row_pct.ravel(),
-            "col_pct": col_pct.ravel(),
-        },
-        columns=TABLE_COLUMNS,
-    )
+    columns = {
+        "row": np.repeat(np.asarray(rc.labels, dtype=object), C),
+        "col": np.tile(np.asarray(cc.labels, dtype=object), R),
+        "n": n.ravel(),
+        "weighted_n": wn.ravel(),
+        "cell_pct": cell_pct.ravel(),
+        "row_pct": row_pct.ravel(),
+        "col_pct": col_pct.ravel(),
+    }
+    return _frame(columns, _TABLE_NAMES)
