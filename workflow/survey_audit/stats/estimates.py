@@ -6,7 +6,8 @@ Conventions (each matches R's survey package unless said otherwise):
 
 * **Kernels and tidy frames.** :func:`proportions` (every category of a variable, by groups, in a domain) and
   :func:`multiselect_proportions` return tidy frames; :func:`proportion_se` is the bare kernel (estimates and
-  SEs only). Categorical estimates take one ``bincount`` of PSU x cell codes and work on PSU totals from there.
+  SEs only). Categorical estimates take one pass of weighted sums by PSU x cell code and work on PSU totals from
+  there.
 * **Proportions and means** are ratio estimators ``sum(w y)/sum(w)`` with influence values
   ``u = (y - estimate)/sum(w)`` (R ``svymean``). **Domains** (a ``domain`` expression, the groups of ``by``, and
   rows with a valid answer) keep the whole design: influence values are zero outside the domain, so every PSU
@@ -246,7 +247,7 @@ def _cell_stats(
     w = design.weights
     binary = complete and C == 2 and kind == "mean"
     if binary and not full and design.replicates is None and not design.calibration:
-        # The commonest case, a yes/no proportion of the whole sample: one weighted bincount.
+        # The commonest case, a yes/no proportion of the whole sample: one pass of weighted sums by PSU.
         ones = int(np.count_nonzero(cell))
         t1, W, v = _binary_mean(design, cell)
         p1 = t1 / W
@@ -374,8 +375,8 @@ def _cell_stats(
 
 def _binary_mean(design: Design, cell: np.ndarray) -> tuple[float, float, float]:
     """The weighted total of a 0/1 code over the whole sample, the total weight, and the variance of their ratio,
-    from one weighted ``bincount`` (the PSU totals of ``w`` are cached on the design). Multiplying by the 0/1
-    codes themselves (int8 for a 0/1 variable) is faster than by a boolean view."""
+    from one pass of weighted sums by PSU (the PSU totals of ``w`` are cached on the design). Multiplying by the
+    0/1 codes themselves (int8 for a 0/1 variable) is faster than by a boolean view."""
     yes = code_sums(design.psu, design.n_psus, design.weights * cell)
     totals = design.psu_weight_totals
     W = float(totals.sum())
