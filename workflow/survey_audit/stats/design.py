@@ -292,7 +292,7 @@ class Design:
 
     @cached_property
     def has_zero_weights(self) -> bool:
-        return bool((self.weights == 0).any())
+        return not self.weights.all()  # no array of n flags in between
 
     def column(self, name: str) -> pd.Series:
         """A column of the design's data, with a clear error for an unknown name."""
