@@ -165,7 +165,8 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
         no_df = ~empty & ~boundary & ~(df >= 1)
         flat = ~empty & ~boundary & ~no_df & (var == 0)
         ok = ~empty & ~boundary & ~no_df & ~flat
-        q = np.where(ok, t_ppf(1 - alpha / 2, np.where(ok, df, 1.0)), np.nan)
+        if method not in ("kg", "kg_nchs"):
+            q = np.where(ok, t_ppf(1 - alpha / 2, np.where(ok, df, 1.0)), np.nan)
         if method in ("kg", "kg_nchs"):
             ratio = t_ppf(alpha / 2, np.where(ok, n - 1, 1.0)) / t_ppf(alpha / 2, np.where(ok, df, 1.0))
             n_adj = n_eff * ratio**2
@@ -190,16 +191,16 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
         else:  # wald
             low = np.where(ok, p - q * se, low)
             high = np.where(ok, p + q * se, high)
-        # Zero variance inside (0, 1): the point interval.
-        low = np.where(flat, p, low)
-        high = np.where(flat, p, high)
-        # 0% and 100%: NCHS rule, n_eff = n, exact one-sided Clopper-Pearson.
-        nb = np.where(boundary, np.maximum(n, 1), 1.0)
-        zero = boundary & (p <= 0)
-        one = boundary & (p >= 1)
-        low = np.where(zero, 0.0, np.where(one, beta_ppf(alpha / 2, nb, 1), low))
-        high = np.where(one, 1.0, np.where(zero, beta_ppf(1 - alpha / 2, 1, nb), high))
-        n_eff = np.where(boundary, n, n_eff)
+        if flat.any():  # zero variance inside (0, 1): the point interval
+            low = np.where(flat, p, low)
+            high = np.where(flat, p, high)
+        if boundary.any():  # 0% and 100%: NCHS rule, n_eff = n, exact one-sided Clopper-Pearson
+            nb = np.where(boundary, np.maximum(n, 1), 1.0)
+            zero = boundary & (p <= 0)
+            one = boundary & (p >= 1)
+            low = np.where(zero, 0.0, np.where(one, beta_ppf(alpha / 2, nb, 1), low))
+            high = np.where(one, 1.0, np.where(zero, beta_ppf(1 - alpha / 2, 1, nb), high))
+            n_eff = np.where(boundary, n, n_eff)
     used[boundary] = "exact_boundary"
     used[no_df] = "none_df<1"
     used[empty] = "empty_base"
