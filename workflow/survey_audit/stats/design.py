@@ -11,8 +11,9 @@ estimates (one column each), sum ``z`` into PSU totals ``T_hj``, centre them wit
 ``V = sum_h (1 - f_h) n_h/(n_h - 1) sum_j (T_hj - mean_h T)(T_hj - mean_h T)'``. Calibration steps first replace
 ``z`` by its calibration residual (see :func:`calibration_residual`). When the influence values are a function
 of one integer code per row (proportions, cells of a table), everything is done on aggregates: PSU-by-code
-weighted counts from one ``bincount``, and the calibration residual of a raking or post-stratification from one
-more (:func:`coded_correction`), so memory and time stay linear in the rows with a small constant.
+weighted counts from one pass over the rows (:func:`code_sums`), and the calibration residual of a raking or
+post-stratification from one more (:func:`coded_correction`), so memory and time stay linear in the rows with a
+small constant.
 
 Lonely PSUs (a stratum with a single PSU) follow R's ``options(survey.lonely.psu)``:
 
