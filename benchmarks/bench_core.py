@@ -10,7 +10,8 @@ the machine is shared, so read the ratios rather than the seconds. Numbers R and
 compared, so the two sides are known to do the same work.
 
 The data: G = max(20, n/500) clusters in 2 strata, log-normal weights, a 4-level cohort, a 6-level method, a
-yes/no outcome. "floor" is one weighted ``np.bincount`` pass over the rows (the PSU totals of the weights).
+yes/no outcome. "floor" is one weighted ``np.bincount`` pass over the rows (the PSU totals of the weights). BLAS
+runs on one thread (``OPENBLAS_NUM_THREADS``, unless set), as in the workflow's jobs and in R.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+# BLAS on one thread, as the workflow's jobs run it (Snakemake sets OPENBLAS_NUM_THREADS to a job's threads) and as
+# R's reference BLAS does: on a shared machine OpenBLAS's idle worker threads spin and take the core a kernel needs.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "workflow"))

@@ -164,6 +164,18 @@ def test_nest_makes_cluster_labels_local_to_their_stratum():
     assert vcov(d, z())[0, 0] == pytest.approx(37.0, rel=1e-14)
 
 
+def test_clusters_without_rows_are_not_counted():
+    # A categorical's unused categories name no cluster of the sample: R counts the clusters present.
+    cats = pd.Categorical(FRAME["psu"], categories=["p0", "p1", "p2", "p3", "p4", "p5", "p9"])
+    d = svydesign(FRAME.assign(psu=cats), weights="w", cluster="psu", strata="stratum")
+    assert d.n_psus == 5 and d.degf == 3 and d.psu_labels.tolist() == ["p1", "p2", "p3", "p4", "p5"]
+    assert vcov(d, z())[0, 0] == pytest.approx(37.0, rel=1e-14)
+    unstratified = svydesign(FRAME.assign(psu=cats), weights="w", cluster="psu")
+    plain = svydesign(FRAME, weights="w", cluster="psu")
+    assert unstratified.n_psus == 5 and unstratified.degf == plain.degf == 4
+    assert vcov(unstratified, z())[0, 0] == vcov(plain, z())[0, 0]
+
+
 def test_domain_masks():
     d = design()
     frame_with_missing = FRAME.assign(flag=[True, None, False, True, None, True, False])
@@ -247,3 +259,20 @@ def test_factor_codes_for_each_kind_of_column():
     assert narrow.labels == [0, 2, 5] and narrow.codes.tolist() == [0, 1, 1, 2]
     floats = factor_codes(pd.Series([1.5, np.nan, 0.5]))
     assert floats.labels == [0.5, 1.5] and floats.codes.tolist() == [1, -1, 0]
+
+
+def test_code_sums_are_bincount_bit_for_bit():
+    from survey_audit.stats.design import code_sums, code_type
+
+    rng = np.random.default_rng(7)
+    w = rng.lognormal(0, 2, 5000)
+    for size in (2, 24, 300):
+        codes = rng.integers(0, size, 5000)
+        for narrow in (codes, codes.astype(code_type(size))):
+            sums = code_sums(narrow, size, w)
+            assert sums.dtype == np.float64 and sums.tobytes() == np.bincount(codes, w, minlength=size).tobytes()
+            counts = code_sums(narrow, size)
+            assert counts.dtype == np.int64 and counts.tolist() == np.bincount(codes, minlength=size).tolist()
+    outside = np.array([1, -1, 0, 1, -1])
+    assert code_sums(outside, 3).tolist() == [1, 2, 2]  # -1 lands in the last place
+    assert [code_type(k) for k in (127, 128, 32767, 32768)] == [np.int8, np.int16, np.int16, np.int32]

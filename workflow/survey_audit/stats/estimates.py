@@ -6,7 +6,8 @@ Conventions (each matches R's survey package unless said otherwise):
 
 * **Kernels and tidy frames.** :func:`proportions` (every category of a variable, by groups, in a domain) and
   :func:`multiselect_proportions` return tidy frames; :func:`proportion_se` is the bare kernel (estimates and
-  SEs only). Categorical estimates take one ``bincount`` of PSU x cell codes and work on PSU totals from there.
+  SEs only). Categorical estimates take one pass of weighted sums by PSU x cell code and work on PSU totals from
+  there.
 * **Proportions and means** are ratio estimators ``sum(w y)/sum(w)`` with influence values
   ``u = (y - estimate)/sum(w)`` (R ``svymean``). **Domains** (a ``domain`` expression, the groups of ``by``, and
   rows with a valid answer) keep the whole design: influence values are zero outside the domain, so every PSU
@@ -52,6 +53,8 @@ from .design import (
     DF_CONVENTIONS,
     Design,
     calibration_residual,
+    code_sums,
+    code_type,
     coded_correction,
     domain_mask,
     factor_codes,
@@ -162,7 +165,8 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
         no_df = ~empty & ~boundary & ~(df >= 1)
         flat = ~empty & ~boundary & ~no_df & (var == 0)
         ok = ~empty & ~boundary & ~no_df & ~flat
-        q = np.where(ok, t_ppf(1 - alpha / 2, np.where(ok, df, 1.0)), np.nan)
+        if method not in ("kg", "kg_nchs"):
+            q = np.where(ok, t_ppf(1 - alpha / 2, np.where(ok, df, 1.0)), np.nan)
         if method in ("kg", "kg_nchs"):
             ratio = t_ppf(alpha / 2, np.where(ok, n - 1, 1.0)) / t_ppf(alpha / 2, np.where(ok, df, 1.0))
             n_adj = n_eff * ratio**2
@@ -187,16 +191,16 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
         else:  # wald
             low = np.where(ok, p - q * se, low)
             high = np.where(ok, p + q * se, high)
-        # Zero variance inside (0, 1): the point interval.
-        low = np.where(flat, p, low)
-        high = np.where(flat, p, high)
-        # 0% and 100%: NCHS rule, n_eff = n, exact one-sided Clopper-Pearson.
-        nb = np.where(boundary, np.maximum(n, 1), 1.0)
-        zero = boundary & (p <= 0)
-        one = boundary & (p >= 1)
-        low = np.where(zero, 0.0, np.where(one, beta_ppf(alpha / 2, nb, 1), low))
-        high = np.where(one, 1.0, np.where(zero, beta_ppf(1 - alpha / 2, 1, nb), high))
-        n_eff = np.where(boundary, n, n_eff)
+        if flat.any():  # zero variance inside (0, 1): the point interval
+            low = np.where(flat, p, low)
+            high = np.where(flat, p, high)
+        if boundary.any():  # 0% and 100%: NCHS rule, n_eff = n, exact one-sided Clopper-Pearson
+            nb = np.where(boundary, np.maximum(n, 1), 1.0)
+            zero = boundary & (p <= 0)
+            one = boundary & (p >= 1)
+            low = np.where(zero, 0.0, np.where(one, beta_ppf(alpha / 2, nb, 1), low))
+            high = np.where(one, 1.0, np.where(zero, beta_ppf(1 - alpha / 2, 1, nb), high))
+            n_eff = np.where(boundary, n, n_eff)
     used[boundary] = "exact_boundary"
     used[no_df] = "none_df<1"
     used[empty] = "empty_base"
@@ -244,7 +248,7 @@ def _cell_stats(
     w = design.weights
     binary = complete and C == 2 and kind == "mean"
     if binary and not full and design.replicates is None and not design.calibration:
-        # The commonest case, a yes/no proportion of the whole sample: one weighted bincount.
+        # The commonest case, a yes/no proportion of the whole sample: one pass of weighted sums by PSU.
         ones = int(np.count_nonzero(cell))
         t1, W, v = _binary_mean(design, cell)
         p1 = t1 / W
@@ -263,8 +267,7 @@ def _cell_stats(
     elif lazy_counts:
         counts = None
     else:
-        counts = np.bincount(cell if complete else cell + 1, minlength=C + (0 if complete else 1))
-        counts = (counts if complete else counts[1:]).astype(float)
+        counts = code_sums(cell, C + 1)[:C].astype(float)  # rows outside every base (-1) land in the last place
     if counts is not None:
         out.counts = counts.reshape(n_groups, K)
         out.base_n = out.counts.sum(axis=1)
@@ -276,17 +279,17 @@ def _cell_stats(
         # PSU x cell weighted counts (also gives each group's PSUs with non-zero weight, R's ``inset``).
         if binary:
             A = np.empty((G, 2))
-            A[:, 1] = np.bincount(design.psu, weights=w * cell, minlength=G)
+            A[:, 1] = code_sums(design.psu, G, w * cell)
             A[:, 0] = design.psu_weight_totals - A[:, 1]
         elif complete:
             key = design.psu * C
             key += cell
-            A = np.bincount(key, weights=w, minlength=G * C).reshape(G, C)
+            A = code_sums(key, G * C, w).reshape(G, C)
         else:
             key = design.psu * (C + 1)
             key += cell
             key += 1
-            A = np.bincount(key, weights=w, minlength=G * (C + 1)).reshape(G, C + 1)[:, 1:]
+            A = code_sums(key, G * (C + 1), w).reshape(G, C + 1)[:, 1:]
         A3 = A.reshape(G, n_groups, K)
         psu_base = A3.sum(axis=2)
         psu_has = psu_base > 0
@@ -373,9 +376,9 @@ def _cell_stats(
 
 def _binary_mean(design: Design, cell: np.ndarray) -> tuple[float, float, float]:
     """The weighted total of a 0/1 code over the whole sample, the total weight, and the variance of their ratio,
-    from one weighted ``bincount`` (the PSU totals of ``w`` are cached on the design). Multiplying by the 0/1
-    codes themselves (int8 for a 0/1 variable) is faster than by a boolean view."""
-    yes = np.bincount(design.psu, weights=design.weights * cell, minlength=design.n_psus)
+    from one pass of weighted sums by PSU (the PSU totals of ``w`` are cached on the design). Multiplying by the
+    0/1 codes themselves (int8 for a 0/1 variable) is faster than by a boolean view."""
+    yes = code_sums(design.psu, design.n_psus, design.weights * cell)
     totals = design.psu_weight_totals
     W = float(totals.sum())
     t1 = float(yes.sum())
@@ -479,8 +482,19 @@ def _cells(design: Design, codes, K: int, by, domain, valid=None):
         cell = np.where(ok, codes.codes, -1)
     else:
         ok &= gcodes.codes >= 0
-        cell = np.where(ok, gcodes.codes.astype(np.int64) * K + codes.codes, -1)
+        cell = _joint_codes(gcodes.codes, codes.codes, K, len(group_labels) * K, ok)
     return cell, False, group_labels, by_name
+
+
+def _joint_codes(outer: np.ndarray, inner: np.ndarray, n_inner: int, size: int, ok: np.ndarray | None = None):
+    """The codes ``outer * n_inner + inner`` of two variables (``size`` of them), -1 where ``ok`` is False, built
+    in one array of the narrowest integer type that holds them."""
+    cell = outer.astype(code_type(size))
+    cell *= n_inner
+    cell += inner
+    if ok is not None:
+        cell[~ok] = -1
+    return cell
 
 
 def proportions(
@@ -571,16 +585,26 @@ def _proportion_frame(st: _CellStats, labels, group_labels, name, by_name, level
         "n_eff": cis["n_eff"],
         "df": df_rep,
     }
-    # A structured array is the cheapest way to a frame of mixed columns (a call's fixed cost matters here).
-    record = np.empty(rows, dtype=[(k, v.dtype) for k, v in columns.items()])
-    for k, v in columns.items():
-        record[k] = v
-    return pd.DataFrame.from_records(record)
+    return _frame(columns, _PROPORTION_NAMES)
 
 
 def _filled(array: np.ndarray, value) -> np.ndarray:
     array[:] = value
     return array
+
+
+_PROPORTION_NAMES = pd.Index(PROPORTION_COLUMNS)
+
+
+def _frame(columns: dict[str, np.ndarray], names: pd.Index) -> pd.DataFrame:
+    """A frame of mixed columns (arrays of equal length, in the order of ``names``) by way of one structured
+    array: the cheapest way to one in pandas, more so with the column index built once (a call's fixed cost
+    matters here). Columns of Python strings become pandas' ``str``, others keep their type, as in the
+    constructor."""
+    record = np.empty(len(next(iter(columns.values()))), dtype=[(k, v.dtype) for k, v in columns.items()])
+    for k, v in columns.items():
+        record[k] = v
+    return pd.DataFrame.from_records(record, columns=names)
 
 
 def multiselect_proportions(
@@ -810,6 +834,7 @@ def _linear_stats(design, variables, kind, *, denominator=None, domain, by, leve
 # --------------------------------------------------------------------------------------------------------------
 
 TABLE_COLUMNS = ["row", "col", "n", "weighted_n", "cell_pct", "row_pct", "col_pct"]
+_TABLE_NAMES = pd.Index(TABLE_COLUMNS)
 
 
 def svytable(design: Design, row, col=None, *, domain=None, row_categories=None, col_categories=None) -> pd.DataFrame:
@@ -826,32 +851,27 @@ def svytable(design: Design, row, col=None, *, domain=None, row_categories=None,
         cc = factor_codes(cvals, col_categories)
     mask = domain_mask(design, domain)
     R, C = len(rc.labels), len(cc.labels)
-    if rc.complete and cc.complete and mask is None:
-        cell = rc.codes.astype(np.int64) * C
-        cell += cc.codes
-        wn = np.bincount(cell, weights=design.weights, minlength=R * C).reshape(R, C)
-        n = np.bincount(cell, minlength=R * C).reshape(R, C)
-    else:
+    ok = None
+    if not (rc.complete and cc.complete and mask is None):
         ok = (rc.codes >= 0) & (cc.codes >= 0)
         if mask is not None:
             ok &= mask
-        cell = np.where(ok, rc.codes.astype(np.int64) * C + cc.codes + 1, 0)
-        wn = np.bincount(cell, weights=design.weights, minlength=R * C + 1)[1:].reshape(R, C)
-        n = np.bincount(cell, minlength=R * C + 1)[1:].reshape(R, C)
+    cell = _joint_codes(rc.codes, cc.codes, C, R * C, ok)
+    # Rows left out (-1) land in the last place.
+    wn = code_sums(cell, R * C + 1, design.weights)[: R * C].reshape(R, C)
+    n = code_sums(cell, R * C + 1)[: R * C].reshape(R, C)
     total = wn.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         cell_pct = 100 * wn / total
         row_pct = 100 * wn / wn.sum(axis=1, keepdims=True)
         col_pct = 100 * wn / wn.sum(axis=0, keepdims=True)
-    return pd.DataFrame(
-        {
-            "row": np.repeat(np.asarray(rc.labels, dtype=object), C),
-            "col": np.tile(np.asarray(cc.labels, dtype=object), R),
-            "n": n.ravel(),
-            "weighted_n": wn.ravel(),
-            "cell_pct": cell_pct.ravel(),
-            "row_pct": row_pct.ravel(),
-            "col_pct": col_pct.ravel(),
-        },
-        columns=TABLE_COLUMNS,
-    )
+    columns = {
+        "row": np.repeat(np.asarray(rc.labels, dtype=object), C),
+        "col": np.tile(np.asarray(cc.labels, dtype=object), R),
+        "n": n.ravel(),
+        "weighted_n": wn.ravel(),
+        "cell_pct": cell_pct.ravel(),
+        "row_pct": row_pct.ravel(),
+        "col_pct": col_pct.ravel(),
+    }
+    return _frame(columns, _TABLE_NAMES)

@@ -65,7 +65,7 @@ from .design import (
 from .design import degf as design_degf
 from .design import domain_mask as design_domain_mask
 from .distributions import chi2_sf, f_sf, t_ppf, t_sf
-from .estimates import _cell_stats, _values
+from .estimates import _cell_stats, _joint_codes, _values
 from .models import glm_fit_sums
 
 TEST_COLUMNS = [
@@ -103,13 +103,11 @@ def _table_codes(design: Design, row, col, domain):
     mask = design_domain_mask(design, domain)
     rows = design.n if mask is None or design.calibration else int(mask.sum())
     if rc.complete and cc.complete and mask is None:
-        cell = cc.codes.astype(np.int32 if nr * nc < 2**31 else np.int64) * nr
-        cell += rc.codes
-        return cell, nr, nc, True, rows
+        return _joint_codes(cc.codes, rc.codes, nr, nr * nc), nr, nc, True, rows
     ok = (rc.codes >= 0) & (cc.codes >= 0)
     if mask is not None:
         ok &= mask
-    return np.where(ok, cc.codes.astype(np.int64) * nr + rc.codes, -1), nr, nc, False, rows
+    return _joint_codes(cc.codes, rc.codes, nr, nr * nc, ok), nr, nc, False, rows
 
 
 def _main_and_interaction(nr: int, nc: int) -> tuple[np.ndarray, np.ndarray]:
