@@ -53,6 +53,7 @@ PACKAGES = [
     "pyyaml",
     "jsonschema",
     "openpyxl",
+    "python-calamine",
     "pyreadstat",
     "matplotlib",
 ]
