@@ -1203,6 +1203,8 @@ ORDINARY_CELLS = [
 
 def write_cells(path: Path, rows_: list[list[tuple]], first_row: int = 1, first_column: int = 1, **kwargs) -> Path:
     book = openpyxl.Workbook()
+    if kwargs.get("mac_dates"):  # the 1904 date system of old Mac workbooks
+        book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
     ws = book.active
     ws.title = kwargs.get("sheet", "Sheet")
     for r, row in enumerate(rows_, start=first_row):
@@ -1216,16 +1218,19 @@ def write_cells(path: Path, rows_: list[list[tuple]], first_row: int = 1, first_
     return path
 
 
+@pytest.mark.parametrize("mac_dates", [False, True])
 @pytest.mark.parametrize("shared", [False, True])
-def test_calamine_reads_every_ordinary_cell_as_openpyxl_does(tmp_path, shared):
-    header = [(f"c{i}", None) for i in range(len(ORDINARY_CELLS))]
-    path = write_cells(tmp_path / "raw.xlsx", [header, ORDINARY_CELLS, [("x", None)] * len(ORDINARY_CELLS)])
+def test_calamine_reads_every_ordinary_cell_as_openpyxl_does(tmp_path, shared, mac_dates):
+    cells = [(v, f) for v, f in ORDINARY_CELLS if not (mac_dates and isinstance(v, dt.date) and v.year < 1904)]
+    header = [(f"c{i}", None) for i in range(len(cells))]
+    path = write_cells(tmp_path / "raw.xlsx", [header, cells, [("x", None)] * len(cells)], mac_dates=mac_dates)
     edit_workbook(path, shared=shared, edit=cached_formulas)
     chosen, oracle, taken = both_xlsx_paths(path)
     assert taken
     assert_same_sheet(chosen, oracle)
     assert rows(chosen)[0][:8] == ["text", "1", "1", "1", "-3", "0.3", "1234567.125", "2957002"]
     assert rows(chosen)[0][-2:] == ["7", ""]
+    assert rows(chosen)[0][13:15] == ["2016-05-01", "2016-05-01 10:30:00"]
 
 
 def test_without_date_styles_whole_numbers_to_2_53_are_read_by_calamine(tmp_path):
@@ -1343,8 +1348,9 @@ XLSX_VALUES = st.one_of(
     first_column=st.integers(1, 2),
     shared=st.booleans(),
     sheet=st.sampled_from([None, 0, 1, "Responses", "Other"]),
+    mac_dates=st.booleans(),
 )
-def test_calamine_reads_any_workbook_as_openpyxl_does(width, data, first_row, first_column, shared, sheet):
+def test_calamine_reads_any_workbook_as_openpyxl_does(width, data, first_row, first_column, shared, sheet, mac_dates):
     names = data.draw(
         st.lists(
             st.text(NAME_CHARS, min_size=1, max_size=8).filter(lambda s: s.strip() and not s.startswith("{")),
@@ -1365,6 +1371,7 @@ def test_calamine_reads_any_workbook_as_openpyxl_does(width, data, first_row, fi
             first_column,
             sheet="Responses",
             more_sheets=["Other"] if data.draw(st.booleans()) else [],
+            mac_dates=mac_dates,
         )
         edit_workbook(path, shared=shared, edit=cached_formulas)
         chosen, oracle, _ = both_xlsx_paths(path, sheet=sheet)
