@@ -1186,10 +1186,9 @@ def _cell_text(value) -> str:
 def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None, private) -> RawTable:
     """A sheet read by calamine into columns (:func:`_calamine_columns`), or by openpyxl row by row when
     calamine's reading could differ from openpyxl's (:func:`_openpyxl_records`); the same table either way."""
-    data = read_bytes(path)
-    found = _calamine_columns(data, sheet, path)
+    found = _calamine_columns(path, sheet)
     if found is None:
-        title, lines, rows, blank = _openpyxl_records(data, sheet, path)
+        title, lines, rows, blank = _openpyxl_records(read_bytes(path), sheet, path)
         return _table_from_records(
             path, lines, rows, layout=layout, spreadsheet=True, sheet=title, blank_rows=blank, private=private
         )
@@ -1207,13 +1206,14 @@ def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None, private) -> 
     )
 
 
-def _calamine_columns(data: bytes, sheet: str | int | None, path: Path) -> tuple[str, list] | None:
+def _calamine_columns(path: Path, sheet: str | int | None) -> tuple[str, list] | None:
     """The chosen sheet read by calamine, as columns of text from column A and row 1 (blank rows and cells
     included; :func:`_sheet_texts`), and its name; None when calamine's reading could differ from openpyxl's
     (see the module documentation) or calamine cannot read the workbook (openpyxl then reads it, or names
-    its fault)."""
+    its fault). The file's bytes are let go once calamine holds its copy: the sheet is parsed without them."""
     import python_calamine as calamine
 
+    data = read_bytes(path)
     limit = _calamine_limit(data)
     if limit is None:
         return None
@@ -1221,6 +1221,7 @@ def _calamine_columns(data: bytes, sheet: str | int | None, path: Path) -> tuple
         book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (calamine.CalamineError, ValueError, OSError):  # a damaged workbook, for openpyxl to name
         return None
+    del data
     try:
         if any(m.typ != calamine.SheetTypeEnum.WorkSheet for m in book.sheets_metadata):
             return None  # a chart or macro sheet: openpyxl counts sheets without them
