@@ -9,6 +9,7 @@ table for table and error for error.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -18,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 from unittest import mock
+from xml.etree import ElementTree
 
 import numpy as np
 import openpyxl
@@ -1093,6 +1095,7 @@ def test_utf8_is_valid_where_python_decodes_it(data):
 # formula cells given the cached values openpyxl does not write.
 
 CONTENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 def edit_workbook(path: Path, shared: bool = False, edit=None) -> Path:
@@ -1142,8 +1145,9 @@ def cached_formulas(sheet: bytes) -> bytes:
     return re.sub(rb"<f>0\+(-?\d+)</f><v\s*/>", rb"<f>0+\1</f><v>\1</v>", sheet)
 
 
-def both_xlsx_paths(path: Path, **options):
-    """The workbook read as the reader chooses (and whether calamine read it), and by openpyxl alone."""
+def both_xlsx_paths(path: Path, sliced: bool = False, **options):
+    """The workbook read as the reader chooses (and whether calamine read it; ``sliced``: a row or two of the
+    sheet's XML at a time), and by openpyxl alone."""
     taken = []
     columnar = readers._calamine_columns
 
@@ -1152,11 +1156,21 @@ def both_xlsx_paths(path: Path, **options):
         taken.append(found is not None)
         return found
 
-    with mock.patch.object(readers, "_calamine_columns", spy):
+    with mock.patch.object(readers, "_calamine_columns", spy), sliced_by(sliced):
         chosen = attempt(path, **options)
     with mock.patch.object(readers, "_calamine_columns", lambda *args: None):
         oracle = attempt(path, **options)
     return chosen, oracle, any(taken)
+
+
+@contextlib.contextmanager
+def sliced_by(sliced: bool):
+    """With ``sliced``, the sheet's XML inflated 61 bytes at a time and cut after every row."""
+    with contextlib.ExitStack() as stack:
+        if sliced:
+            stack.enter_context(mock.patch.object(readers, "SHEET_SLICE", 1))
+            stack.enter_context(mock.patch.object(readers, "CHUNK", 61))
+        yield
 
 
 def assert_same_sheet(chosen, oracle) -> None:
@@ -1218,14 +1232,15 @@ def write_cells(path: Path, rows_: list[list[tuple]], first_row: int = 1, first_
     return path
 
 
+@pytest.mark.parametrize("sliced", [False, True])
 @pytest.mark.parametrize("mac_dates", [False, True])
 @pytest.mark.parametrize("shared", [False, True])
-def test_calamine_reads_every_ordinary_cell_as_openpyxl_does(tmp_path, shared, mac_dates):
+def test_calamine_reads_every_ordinary_cell_as_openpyxl_does(tmp_path, shared, mac_dates, sliced):
     cells = [(v, f) for v, f in ORDINARY_CELLS if not (mac_dates and isinstance(v, dt.date) and v.year < 1904)]
     header = [(f"c{i}", None) for i in range(len(cells))]
     path = write_cells(tmp_path / "raw.xlsx", [header, cells, [("x", None)] * len(cells)], mac_dates=mac_dates)
     edit_workbook(path, shared=shared, edit=cached_formulas)
-    chosen, oracle, taken = both_xlsx_paths(path)
+    chosen, oracle, taken = both_xlsx_paths(path, sliced=sliced)
     assert taken
     assert_same_sheet(chosen, oracle)
     assert rows(chosen)[0][:8] == ["text", "1", "1", "1", "-3", "0.3", "1234567.125", "2957002"]
@@ -1237,6 +1252,22 @@ def test_without_date_styles_whole_numbers_to_2_53_are_read_by_calamine(tmp_path
     cells = [[("id", None), ("big", None)], [(1, None), (2**53 - 1, None)], [(2, None), (-(2**53) + 1, None)]]
     chosen, oracle, taken = both_xlsx_paths(write_cells(tmp_path / "raw.xlsx", cells))
     assert taken and rows(chosen) == [["1", str(2**53 - 1)], ["2", str(-(2**53) + 1)]]
+    assert_same_sheet(chosen, oracle)
+
+
+def test_a_sheet_is_handed_to_calamine_in_slices_of_whole_rows(tmp_path):
+    path = write_cells(
+        tmp_path / "raw.xlsx", [[("id", None), ("v", None)]] + [[(i, None), ("a", None)] for i in range(9)]
+    )
+    with zipfile.ZipFile(path) as archive, sliced_by(True):
+        slices = list(readers._sheet_slices(archive, "xl/worksheets/sheet1.xml", readers.SHEET_SLICE))
+    assert len(slices) == 10  # the header row and nine rows, one a slice
+    for number, xml in enumerate(slices, start=1):
+        root = ElementTree.fromstring(xml)
+        assert [row.get("r") for row in root.iter(f"{{{MAIN}}}row")] == [str(number)]
+        assert root.find(f"{{{MAIN}}}dimension") is None  # the stored dimensions are the whole sheet's
+    chosen, oracle, taken = both_xlsx_paths(path, sliced=True)
+    assert taken and lines(chosen) == list(range(2, 11))
     assert_same_sheet(chosen, oracle)
 
 
@@ -1307,9 +1338,17 @@ def test_a_string_formula_and_an_iso_date_cell(tmp_path):
     assert_same_sheet(chosen, oracle)
 
 
-def test_a_damaged_sheet_is_named_by_openpyxl(tmp_path):
+DAMAGES = {
+    "not a number": lambda sheet: sheet.replace(b"<v>1</v>", b"<v> 1 x</v>"),
+    "cut short after its rows": lambda sheet: sheet[: sheet.index(b"</sheetData>") + 20],
+    "cut short in its rows": lambda sheet: sheet[: sheet.index(b"</sheetData>") - 10],
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_sheet_is_named_by_openpyxl(tmp_path, damage):
     path = write_cells(tmp_path / "raw.xlsx", [[("id", None)], [(1, None)]])
-    edit_workbook(path, edit=lambda sheet: sheet.replace(b"<v>1</v>", b"<v> 1 x</v>"))  # not a number
+    edit_workbook(path, edit=DAMAGES[damage])
     chosen, oracle, taken = both_xlsx_paths(path)
     assert not taken and isinstance(chosen, InputError)
     assert chosen.problem.startswith("the spreadsheet cannot be read")
@@ -1349,8 +1388,11 @@ XLSX_VALUES = st.one_of(
     shared=st.booleans(),
     sheet=st.sampled_from([None, 0, 1, "Responses", "Other"]),
     mac_dates=st.booleans(),
+    sliced=st.booleans(),
 )
-def test_calamine_reads_any_workbook_as_openpyxl_does(width, data, first_row, first_column, shared, sheet, mac_dates):
+def test_calamine_reads_any_workbook_as_openpyxl_does(
+    width, data, first_row, first_column, shared, sheet, mac_dates, sliced
+):
     names = data.draw(
         st.lists(
             st.text(NAME_CHARS, min_size=1, max_size=8).filter(lambda s: s.strip() and not s.startswith("{")),
@@ -1374,7 +1416,7 @@ def test_calamine_reads_any_workbook_as_openpyxl_does(width, data, first_row, fi
             mac_dates=mac_dates,
         )
         edit_workbook(path, shared=shared, edit=cached_formulas)
-        chosen, oracle, _ = both_xlsx_paths(path, sheet=sheet)
+        chosen, oracle, _ = both_xlsx_paths(path, sliced=sliced, sheet=sheet)
     assert_same_sheet(chosen, oracle)
 
 

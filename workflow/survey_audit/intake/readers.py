@@ -21,10 +21,12 @@ checks on records are columnar: their widths as one array, the cells beyond the 
 records longer than the header, blank records and repeated headers column by column; the first record that
 fails a check is the one reported, as a reading row by row would.
 
-A workbook (XLSX) is read by calamine (python-calamine, in Rust), straight into columns: its rows come a block at
-a time as Python values, and each column of a block becomes text at once by the kind of its values (text as it
-is; numbers, booleans, dates and date-times through Arrow; :func:`_cell_text` of each value), when that reading is
-provably openpyxl's; openpyxl reads any other workbook row by row, and names the faults of a damaged one. The two
+A workbook (XLSX) is read by calamine (python-calamine, in Rust), straight into columns: the sheet's XML is handed
+to it a slice of whole rows at a time (calamine holds what it reads whole, each cell twice while it builds it),
+the rows of a slice come as Python values, and each column becomes text at once by the kind of its values (text
+as it is; numbers, booleans, dates and date-times through Arrow; :func:`_cell_text` of each value), when that
+reading is provably openpyxl's; openpyxl reads any other workbook row by row, and names the faults of a damaged
+one (a sheet whose XML is cut short, even after its rows, included). The two
 read these otherwise, so a workbook holding one is read by openpyxl (:func:`_calamine_limit`, :func:`_sheet_texts`;
 each is tested both ways): an error cell (#N/A; calamine gives a blank); an escaped character (``_x000D_``, which
 calamine decodes and openpyxl keeps as written; openpyxl also drops ``x005F_`` from shared strings); text that
@@ -107,6 +109,7 @@ TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype of a raw column: 
 CHUNK = 1 << 24  # bytes of a text file scanned at once for its line breaks, and read by Arrow at once
 ROWS_AT_ONCE = 1 << 16  # records the csv module read turned into Arrow columns at once
 SHEET_ROWS_AT_ONCE = 1 << 13  # rows of a sheet turned from calamine's Python values into Arrow columns at once
+SHEET_SLICE = 1 << 24  # bytes of a sheet's XML calamine reads at once (its rows as a workbook of their own)
 
 # UTF-8 sequences of the characters a cp1252 file would hold (Latin-1 supplement, Latin Extended-A, general
 # punctuation, the euro sign). Finding one in a file that is not valid UTF-8 means the file mixes encodings.
@@ -1210,46 +1213,185 @@ def _calamine_columns(path: Path, sheet: str | int | None) -> tuple[str, list] |
     """The chosen sheet read by calamine, as columns of text from column A and row 1 (blank rows and cells
     included; :func:`_sheet_texts`), and its name; None when calamine's reading could differ from openpyxl's
     (see the module documentation) or calamine cannot read the workbook (openpyxl then reads it, or names
-    its fault). The file's bytes are let go once calamine holds its copy: the sheet is parsed without them."""
+    its fault).
+
+    calamine holds a whole sheet in memory, each cell twice while it builds it, so it is handed the sheet a slice
+    of rows at a time (:func:`_sheet_slices`), each slice a workbook of its own with the workbook's other parts
+    (:func:`_read_slice`); the rows keep their numbers, which the slices must give in order."""
+    import zipfile
+
     import python_calamine as calamine
 
-    data = read_bytes(path)
-    limit = _calamine_limit(data)
-    if limit is None:
-        return None
     try:
-        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except (calamine.CalamineError, ValueError, OSError):  # a damaged workbook, for openpyxl to name
-        return None
-    del data
-    try:
-        if any(m.typ != calamine.SheetTypeEnum.WorkSheet for m in book.sheets_metadata):
-            return None  # a chart or macro sheet: openpyxl counts sheets without them
-        title = _sheet_name(sheet, book.sheet_names, book.sheet_names, path)
-        ws = book.get_sheet_by_name(title)
-        rows = ws.iter_rows()  # from row 1 (blank rows included), from the sheet's first column with a value
-        first_column = ws.start[1] if ws.start else 0
-        width = ws.width if ws.start else 0
-        blocks, count = [], 0
-        while block := list(itertools.islice(rows, SHEET_ROWS_AT_ONCE)):
-            grid = np.empty((len(block), width), dtype=object)
-            grid[:] = block
-            texts = _sheet_texts(grid, limit)
-            if texts is None:
+        with zipfile.ZipFile(io.BytesIO(read_bytes(path))) as archive:
+            found = _calamine_sheet(archive, sheet, path)
+            if found is None:
                 return None
-            blocks.append(texts)
-            count += len(block)
-        if ws.start and count != ws.end[0] + 1:
-            return None  # not the rows from the first: the row numbers would be wrong
-        del rows, ws  # calamine's copy of the sheet
-    except (calamine.CalamineError, ValueError):
-        return None
+            title, part, rest, limit, size = found
+            pieces, rows = [], 0  # (first row, first column, height, columns) of each slice; rows so far
+            for xml in _sheet_slices(archive, part, size):
+                piece = _read_slice(rest, part, xml, title, limit)
+                if piece is None or (piece[2] and piece[0] < rows):
+                    return None  # a value calamine reads otherwise, or rows without their numbers
+                if piece[2]:
+                    pieces.append(piece)
+                    rows = piece[0] + piece[2]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, calamine.CalamineError):
+        return None  # a damaged workbook, for openpyxl to name
+    width = max((column + len(texts) for _, column, _, texts in pieces), default=0)
+    columns = []
+    for j in range(width):
+        chunks, at = [], 0
+        for row, column, height, texts in pieces:
+            if row > at:
+                chunks.append(_blank_texts(row - at))
+            chunks.append(texts[j - column] if column <= j < column + len(texts) else _blank_texts(height))
+            at = row + height
+        columns.append(pa.chunked_array(chunks, type=pa.large_string()))
+    return title, columns
+
+
+def _blank_texts(count: int) -> pa.Array:
+    return pa.nulls(count, pa.large_string()).fill_null("")
+
+
+def _calamine_sheet(archive, sheet: str | int | None, path: Path):
+    """The chosen sheet's name and part, the workbook's other parts (name → bytes; its other sheets emptied),
+    the magnitude below which calamine reads numbers as openpyxl does (:data:`_DATES_END`) and the size of the
+    sheet's slices (at least :data:`SHEET_SLICE`, and twice the shared strings, which calamine reads again for
+    each); None when the workbook has a chart or macro sheet (openpyxl counts sheets without them), its sheets
+    are not found where calamine finds them, its shared strings contain what calamine reads otherwise
+    (:data:`_CALAMINE_DIFFERS`), or a cell style shows a number otherwise (:func:`_styles_read_alike`)."""
+    import html
+    import posixpath
+
+    import python_calamine as calamine
+
+    relations = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    parts, targets = {}, {}  # part → its kind; relationship id → part
+    for element in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", relations):
+        found = [re.search(rf'\b{key}="([^"]+)"', element) for key in ("Id", "Type", "Target")]
+        if not all(found):
+            continue
+        key, kind, target = (match.group(1) for match in found)
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        targets[key] = target
+        parts[target] = kind.rsplit("/", 1)[-1]
+    emptied = {"worksheet": _EMPTY_SHEET, "sharedStrings": _NO_STRINGS}
+    rest = {name: emptied.get(parts.get(name, "")) or archive.read(name) for name in archive.namelist()}
+    book = calamine.CalamineWorkbook.from_filelike(_workbook(rest, {}))  # the sheets' names and kinds alone
+    try:
+        names = book.sheet_names
+        if any(m.typ != calamine.SheetTypeEnum.WorkSheet for m in book.sheets_metadata):
+            return None
     finally:
         book.close()
-    blank = pa.array([""] * count, type=pa.large_string())
-    columns = [pa.chunked_array([blank], type=pa.large_string())] * first_column  # the blank columns before
-    columns += [pa.chunked_array([b[j] for b in blocks], type=pa.large_string()) for j in range(width)]
-    return title, columns
+    sheets = {}
+    for element in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", archive.read("xl/workbook.xml").decode("utf-8", "replace")):
+        name = re.search(r'\bname="([^"]*)"', element)
+        key = re.search(r'\b(?:\w+:)?id="([^"]+)"', element)
+        if name and key and key.group(1) in targets:
+            sheets[html.unescape(name.group(1))] = targets[key.group(1)]
+    if list(sheets) != names:
+        return None
+    title = _sheet_name(sheet, names, names, path)
+    strings = {part: archive.read(part) for part, kind in parts.items() if kind == "sharedStrings"}
+    if any(_calamine_differs(xml) for xml in strings.values()):
+        return None
+    rest |= strings
+    del rest[sheets[title]]
+    dates = _styles_read_alike(rest, parts, sheets[title])
+    if dates is None:
+        return None
+    size = max(SHEET_SLICE, 2 * sum(map(len, strings.values())))
+    return title, sheets[title], rest, _DATES_END if dates else _EXACT_INTEGERS_END, size
+
+
+def _calamine_differs(xml: bytes) -> bool:
+    """Whether XML holding cells or text contains what calamine reads otherwise (:data:`_CALAMINE_DIFFERS`)."""
+    return pc.any(pc.match_substring_regex(pa.array([xml], type=pa.large_binary()), _CALAMINE_DIFFERS)).as_py()
+
+
+def _sheet_slices(archive, part: str, size: int):
+    """A sheet's XML in slices of about ``size`` bytes, each whole rows with the sheet's XML before its rows
+    (without the stored dimensions) and the closing tags after them, inflated a chunk at a time."""
+    with archive.open(part) as stream:
+        buffer, head = bytearray(), None
+        while True:
+            chunk = stream.read(CHUNK)
+            buffer += chunk
+            if head is None:
+                opening = re.search(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>", buffer)
+                if opening is None:
+                    if not chunk:
+                        raise ValueError("the sheet has no rows element")
+                    continue
+                if opening.group(2):
+                    return  # <sheetData/>: no rows
+                prefix = opening.group(1)
+                root = re.search(rb"<((?:\w+:)?)worksheet\b", buffer)
+                head = re.sub(rb"<(?:\w+:)?dimension\b[^>]*>", b"", bytes(buffer[: opening.end()]))
+                end = b"</" + (root.group(1) if root else b"") + b"worksheet>"
+                tail = b"</" + prefix + b"sheetData>" + end
+                closing, row_end = b"</" + prefix + b"sheetData>", b"</" + prefix + b"row>"
+                del buffer[: opening.end()]
+            last = buffer.find(closing)
+            if last >= 0:
+                if not (bytes(buffer[last:]) + stream.read()).rstrip().endswith(end):
+                    raise ValueError("the sheet's XML is cut short")  # for openpyxl to name
+                if buffer[:last].strip():
+                    yield head + bytes(buffer[:last]) + tail
+                return
+            if not chunk:
+                raise ValueError("the sheet's rows are not closed")
+            if len(buffer) >= size:
+                cut = buffer.rfind(row_end)
+                if cut >= 0:
+                    cut += len(row_end)
+                    yield head + bytes(buffer[:cut]) + tail
+                    del buffer[:cut]
+
+
+def _workbook(rest: dict[str, bytes], replaced: dict[str, bytes]) -> io.BytesIO:
+    """A workbook of the parts ``rest`` and ``replaced``, uncompressed (it is read once, at once)."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as book:
+        for name, content in {**rest, **replaced}.items():
+            book.writestr(name, content)
+    buffer.seek(0)
+    return buffer
+
+
+def _read_slice(rest: dict[str, bytes], part: str, xml: bytes, title: str, limit: float):
+    """A slice of the sheet's XML (:func:`_sheet_slices`) read by calamine: its first row and column (0-based),
+    its height and its columns of text (:func:`_sheet_texts`); None when it holds what calamine reads otherwise."""
+    import python_calamine as calamine
+
+    if _calamine_differs(xml):
+        return None
+    book = calamine.CalamineWorkbook.from_filelike(_workbook(rest, {part: xml}))
+    del xml
+    try:
+        ws = book.get_sheet_by_name(title)
+        if ws.start is None:
+            return 0, 0, 0, []
+        (row, column), width = ws.start, ws.width
+        values = ws.to_python(skip_empty_area=True)  # the rows and columns from the first value's
+    finally:
+        book.close()
+    blocks = []
+    for at in range(0, len(values), SHEET_ROWS_AT_ONCE):
+        block = values[at : at + SHEET_ROWS_AT_ONCE]
+        grid = np.empty((len(block), width), dtype=object)
+        grid[:] = block
+        texts = _sheet_texts(grid, limit)
+        if texts is None:
+            return None
+        blocks.append(texts)
+    columns = [pa.concat_arrays([block[j] for block in blocks]) for j in range(width)]
+    return row, column, len(values), columns
 
 
 # What calamine reads otherwise than openpyxl, found in the XML of a workbook's cells (RE2 syntax): an escaped
@@ -1267,77 +1409,34 @@ _EXACT_INTEGERS_END = 2.0**53
 _DATES_END = 2_957_003.0  # 9999-12-31 in the 1904 date system (2,958,465 in the 1900 system)
 _PROBE_VALUE = "42000.5"  # 2014-12-27 12:00 (1900 system): a serial each style shows as it shows dates
 _TYPE = np.frompyfunc(type, 1, 1)
+_EMPTY_SHEET = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+_NO_STRINGS = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"/>'
 
 
-def _calamine_limit(data: bytes) -> float | None:
-    """The magnitude below which calamine reads numbers as openpyxl does (see :data:`_DATES_END`); None when
-    calamine's reading of the workbook could differ from openpyxl's otherwise: the parts that hold cells (its
-    sheets and shared strings, as its relationships name them) contain :data:`_CALAMINE_DIFFERS` (read a chunk
-    at a time), or a cell style shows a number otherwise (:func:`_styles_read_alike`); or the parts cannot be
-    found."""
-    import posixpath
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            relations = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-            parts = {}
-            for element in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", relations):
-                kind = re.search(r'\bType="[^"]*/(\w+)"', element)
-                target = re.search(r'\bTarget="([^"]+)"', element)
-                if kind and target and kind.group(1) in ("worksheet", "sharedStrings", "styles"):
-                    path = target.group(1)
-                    path = path.lstrip("/") if path.startswith("/") else posixpath.normpath(posixpath.join("xl", path))
-                    parts[path] = kind.group(1)
-            if "worksheet" not in parts.values():
-                return None
-            for part in [part for part, kind in parts.items() if kind != "styles"]:
-                with archive.open(part) as stream:
-                    tail = b""
-                    while chunk := stream.read(CHUNK):
-                        text = pa.array([tail + chunk], type=pa.large_binary())
-                        if pc.any(pc.match_substring_regex(text, _CALAMINE_DIFFERS)).as_py():
-                            return None
-                        tail = chunk[-4096:]  # a pattern across the chunks' border
-            dates = _styles_read_alike(archive, parts)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        return None
-    if dates is None:
-        return None
-    return _DATES_END if dates else _EXACT_INTEGERS_END
-
-
-def _styles_read_alike(archive, parts: dict[str, str]) -> bool | None:
+def _styles_read_alike(rest: dict[str, bytes], parts: dict[str, str], sheet: str) -> bool | None:
     """Whether any cell style of the workbook is a date or time format (None: calamine and openpyxl would show
-    a number under some style otherwise). Decided by both reading a probe: the workbook with every sheet
-    replaced by one holding :data:`_PROBE_VALUE` once under each cell style, and no shared strings (``parts``:
-    the workbook's sheets, shared strings and styles, as :func:`_calamine_limit` found them)."""
-    import zipfile
-
+    a number under some style otherwise). Decided by both reading a probe: the workbook (``rest``, the parts
+    but the chosen ``sheet``; ``parts``, the kind of each) with its sheets replaced by one holding
+    :data:`_PROBE_VALUE` once under each cell style, and no shared strings."""
     import openpyxl
     import python_calamine as calamine
 
-    styles = b"".join(archive.read(part) for part, kind in parts.items() if kind == "styles")
+    styles = b"".join(rest[part] for part, kind in parts.items() if kind == "styles" and part in rest)
     block = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
     count = len(re.findall(rb"<(?:\w+:)?xf\b", block.group(0))) if block else 0
     if count == 0:
         return False  # every number in the General format
     rows = "".join(f'<row r="{i + 1}"><c r="A{i + 1}" s="{i}"><v>{_PROBE_VALUE}</v></c></row>' for i in range(count))
-    probe_sheet = (
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"<sheetData>{rows}</sheetData></worksheet>"
-    ).encode()
-    no_strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"/>'
-    buffer = io.BytesIO()
-    replaced = {"worksheet": probe_sheet, "sharedStrings": no_strings}
-    with zipfile.ZipFile(buffer, "w") as probe:
-        for name in archive.namelist():
-            probe.writestr(name, replaced.get(parts.get(name, ""), b"") or archive.read(name))
+    probe_sheet = _EMPTY_SHEET.replace(b"<sheetData/>", f"<sheetData>{rows}</sheetData>".encode())
+    replaced = {
+        part: probe_sheet for part, kind in parts.items() if kind == "worksheet" and (part in rest or part == sheet)
+    }
+    replaced |= {part: _NO_STRINGS for part, kind in parts.items() if kind == "sharedStrings" and part in rest}
     try:
-        book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(_workbook(rest, replaced), read_only=True, data_only=True)
         ours = [_cell_text(row[0]) for row in book.worksheets[0].iter_rows(min_col=1, max_col=1, values_only=True)]
         book.close()
-        sheet = calamine.CalamineWorkbook.from_filelike(io.BytesIO(buffer.getvalue())).get_sheet_by_index(0)
+        sheet = calamine.CalamineWorkbook.from_filelike(_workbook(rest, replaced)).get_sheet_by_index(0)
         theirs = [_cell_text(row[0]) for row in sheet.to_python(skip_empty_area=False)]
     except Exception:  # a style either reader cannot take: openpyxl reads the workbook, or names its fault
         return None
