@@ -22,24 +22,24 @@ records longer than the header, blank records and repeated headers column by col
 fails a check is the one reported, as a reading row by row would.
 
 A workbook (XLSX) is read by calamine (python-calamine, in Rust), straight into columns: the sheet's XML is handed
-to it a slice of whole rows at a time (calamine holds what it reads whole, each cell twice while it builds it),
-the rows of a slice come as Python values, and each column becomes text at once by the kind of its values (text
-as it is; numbers, booleans, dates and date-times through Arrow; :func:`_cell_text` of each value), when that
-reading is provably openpyxl's; openpyxl reads any other workbook row by row, and names the faults of a damaged
-one (a sheet whose XML is cut short, even after its rows, included). The two
-read these otherwise, so a workbook holding one is read by openpyxl (:func:`_calamine_limit`, :func:`_sheet_texts`;
-each is tested both ways): an error cell (#N/A; calamine gives a blank); an escaped character (``_x000D_``, which
-calamine decodes and openpyxl keeps as written; openpyxl also drops ``x005F_`` from shared strings); text that
-begins or ends with white space without ``xml:space="preserve"`` (calamine trims it); an ISO 8601 date cell; a cell
-style under which the two show a serial otherwise (found by both reading a probe: the workbook's own styles, each
-under one serial); whole numbers from 2**53 on (openpyxl reads an integer exactly, calamine a float) or, in a
-workbook with a date style, from 2,957,003 on (a date after 9999-12-31 is #VALUE! to openpyxl, a number to
-calamine); a time of day (calamine gives one for a negative serial, or one just under a whole day, where openpyxl
-gives a date-time); a date-time or duration with a fraction of a second (the two round a serial to milliseconds
-differently, 1 ms apart for about one value in five); a chart or macro sheet (openpyxl counts sheets without
-them). Two differences remain, in files no spreadsheet writes: a serial within half a millisecond of a whole
-second but not on it (a spreadsheet stores whole seconds exactly) is 1 ms apart about once in 3,600, and a number
-written with digit separators (``1_000``) is a number to openpyxl and text to calamine.
+to it a slice of whole rows at a time (calamine holds what it reads whole, each cell twice while it builds it), the
+rows of a slice come as Python values, and each column becomes text at once by the kind of its values (text as it
+is; numbers, booleans, dates and date-times through Arrow; :func:`_cell_text` of each value), when that reading is
+provably openpyxl's; openpyxl reads any other workbook row by row, and names the faults of a damaged one (a sheet
+whose XML is cut short, even after its rows, included). The two read these otherwise, so a workbook holding one is
+read by openpyxl (:func:`_calamine_sheet`, :func:`_sheet_texts`; each is tested both ways): an error cell (#N/A;
+calamine gives a blank); an escaped character (``_x000D_``, which calamine decodes and openpyxl keeps as written;
+openpyxl also drops ``x005F_`` from shared strings); text that begins or ends with white space without
+``xml:space="preserve"`` (calamine trims it); an ISO 8601 date cell; a cell style under which the two show a serial
+otherwise (found by both reading a probe: the workbook's own styles, each under one serial); whole numbers from
+2**53 on (openpyxl reads an integer exactly, calamine a float) or, in a workbook with a date style, from 2,957,003
+on (a date after 9999-12-31 is #VALUE! to openpyxl, a number to calamine); a time of day (calamine gives one for a
+negative serial, or one just under a whole day, where openpyxl gives a date-time); a date-time or duration with a
+fraction of a second (the two round a serial to milliseconds differently, 1 ms apart for about one value in five);
+a chart or macro sheet (openpyxl counts sheets without them). Two differences remain, in files no spreadsheet
+writes: a serial within half a millisecond of a whole second but not on it (a spreadsheet stores whole seconds
+exactly) is 1 ms apart about once in 3,600, and a number written with digit separators (``1_000``) is a number to
+openpyxl and text to calamine.
 
 Decoding is never silent. ``encoding: auto`` reads, in this order:
 
@@ -1448,7 +1448,7 @@ def _styles_read_alike(rest: dict[str, bytes], parts: dict[str, str], sheet: str
 def _sheet_texts(grid: np.ndarray, limit: float) -> list[pa.Array] | None:
     """A block of a sheet's rows as calamine gives them (a grid of Python values) as columns of text, each column
     worked out at once by the kind of its values (:func:`_cell_text` of each value); None when a value is one
-    calamine reads otherwise than openpyxl: a number from ``limit`` on (:func:`_calamine_limit`) or not finite, a
+    calamine reads otherwise than openpyxl: a number from ``limit`` on (:func:`_calamine_sheet`) or not finite, a
     time of day (calamine also gives one for a negative or almost whole date serial, openpyxl a date), a date
     or duration with a fraction of a second (the two round serials to milliseconds differently)."""
     columns = []
