@@ -1271,6 +1271,37 @@ def test_a_sheet_is_handed_to_calamine_in_slices_of_whole_rows(tmp_path):
     assert_same_sheet(chosen, oracle)
 
 
+@pytest.mark.parametrize("wave", ["wave1", "wave2"])
+def test_a_bundled_export_saved_as_a_workbook_reads_as_its_csv(tmp_path, wave):
+    """The bundled export written as a platform writes a workbook (whole numbers and 15-digit decimals as numbers,
+    date-times as dates, the rest as text) reads to the table its CSV gives, through calamine."""
+    source = Path(__file__).resolve().parents[1] / "resources" / "synthetic" / f"{wave}.csv"
+    expected = read_raw(source)
+    records = list(csv.reader(io.StringIO(source.read_text(encoding="utf-8-sig"), newline="")))
+
+    def typed(text: str):
+        if re.fullmatch(r"-?(?:0|[1-9]\d{0,14})", text):
+            return int(text), None
+        if re.fullmatch(r"-?\d+\.\d*[1-9]", text) and f"{float(text):.15g}" == text:
+            return float(text), None
+        if re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text):
+            return dt.datetime.fromisoformat(text), None
+        return (text or None), None
+
+    body = [[typed(v) for v in row] for row in records[3:]]
+    path = write_cells(tmp_path / "raw.xlsx", [[(v, None) for v in row] for row in records[:3]] + body)
+    assert sum(isinstance(v, int) for row in body for v, _ in row) > 1000  # numbers stored as numbers
+    chosen, oracle, taken = both_xlsx_paths(path)
+    assert taken
+    assert_same_sheet(chosen, oracle)
+    pd.testing.assert_frame_equal(chosen.frame, expected.frame, check_exact=True)
+    assert (chosen.layout, chosen.question_text, chosen.import_ids) == (
+        expected.layout,
+        expected.question_text,
+        expected.import_ids,
+    )
+
+
 # What calamine reads otherwise than openpyxl: the reader must notice each and let openpyxl read the workbook.
 DIFFERING_CELLS = {
     "an error cell": ("#N/A", None),
