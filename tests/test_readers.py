@@ -9,6 +9,7 @@ table for table and error for error.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -18,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 from unittest import mock
+from xml.etree import ElementTree
 
 import numpy as np
 import openpyxl
@@ -1083,6 +1085,370 @@ def test_utf8_is_valid_where_python_decodes_it(data):
     except UnicodeDecodeError:
         valid = False
     assert readers._valid_utf8(data, memoryview(data)) == valid
+
+
+# --------------------------------------------------------------------------------------------- calamine and openpyxl
+# A workbook is read by calamine into columns when that reading is provably openpyxl's, and by openpyxl row by row
+# otherwise. The oracle is openpyxl's reading (the reader before calamine, kept as the other path): for every
+# workbook both must give the same table, or the same error. Workbooks are written by openpyxl, with their text
+# inline (as openpyxl writes it) or moved to a shared-strings part (as Excel and survey platforms write it), and
+# formula cells given the cached values openpyxl does not write.
+
+CONTENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def edit_workbook(path: Path, shared: bool = False, edit=None) -> Path:
+    """Rewrite the workbook at ``path``: its sheets' XML through ``edit``, and (``shared``) its inline text into a
+    shared-strings part."""
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    strings: list[bytes] = []
+
+    def to_shared(match: re.Match) -> bytes:
+        strings.append(match.group(3))
+        return b"<c " + match.group(1) + b't="s"' + match.group(2) + b"><v>%d</v></c>" % (len(strings) - 1)
+
+    for name in [n for n in parts if n.startswith("xl/worksheets/sheet")]:
+        sheet = parts[name]
+        if shared:
+            sheet = re.sub(rb'<c ([^>]*?)t="inlineStr"([^>]*)><is>(.*?)</is></c>', to_shared, sheet, flags=re.S)
+        parts[name] = edit(sheet) if edit else sheet
+    if strings:
+        items = b"".join(b"<si>" + s + b"</si>" for s in strings)
+        parts["xl/sharedStrings.xml"] = (
+            (
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">'
+                % (len(strings), len(strings))
+            )
+            + items
+            + b"</sst>"
+        )
+        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+            b"</Types>",
+            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+            b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        )
+        parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+            b"</Relationships>",
+            f'<Relationship Id="rIdStrings" Type="{CONTENT}/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>".encode(),
+        )
+    with zipfile.ZipFile(path, "w") as target:
+        for name, content in parts.items():
+            target.writestr(name, content)
+    return path
+
+
+def cached_formulas(sheet: bytes) -> bytes:
+    """Formula cells written as =0+N get N as their cached value, as a spreadsheet saves it."""
+    return re.sub(rb"<f>0\+(-?\d+)</f><v\s*/>", rb"<f>0+\1</f><v>\1</v>", sheet)
+
+
+def both_xlsx_paths(path: Path, sliced: bool = False, **options):
+    """The workbook read as the reader chooses (and whether calamine read it; ``sliced``: a row or two of the
+    sheet's XML at a time), and by openpyxl alone."""
+    taken = []
+    columnar = readers._calamine_columns
+
+    def spy(*args):
+        found = columnar(*args)
+        taken.append(found is not None)
+        return found
+
+    with mock.patch.object(readers, "_calamine_columns", spy), sliced_by(sliced):
+        chosen = attempt(path, **options)
+    with mock.patch.object(readers, "_calamine_columns", lambda *args: None):
+        oracle = attempt(path, **options)
+    return chosen, oracle, any(taken)
+
+
+@contextlib.contextmanager
+def sliced_by(sliced: bool):
+    """With ``sliced``, the sheet's XML inflated 61 bytes at a time and cut after every row."""
+    with contextlib.ExitStack() as stack:
+        if sliced:
+            stack.enter_context(mock.patch.object(readers, "SHEET_SLICE", 1))
+            stack.enter_context(mock.patch.object(readers, "CHUNK", 61))
+        yield
+
+
+def assert_same_sheet(chosen, oracle) -> None:
+    assert_same(chosen, oracle)
+    if not isinstance(oracle, Exception):
+        assert chosen.sheet == oracle.sheet
+
+
+# Every kind of value a cell holds, as written by openpyxl (value, number format).
+ORDINARY_CELLS = [
+    ("text", None),
+    ("1", None),  # a code stored as text
+    (1, None),  # ... and as a number
+    (1.0, None),
+    (-3, None),
+    (0.1 + 0.2, None),
+    (1234567.125, None),
+    (2_957_002, None),  # the largest whole number read alike in a workbook with date styles
+    (1e-300, None),
+    (0.25, "0%"),
+    (5, "@"),
+    (True, None),
+    (False, None),
+    (dt.date(2016, 5, 1), None),
+    (dt.datetime(2016, 5, 1, 10, 30), None),
+    (dt.datetime(2016, 5, 2), None),
+    (dt.datetime(1900, 1, 5, 6), None),  # before the 1900 leap-year bug's 29 February
+    (dt.timedelta(hours=26, minutes=3), None),
+    (42000, "yyyy-mm-dd"),
+    (42000.25, "d/m/yyyy h:mm"),
+    (42000.5, "[$-409]mmmm d, yyyy;@"),
+    (3.5, "[Red]0.00"),
+    (1.5, "[h]:mm:ss"),
+    ("  padded  ", None),
+    ("two\nlines", None),
+    ("tab\there", None),
+    ("é€😀", None),
+    ("", None),
+    (None, None),
+    ("=0+7", None),  # a formula, cached 7
+    ("=1+1", None),  # a formula without a cached value
+]
+
+
+def write_cells(path: Path, rows_: list[list[tuple]], first_row: int = 1, first_column: int = 1, **kwargs) -> Path:
+    book = openpyxl.Workbook()
+    if kwargs.get("mac_dates"):  # the 1904 date system of old Mac workbooks
+        book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    ws = book.active
+    ws.title = kwargs.get("sheet", "Sheet")
+    for r, row in enumerate(rows_, start=first_row):
+        for c, (value, number_format) in enumerate(row, start=first_column):
+            cell = ws.cell(r, c, value)
+            if number_format:
+                cell.number_format = number_format
+    for name in kwargs.get("more_sheets", ()):
+        book.create_sheet(name).cell(1, 1, "other")
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("sliced", [False, True])
+@pytest.mark.parametrize("mac_dates", [False, True])
+@pytest.mark.parametrize("shared", [False, True])
+def test_calamine_reads_every_ordinary_cell_as_openpyxl_does(tmp_path, shared, mac_dates, sliced):
+    cells = [(v, f) for v, f in ORDINARY_CELLS if not (mac_dates and isinstance(v, dt.date) and v.year < 1904)]
+    header = [(f"c{i}", None) for i in range(len(cells))]
+    path = write_cells(tmp_path / "raw.xlsx", [header, cells, [("x", None)] * len(cells)], mac_dates=mac_dates)
+    edit_workbook(path, shared=shared, edit=cached_formulas)
+    chosen, oracle, taken = both_xlsx_paths(path, sliced=sliced)
+    assert taken
+    assert_same_sheet(chosen, oracle)
+    assert rows(chosen)[0][:8] == ["text", "1", "1", "1", "-3", "0.3", "1234567.125", "2957002"]
+    assert rows(chosen)[0][-2:] == ["7", ""]
+    assert rows(chosen)[0][13:15] == ["2016-05-01", "2016-05-01 10:30:00"]
+
+
+def test_without_date_styles_whole_numbers_to_2_53_are_read_by_calamine(tmp_path):
+    cells = [[("id", None), ("big", None)], [(1, None), (2**53 - 1, None)], [(2, None), (-(2**53) + 1, None)]]
+    chosen, oracle, taken = both_xlsx_paths(write_cells(tmp_path / "raw.xlsx", cells))
+    assert taken and rows(chosen) == [["1", str(2**53 - 1)], ["2", str(-(2**53) + 1)]]
+    assert_same_sheet(chosen, oracle)
+
+
+def test_a_sheet_is_handed_to_calamine_in_slices_of_whole_rows(tmp_path):
+    path = write_cells(
+        tmp_path / "raw.xlsx", [[("id", None), ("v", None)]] + [[(i, None), ("a", None)] for i in range(9)]
+    )
+    with zipfile.ZipFile(path) as archive, sliced_by(True):
+        slices = list(readers._sheet_slices(archive, "xl/worksheets/sheet1.xml", readers.SHEET_SLICE))
+    assert len(slices) == 10  # the header row and nine rows, one a slice
+    for number, xml in enumerate(slices, start=1):
+        root = ElementTree.fromstring(xml)
+        assert [row.get("r") for row in root.iter(f"{{{MAIN}}}row")] == [str(number)]
+        assert root.find(f"{{{MAIN}}}dimension") is None  # the stored dimensions are the whole sheet's
+    chosen, oracle, taken = both_xlsx_paths(path, sliced=True)
+    assert taken and lines(chosen) == list(range(2, 11))
+    assert_same_sheet(chosen, oracle)
+
+
+@pytest.mark.parametrize("wave", ["wave1", "wave2"])
+def test_a_bundled_export_saved_as_a_workbook_reads_as_its_csv(tmp_path, wave):
+    """The bundled export written as a platform writes a workbook (whole numbers and 15-digit decimals as numbers,
+    date-times as dates, the rest as text) reads to the table its CSV gives, through calamine."""
+    source = Path(__file__).resolve().parents[1] / "resources" / "synthetic" / f"{wave}.csv"
+    expected = read_raw(source)
+    records = list(csv.reader(io.StringIO(source.read_text(encoding="utf-8-sig"), newline="")))
+
+    def typed(text: str):
+        if re.fullmatch(r"-?(?:0|[1-9]\d{0,14})", text):
+            return int(text), None
+        if re.fullmatch(r"-?\d+\.\d*[1-9]", text) and f"{float(text):.15g}" == text:
+            return float(text), None
+        if re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text):
+            return dt.datetime.fromisoformat(text), None
+        return (text or None), None
+
+    body = [[typed(v) for v in row] for row in records[3:]]
+    path = write_cells(tmp_path / "raw.xlsx", [[(v, None) for v in row] for row in records[:3]] + body)
+    assert sum(isinstance(v, int) for row in body for v, _ in row) > 1000  # numbers stored as numbers
+    chosen, oracle, taken = both_xlsx_paths(path)
+    assert taken
+    assert_same_sheet(chosen, oracle)
+    pd.testing.assert_frame_equal(chosen.frame, expected.frame, check_exact=True)
+    assert (chosen.layout, chosen.question_text, chosen.import_ids) == (
+        expected.layout,
+        expected.question_text,
+        expected.import_ids,
+    )
+
+
+# What calamine reads otherwise than openpyxl: the reader must notice each and let openpyxl read the workbook.
+DIFFERING_CELLS = {
+    "an error cell": ("#N/A", None),
+    "an escaped character": ("a_x000D_b", None),
+    "an escaped underscore": ("a_x005F_x000D_b", None),
+    "white space alone": (" ", None),
+    "an integer beyond 2**53": (2**53 + 2, None),
+    "a date serial beyond 9999": (3_000_000, "yyyy-mm-dd"),
+    "a number beyond a date's serial in a workbook with a date style": (2_958_466, None),
+    "a negative date serial": (-1, "yyyy-mm-dd"),
+    "a serial just under a whole day": (0.999999999, "yyyy-mm-dd"),
+    "a time of day": (dt.time(10, 30), None),
+    "a date-time with milliseconds": (dt.datetime(2016, 5, 1, 10, 30, 0, 123000), None),
+    "a duration with milliseconds": (dt.timedelta(seconds=1.5), None),
+    "a number too large for a float": (1e308, None),
+}
+
+
+@pytest.mark.parametrize("name", list(DIFFERING_CELLS))
+@pytest.mark.parametrize("shared", [False, True])
+def test_what_calamine_reads_otherwise_is_read_by_openpyxl(tmp_path, name, shared):
+    value = DIFFERING_CELLS[name]
+    cells = [[("id", None), ("v", None), ("d", None)], [(1, None), value, (dt.date(2016, 1, 1), None)]]
+    path = edit_workbook(write_cells(tmp_path / "raw.xlsx", cells), shared=shared)
+    chosen, oracle, taken = both_xlsx_paths(path)
+    assert not taken or name == "a number too large for a float"  # read alike: calamine may read it
+    assert_same_sheet(chosen, oracle)
+
+
+def test_text_calamine_would_trim_is_read_by_openpyxl(tmp_path):
+    # text with white space at an end and no xml:space="preserve" (openpyxl writes it for white space alone)
+    path = write_cells(tmp_path / "raw.xlsx", [[("id", None), ("v", None)], [(1, None), ("a", None)]])
+    edit_workbook(path, shared=True, edit=lambda sheet: sheet)
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/sharedStrings.xml"] = parts["xl/sharedStrings.xml"].replace(b"<t>a</t>", b"<t>a </t>")
+    with zipfile.ZipFile(path, "w") as target:
+        for name, content in parts.items():
+            target.writestr(name, content)
+    chosen, oracle, taken = both_xlsx_paths(path)
+    assert not taken and rows(chosen) == [["1", "a "]]
+    assert_same_sheet(chosen, oracle)
+
+
+def test_a_string_formula_and_an_iso_date_cell(tmp_path):
+    path = write_cells(tmp_path / "raw.xlsx", [[("id", None), ("v", None)], [(1, None), ("=0+1", None)]])
+
+    def edit(sheet: bytes) -> bytes:
+        cell = rb'<c r="B2"[^>]*><f>0\+1</f><v\s*/></c>'
+        return re.sub(cell, b'<c r="B2" t="str"><f>"x"</f><v>x</v></c>', sheet)
+
+    chosen, oracle, taken = both_xlsx_paths(edit_workbook(path, edit=edit))
+    assert taken and rows(chosen) == [["1", "x"]]
+    assert_same_sheet(chosen, oracle)
+    iso = edit_workbook(
+        path, edit=lambda sheet: sheet.replace(b't="str"><f>"x"</f><v>x</v>', b't="d"><v>2016-05-01</v>')
+    )
+    chosen, oracle, taken = both_xlsx_paths(iso)
+    assert not taken and rows(chosen) == [["1", "2016-05-01"]]
+    assert_same_sheet(chosen, oracle)
+    padded = b't="str"><f>"x"</f><v> x</v>'  # a formula's text that calamine would trim
+    padded = edit_workbook(path, edit=lambda sheet: sheet.replace(b't="d"><v>2016-05-01</v>', padded))
+    chosen, oracle, taken = both_xlsx_paths(padded)
+    assert not taken and rows(chosen) == [["1", " x"]]
+    assert_same_sheet(chosen, oracle)
+
+
+DAMAGES = {
+    "not a number": lambda sheet: sheet.replace(b"<v>1</v>", b"<v> 1 x</v>"),
+    "cut short after its rows": lambda sheet: sheet[: sheet.index(b"</sheetData>") + 20],
+    "cut short in its rows": lambda sheet: sheet[: sheet.index(b"</sheetData>") - 10],
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_sheet_is_named_by_openpyxl(tmp_path, damage):
+    path = write_cells(tmp_path / "raw.xlsx", [[("id", None)], [(1, None)]])
+    edit_workbook(path, edit=DAMAGES[damage])
+    chosen, oracle, taken = both_xlsx_paths(path)
+    assert not taken and isinstance(chosen, InputError)
+    assert chosen.problem.startswith("the spreadsheet cannot be read")
+    assert_same_sheet(chosen, oracle)
+
+
+XLSX_VALUES = st.one_of(
+    st.tuples(st.text(XLSX_TEXT, max_size=8).filter(lambda s: not s.startswith("=")), st.none()),
+    st.tuples(st.sampled_from([" ", "a ", " a", "_x000D_", "x005F_", "#DIV/0!", "01", "TRUE", "{}"]), st.none()),
+    st.tuples(st.integers(-(2**60), 2**60), st.none()),
+    st.tuples(st.floats(allow_nan=False, allow_infinity=False), st.none()),
+    st.tuples(st.booleans(), st.none()),
+    st.tuples(st.dates(dt.date(1900, 3, 1), dt.date(9999, 12, 31)), st.none()),
+    st.tuples(
+        st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(9999, 12, 31)).map(
+            lambda d: d.replace(microsecond=0) if d.microsecond % 7 else d
+        ),
+        st.none(),
+    ),
+    st.tuples(st.times(), st.none()),
+    st.tuples(st.timedeltas(dt.timedelta(0), dt.timedelta(days=1000)), st.none()),
+    st.tuples(st.integers(-(10**6), 10**6).map(lambda n: f"=0+{n}"), st.none()),
+    st.tuples(
+        st.one_of(st.integers(-(10**7), 10**7), st.floats(-1e7, 1e7)),
+        st.sampled_from(["0.00", "0%", "yyyy-mm-dd", "d/m/yyyy h:mm", "h:mm", "[h]:mm:ss", "@", '0 "days"']),
+    ),
+    st.just((None, None)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    width=st.integers(1, 4),
+    data=st.data(),
+    first_row=st.integers(1, 3),
+    first_column=st.integers(1, 2),
+    shared=st.booleans(),
+    sheet=st.sampled_from([None, 0, 1, "Responses", "Other"]),
+    mac_dates=st.booleans(),
+    sliced=st.booleans(),
+)
+def test_calamine_reads_any_workbook_as_openpyxl_does(
+    width, data, first_row, first_column, shared, sheet, mac_dates, sliced
+):
+    names = data.draw(
+        st.lists(
+            st.text(NAME_CHARS, min_size=1, max_size=8).filter(lambda s: s.strip() and not s.startswith("{")),
+            min_size=width,
+            max_size=width,
+            unique=True,
+        )
+    )
+    body = data.draw(st.lists(st.lists(XLSX_VALUES, min_size=width, max_size=width), min_size=0, max_size=5))
+    rows_ = [[(name, None) for name in names], *body]
+    if data.draw(st.booleans()):
+        rows_.append([(None, None)] * width + [(None, "0.00")])  # a styled empty cell beyond the data
+    with tempfile.TemporaryDirectory() as scratch:
+        path = write_cells(
+            Path(scratch) / "raw.xlsx",
+            rows_,
+            first_row,
+            first_column,
+            sheet="Responses",
+            more_sheets=["Other"] if data.draw(st.booleans()) else [],
+            mac_dates=mac_dates,
+        )
+        edit_workbook(path, shared=shared, edit=cached_formulas)
+        chosen, oracle, _ = both_xlsx_paths(path, sliced=sliced, sheet=sheet)
+    assert_same_sheet(chosen, oracle)
 
 
 # --------------------------------------------------------------------------------------------- statistical files

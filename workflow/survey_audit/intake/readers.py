@@ -21,6 +21,26 @@ checks on records are columnar: their widths as one array, the cells beyond the 
 records longer than the header, blank records and repeated headers column by column; the first record that
 fails a check is the one reported, as a reading row by row would.
 
+A workbook (XLSX) is read by calamine (python-calamine, in Rust), straight into columns: the sheet's XML is handed
+to it a slice of whole rows at a time (calamine holds what it reads whole, each cell twice while it builds it), the
+rows of a slice come as Python values, and each column becomes text at once by the kind of its values (text as it
+is; numbers, booleans, dates and date-times through Arrow; :func:`_cell_text` of each value), when that reading is
+provably openpyxl's; openpyxl reads any other workbook row by row, and names the faults of a damaged one (a sheet
+whose XML is cut short, even after its rows, included). The two read these otherwise, so a workbook holding one is
+read by openpyxl (:func:`_calamine_sheet`, :func:`_sheet_texts`; each is tested both ways): an error cell (#N/A;
+calamine gives a blank); an escaped character (``_x000D_``, which calamine decodes and openpyxl keeps as written;
+openpyxl also drops ``x005F_`` from shared strings); text that begins or ends with white space without
+``xml:space="preserve"`` (calamine trims it); an ISO 8601 date cell; a cell style under which the two show a serial
+otherwise (found by both reading a probe: the workbook's own styles, each under one serial); whole numbers from
+2**53 on (openpyxl reads an integer exactly, calamine a float) or, in a workbook with a date style, from 2,957,003
+on (a date after 9999-12-31 is #VALUE! to openpyxl, a number to calamine); a time of day (calamine gives one for a
+negative serial, or one just under a whole day, where openpyxl gives a date-time); a date-time or duration with a
+fraction of a second (the two round a serial to milliseconds differently, 1 ms apart for about one value in five);
+a chart or macro sheet (openpyxl counts sheets without them). Two differences remain, in files no spreadsheet
+writes: a serial within half a millisecond of a whole second but not on it (a spreadsheet stores whole seconds
+exactly) is 1 ms apart about once in 3,600, and a number written with digit separators (``1_000``) is a number to
+openpyxl and text to calamine.
+
 Decoding is never silent. ``encoding: auto`` reads, in this order:
 
 * UTF-8 with a byte-order mark (recorded as ``utf-8-sig``) and UTF-16 with a byte-order mark (``utf-16``);
@@ -88,6 +108,8 @@ SHOW_CHARS = 40  # characters of a value shown around a problem
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype of a raw column: pandas' text, held by Arrow
 CHUNK = 1 << 24  # bytes of a text file scanned at once for its line breaks, and read by Arrow at once
 ROWS_AT_ONCE = 1 << 16  # records the csv module read turned into Arrow columns at once
+SHEET_ROWS_AT_ONCE = 1 << 13  # rows of a sheet turned from calamine's Python values into Arrow columns at once
+SHEET_SLICE = 1 << 24  # bytes of a sheet's XML calamine reads at once (its rows as a workbook of their own)
 
 # UTF-8 sequences of the characters a cp1252 file would hold (Latin-1 supplement, Latin Extended-A, general
 # punctuation, the euro sign). Finding one in a file that is not valid UTF-8 means the file mixes encodings.
@@ -644,10 +666,13 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
     )
 
 
-def _records_found(path: Path, all_lines: np.ndarray, filled: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """The lines of the records with a value (``filled``), and the blank ones between the first and the last."""
+def _records_found(
+    path: Path, all_lines: np.ndarray, filled: np.ndarray, empty: str = "the file is empty"
+) -> tuple[np.ndarray, list[int]]:
+    """The lines of the records with a value (``filled``), and the blank ones between the first and the last;
+    ``empty`` is the problem named when no record has a value."""
     if not filled.any():
-        raise InputError("the file is empty", file=path, expected="a header row and at least one response")
+        raise InputError(empty, file=path, expected="a header row and at least one response")
     lines = all_lines[filled]
     skipped = ~filled & (all_lines > lines[0]) & (all_lines < lines[-1])
     return lines, all_lines[skipped].tolist()
@@ -807,18 +832,29 @@ def _blank(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.or_(pc.equal(pc.binary_length(column), 0), pc.utf8_is_space(column)))
 
 
-def _table_from_cells(path: Path, all_lines: np.ndarray, columns: list, *, layout: str, private, **meta) -> RawTable:
+def _table_from_cells(
+    path: Path,
+    all_lines: np.ndarray,
+    columns: list,
+    *,
+    layout: str,
+    private,
+    spreadsheet: bool = False,
+    empty: str = "the file is empty",
+    **meta,
+) -> RawTable:
     """What :func:`_table_from_records` does for records of any width, done on columns of records of one width
-    (:func:`_cells`; ``all_lines`` the line each starts on): blank records skipped, the header checked, values
-    under trailing unnamed columns refused, the rest as :func:`_table_from_columns`."""
+    (:func:`_cells`, or a sheet's rows, :func:`_calamine_columns`; ``all_lines`` the line or row each starts
+    on): blank records skipped, the header checked, values under trailing unnamed columns refused, the rest as
+    :func:`_table_from_columns`."""
     filled = np.zeros(len(all_lines), dtype=bool)
     for column in columns:
         filled |= ~_blank(column)
         if filled.all():
             break
-    lines, blank_rows = _records_found(path, all_lines, filled)
+    lines, blank_rows = _records_found(path, all_lines, filled, empty)
     at = np.flatnonzero(filled)
-    header = _named_header([column[int(at[0])].as_py() for column in columns], path, int(lines[0]), False)
+    header = _named_header([column[int(at[0])].as_py() for column in columns], path, int(lines[0]), spreadsheet)
     if at[-1] - at[0] + 1 == len(at):  # no blank line among the records: the columns as they are
         columns = [column.slice(int(at[0]) + 1, len(at) - 1) for column in columns]
     else:
@@ -831,7 +867,7 @@ def _table_from_cells(path: Path, all_lines: np.ndarray, columns: list, *, layou
         if stray.any():
             first = int(np.argmax(stray))
             fields = [column[first].as_py() for column in columns]
-            _check_width(fields, header, len(columns), path, int(lines[first]), False, False)
+            _check_width(fields, header, len(columns), path, int(lines[first]), spreadsheet, False)
     return _table_from_columns(
         path, lines, header, columns[: len(header)], layout=layout, private=private, blank_rows=blank_rows, **meta
     )
@@ -1151,9 +1187,334 @@ def _cell_text(value) -> str:
 
 
 def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None, private) -> RawTable:
+    """A sheet read by calamine into columns (:func:`_calamine_columns`), or by openpyxl row by row when
+    calamine's reading could differ from openpyxl's (:func:`_openpyxl_records`); the same table either way."""
+    found = _calamine_columns(path, sheet)
+    if found is None:
+        title, lines, rows, blank = _openpyxl_records(read_bytes(path), sheet, path)
+        return _table_from_records(
+            path, lines, rows, layout=layout, spreadsheet=True, sheet=title, blank_rows=blank, private=private
+        )
+    title, columns = found
+    rows = len(columns[0]) if columns else 0
+    return _table_from_cells(
+        path,
+        np.arange(1, rows + 1, dtype=np.int64),
+        columns,
+        layout=layout,
+        private=private,
+        spreadsheet=True,
+        empty=f"the sheet '{title}' is empty",
+        sheet=title,
+    )
+
+
+def _calamine_columns(path: Path, sheet: str | int | None) -> tuple[str, list] | None:
+    """The chosen sheet read by calamine, as columns of text from column A and row 1 (blank rows and cells
+    included; :func:`_sheet_texts`), and its name; None when calamine's reading could differ from openpyxl's
+    (see the module documentation) or calamine cannot read the workbook (openpyxl then reads it, or names
+    its fault).
+
+    calamine holds a whole sheet in memory, each cell twice while it builds it, so it is handed the sheet a slice
+    of rows at a time (:func:`_sheet_slices`), each slice a workbook of its own with the workbook's other parts
+    (:func:`_read_slice`); the rows keep their numbers, which the slices must give in order."""
+    import zipfile
+
+    import python_calamine as calamine
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(read_bytes(path))) as archive:
+            found = _calamine_sheet(archive, sheet, path)
+            if found is None:
+                return None
+            title, part, rest, limit, size = found
+            pieces, rows = [], 0  # (first row, first column, height, columns) of each slice; rows so far
+            for xml in _sheet_slices(archive, part, size):
+                piece = _read_slice(rest, part, xml, title, limit)
+                if piece is None or (piece[2] and piece[0] < rows):
+                    return None  # a value calamine reads otherwise, or rows without their numbers
+                if piece[2]:
+                    pieces.append(piece)
+                    rows = piece[0] + piece[2]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, calamine.CalamineError):
+        return None  # a damaged workbook, for openpyxl to name
+    width = max((column + len(texts) for _, column, _, texts in pieces), default=0)
+    columns = []
+    for j in range(width):
+        chunks, at = [], 0
+        for row, column, height, texts in pieces:
+            if row > at:
+                chunks.append(_blank_texts(row - at))
+            chunks.append(texts[j - column] if column <= j < column + len(texts) else _blank_texts(height))
+            at = row + height
+        columns.append(pa.chunked_array(chunks, type=pa.large_string()))
+    return title, columns
+
+
+def _blank_texts(count: int) -> pa.Array:
+    return pa.nulls(count, pa.large_string()).fill_null("")
+
+
+def _calamine_sheet(archive, sheet: str | int | None, path: Path):
+    """The chosen sheet's name and part, the workbook's other parts (name → bytes; its other sheets emptied),
+    the magnitude below which calamine reads numbers as openpyxl does (:data:`_DATES_END`) and the size of the
+    sheet's slices (at least :data:`SHEET_SLICE`, and twice the shared strings, which calamine reads again for
+    each); None when the workbook has a chart or macro sheet (openpyxl counts sheets without them), its sheets
+    are not found where calamine finds them, its shared strings contain what calamine reads otherwise
+    (:data:`_CALAMINE_DIFFERS`), or a cell style shows a number otherwise (:func:`_styles_read_alike`)."""
+    import html
+    import posixpath
+
+    import python_calamine as calamine
+
+    relations = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    parts, targets = {}, {}  # part → its kind; relationship id → part
+    for element in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", relations):
+        found = [re.search(rf'\b{key}="([^"]+)"', element) for key in ("Id", "Type", "Target")]
+        if not all(found):
+            continue
+        key, kind, target = (match.group(1) for match in found)
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        targets[key] = target
+        parts[target] = kind.rsplit("/", 1)[-1]
+    emptied = {"worksheet": _EMPTY_SHEET, "sharedStrings": _NO_STRINGS}
+    rest = {name: emptied.get(parts.get(name, "")) or archive.read(name) for name in archive.namelist()}
+    book = calamine.CalamineWorkbook.from_filelike(_workbook(rest, {}))  # the sheets' names and kinds alone
+    try:
+        names = book.sheet_names
+        if any(m.typ != calamine.SheetTypeEnum.WorkSheet for m in book.sheets_metadata):
+            return None
+    finally:
+        book.close()
+    sheets = {}
+    for element in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", archive.read("xl/workbook.xml").decode("utf-8", "replace")):
+        name = re.search(r'\bname="([^"]*)"', element)
+        key = re.search(r'\b(?:\w+:)?id="([^"]+)"', element)
+        if name and key and key.group(1) in targets:
+            sheets[html.unescape(name.group(1))] = targets[key.group(1)]
+    if list(sheets) != names:
+        return None
+    title = _sheet_name(sheet, names, names, path)
+    strings = {part: archive.read(part) for part, kind in parts.items() if kind == "sharedStrings"}
+    if any(_calamine_differs(xml) for xml in strings.values()):
+        return None
+    rest |= strings
+    del rest[sheets[title]]
+    dates = _styles_read_alike(rest, parts, sheets[title])
+    if dates is None:
+        return None
+    size = max(SHEET_SLICE, 2 * sum(map(len, strings.values())))
+    return title, sheets[title], rest, _DATES_END if dates else _EXACT_INTEGERS_END, size
+
+
+def _calamine_differs(xml: bytes) -> bool:
+    """Whether XML holding cells or text contains what calamine reads otherwise (:data:`_CALAMINE_DIFFERS`)."""
+    return pc.any(pc.match_substring_regex(pa.array([xml], type=pa.large_binary()), _CALAMINE_DIFFERS)).as_py()
+
+
+def _sheet_slices(archive, part: str, size: int):
+    """A sheet's XML in slices of about ``size`` bytes, each whole rows with the sheet's XML before its rows
+    (without the stored dimensions) and the closing tags after them, inflated a chunk at a time."""
+    with archive.open(part) as stream:
+        buffer, head = bytearray(), None
+        while True:
+            chunk = stream.read(CHUNK)
+            buffer += chunk
+            if head is None:
+                opening = re.search(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>", buffer)
+                if opening is None:
+                    if not chunk:
+                        raise ValueError("the sheet has no rows element")
+                    continue
+                if opening.group(2):
+                    return  # <sheetData/>: no rows
+                prefix = opening.group(1)
+                root = re.search(rb"<((?:\w+:)?)worksheet\b", buffer)
+                head = re.sub(rb"<(?:\w+:)?dimension\b[^>]*>", b"", bytes(buffer[: opening.end()]))
+                end = b"</" + (root.group(1) if root else b"") + b"worksheet>"
+                tail = b"</" + prefix + b"sheetData>" + end
+                closing, row_end = b"</" + prefix + b"sheetData>", b"</" + prefix + b"row>"
+                del buffer[: opening.end()]
+            last = buffer.find(closing)
+            if last >= 0:
+                if not (bytes(buffer[last:]) + stream.read()).rstrip().endswith(end):
+                    raise ValueError("the sheet's XML is cut short")  # for openpyxl to name
+                if buffer[:last].strip():
+                    yield head + bytes(buffer[:last]) + tail
+                return
+            if not chunk:
+                raise ValueError("the sheet's rows are not closed")
+            if len(buffer) >= size:
+                cut = buffer.rfind(row_end)
+                if cut >= 0:
+                    cut += len(row_end)
+                    yield head + bytes(buffer[:cut]) + tail
+                    del buffer[:cut]
+
+
+def _workbook(rest: dict[str, bytes], replaced: dict[str, bytes]) -> io.BytesIO:
+    """A workbook of the parts ``rest`` and ``replaced``, uncompressed (it is read once, at once)."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as book:
+        for name, content in {**rest, **replaced}.items():
+            book.writestr(name, content)
+    buffer.seek(0)
+    return buffer
+
+
+def _read_slice(rest: dict[str, bytes], part: str, xml: bytes, title: str, limit: float):
+    """A slice of the sheet's XML (:func:`_sheet_slices`) read by calamine: its first row and column (0-based),
+    its height and its columns of text (:func:`_sheet_texts`); None when it holds what calamine reads otherwise."""
+    import python_calamine as calamine
+
+    if _calamine_differs(xml):
+        return None
+    book = calamine.CalamineWorkbook.from_filelike(_workbook(rest, {part: xml}))
+    del xml
+    try:
+        ws = book.get_sheet_by_name(title)
+        if ws.start is None:
+            return 0, 0, 0, []
+        (row, column), width = ws.start, ws.width
+        values = ws.to_python(skip_empty_area=True)  # the rows and columns from the first value's
+    finally:
+        book.close()
+    blocks = []
+    for at in range(0, len(values), SHEET_ROWS_AT_ONCE):
+        block = values[at : at + SHEET_ROWS_AT_ONCE]
+        grid = np.empty((len(block), width), dtype=object)
+        grid[:] = block
+        texts = _sheet_texts(grid, limit)
+        if texts is None:
+            return None
+        blocks.append(texts)
+    columns = [pa.concat_arrays([block[j] for block in blocks]) for j in range(width)]
+    return row, column, len(values), columns
+
+
+# What calamine reads otherwise than openpyxl, found in the XML of a workbook's cells (RE2 syntax): an escaped
+# character (_xHHHH_, which calamine decodes and openpyxl keeps; openpyxl drops "x005F_" from shared strings),
+# an error cell (calamine: blank; openpyxl: its code), an ISO 8601 date cell, a type in single quotes, and text or
+# a value that begins or ends with white space without xml:space="preserve" (calamine trims it, openpyxl keeps it).
+_CALAMINE_DIFFERS = (
+    r"""_x[0-9A-Fa-f]{4}_|x005F_|\bt=(?:"[de]"|')"""
+    r"""|<(?:\w+:)?[tv]>[ \t\r\n]|<(?:\w+:)?[tv]>[^<]*[ \t\r\n]</"""
+)
+# The numbers calamine and openpyxl read alike are those below 2**53 in magnitude (beyond, openpyxl reads an
+# integer exactly and calamine as a float), and below the serial of 9999-12-31 when a cell style is a date format
+# (beyond, openpyxl turns a date into the error #VALUE!, calamine gives the number).
+_EXACT_INTEGERS_END = 2.0**53
+_DATES_END = 2_957_003.0  # 9999-12-31 in the 1904 date system (2,958,465 in the 1900 system)
+_PROBE_VALUE = "42000.5"  # 2014-12-27 12:00 (1900 system): a serial each style shows as it shows dates
+_TYPE = np.frompyfunc(type, 1, 1)
+_EMPTY_SHEET = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+_NO_STRINGS = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"/>'
+
+
+def _styles_read_alike(rest: dict[str, bytes], parts: dict[str, str], sheet: str) -> bool | None:
+    """Whether any cell style of the workbook is a date or time format (None: calamine and openpyxl would show
+    a number under some style otherwise). Decided by both reading a probe: the workbook (``rest``, the parts
+    but the chosen ``sheet``; ``parts``, the kind of each) with its sheets replaced by one holding
+    :data:`_PROBE_VALUE` once under each cell style, and no shared strings."""
+    import openpyxl
+    import python_calamine as calamine
+
+    styles = b"".join(rest[part] for part, kind in parts.items() if kind == "styles" and part in rest)
+    block = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
+    count = len(re.findall(rb"<(?:\w+:)?xf\b", block.group(0))) if block else 0
+    if count == 0:
+        return False  # every number in the General format
+    rows = "".join(f'<row r="{i + 1}"><c r="A{i + 1}" s="{i}"><v>{_PROBE_VALUE}</v></c></row>' for i in range(count))
+    probe_sheet = _EMPTY_SHEET.replace(b"<sheetData/>", f"<sheetData>{rows}</sheetData>".encode())
+    replaced = {
+        part: probe_sheet for part, kind in parts.items() if kind == "worksheet" and (part in rest or part == sheet)
+    }
+    replaced |= {part: _NO_STRINGS for part, kind in parts.items() if kind == "sharedStrings" and part in rest}
+    try:
+        book = openpyxl.load_workbook(_workbook(rest, replaced), read_only=True, data_only=True)
+        ours = [_cell_text(row[0]) for row in book.worksheets[0].iter_rows(min_col=1, max_col=1, values_only=True)]
+        book.close()
+        sheet = calamine.CalamineWorkbook.from_filelike(_workbook(rest, replaced)).get_sheet_by_index(0)
+        theirs = [_cell_text(row[0]) for row in sheet.to_python(skip_empty_area=False)]
+    except Exception:  # a style either reader cannot take: openpyxl reads the workbook, or names its fault
+        return None
+    if ours != theirs:
+        return None
+    return any(text != "42000.5" for text in ours)
+
+
+def _sheet_texts(grid: np.ndarray, limit: float) -> list[pa.Array] | None:
+    """A block of a sheet's rows as calamine gives them (a grid of Python values) as columns of text, each column
+    worked out at once by the kind of its values (:func:`_cell_text` of each value); None when a value is one
+    calamine reads otherwise than openpyxl: a number from ``limit`` on (:func:`_calamine_sheet`) or not finite, a
+    time of day (calamine also gives one for a negative or almost whole date serial, openpyxl a date), a date
+    or duration with a fraction of a second (the two round serials to milliseconds differently)."""
+    columns = []
+    for values in grid.T:
+        try:
+            columns.append(pa.array(values, type=pa.large_string()))  # text alone (a blank cell is "")
+            continue
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+        kind = _TYPE(values)
+        text = np.equal(kind, str)
+        column = pa.array(np.where(text, values, ""), type=pa.large_string())
+        numbers, truths = np.equal(kind, float), np.equal(kind, bool)
+        dates = np.equal(kind, datetime) | np.equal(kind, date)
+        for mask, convert in (
+            (numbers, lambda values: _float_texts(values, limit)),
+            (truths, _bool_texts),
+            (dates, _date_texts),
+            (~(text | numbers | truths | dates), _other_texts),
+        ):
+            if mask.any():
+                texts = convert(values[mask])
+                if texts is None:
+                    return None
+                column = pc.replace_with_mask(column, pa.array(mask), texts)
+        columns.append(column)
+    return columns
+
+
+def _float_texts(values: np.ndarray, limit: float) -> pa.Array | None:
+    numbers = values.astype(float)
+    if not (np.abs(numbers) < limit).all():  # also NaN and infinity
+        return None
+    return _number_texts(numbers)
+
+
+def _bool_texts(values: np.ndarray) -> pa.Array:
+    return pa.array(np.where(values.astype(bool), "TRUE", "FALSE"), type=pa.large_string())
+
+
+def _date_texts(values: np.ndarray) -> pa.Array | None:
+    """Dates and date-times as ISO 8601, a date-time at midnight as its date (as :func:`_cell_text`)."""
+    moments = values.astype("datetime64[us]")
+    if (moments.astype(np.int64) % 1_000_000).any():
+        return None
+    texts = pc.cast(pa.array(moments.astype("datetime64[s]")), pa.large_string())  # YYYY-MM-DD HH:MM:SS
+    midnight = pa.array(moments == moments.astype("datetime64[D]"))
+    return pc.if_else(midnight, pc.utf8_slice_codeunits(texts, 0, 10), texts)
+
+
+def _other_texts(values: np.ndarray) -> pa.Array | None:
+    """Values of other kinds (durations, whole numbers as Python integers), each distinct value once."""
+    codes, distinct = pd.factorize(values)
+    shown = []
+    for value in distinct:
+        if isinstance(value, time) or getattr(value, "microseconds", 0):
+            return None
+        shown.append(_cell_text(value))
+    return pa.array(np.array(shown, dtype=object)[codes], type=pa.large_string())
+
+
+def _openpyxl_records(data: bytes, sheet: str | int | None, path: Path) -> tuple[str, np.ndarray, list, list[int]]:
+    """The chosen sheet read by openpyxl row by row: its name, the rows that are not blank (as text,
+    :func:`_cell_text`) and their numbers, and the blank rows between them."""
     import openpyxl
 
-    data = read_bytes(path)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for damaged files
@@ -1163,56 +1524,75 @@ def _read_xlsx(path: Path, *, layout: str, sheet: str | int | None, private) -> 
             expected="an .xlsx workbook saved by Excel or a survey platform (not password-protected)",
         ) from None
     try:
-        ws = _pick_sheet(book, sheet, path)
+        ws = book[_sheet_name(sheet, [ws.title for ws in book.worksheets], book.sheetnames, path)]
         ws.reset_dimensions()  # the stored dimensions may be wrong; read every cell there is
-        records, blank = [], []
-        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in row]
-            if any(c.strip() for c in cells):
-                records.append((number, cells))
-            elif records:
-                blank.append(number)
+        records, blank, number = [], [], 0
+        try:
+            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = [_cell_text(v) for v in row]
+                if any(c.strip() for c in cells):
+                    records.append((number, cells))
+                elif records:
+                    blank.append(number)
+        except Exception as exc:  # a damaged cell (a number that is none, a missing shared string)
+            raise InputError(
+                f"the spreadsheet cannot be read ({exc.__class__.__name__}: {exc})",
+                file=path,
+                row=number + 1,  # openpyxl gives a row once all its cells are read
+                expected="an .xlsx workbook saved by Excel or a survey platform",
+                hint="open the file in a spreadsheet program and save it again, or re-export it",
+            ) from None
         title = ws.title
     finally:
         book.close()
     if not records:
         raise InputError(f"the sheet '{title}' is empty", file=path, expected="a header row and at least one response")
     last = records[-1][0]
-    return _table_from_records(
-        path,
-        np.array([line for line, _ in records], dtype=np.int64),
-        [fields for _, fields in records],
-        layout=layout,
-        spreadsheet=True,
-        sheet=title,
-        blank_rows=[b for b in blank if b < last],
-        private=private,
-    )
+    lines = np.array([line for line, _ in records], dtype=np.int64)
+    return title, lines, [fields for _, fields in records], [b for b in blank if b < last]
 
 
-def _pick_sheet(book, sheet: str | int | None, path: Path):
+def _sheet_name(sheet: str | int | None, worksheets: list[str], names: list[str], path: Path) -> str:
+    """The name of the sheet to read: ``sheet`` by name (any of the workbook's ``names``) or by 0-based index
+    among its ``worksheets`` (openpyxl's count, without chart sheets), the first worksheet by default."""
     if sheet is None:
-        return book.worksheets[0]
+        return worksheets[0]
     if isinstance(sheet, int):
-        if not 0 <= sheet < len(book.worksheets):
+        if not 0 <= sheet < len(worksheets):
             raise InputError(
                 f"the workbook has no sheet number {sheet}",
                 file=path,
-                expected=f"a sheet index from 0 to {len(book.worksheets) - 1} (0 is the first sheet)",
+                expected=f"a sheet index from 0 to {len(worksheets) - 1} (0 is the first sheet)",
                 hint="fix 'sheet' in the codebook's file section",
             )
-        return book.worksheets[sheet]
-    if sheet not in book.sheetnames:
+        return worksheets[sheet]
+    if sheet not in names:
         raise InputError(
             f"the workbook has no sheet named '{sheet}'",
             file=path,
-            expected="one of " + ", ".join(repr(s) for s in book.sheetnames),
+            expected="one of " + ", ".join(repr(s) for s in names),
             hint="fix 'sheet' in the codebook's file section",
         )
-    return book[sheet]
+    return sheet
 
 
 # --------------------------------------------------------------------------------------------- SPSS and Stata
+
+
+def _number_texts(numbers: np.ndarray) -> pa.Array:
+    """Numbers as :func:`_cell_text` shows them, worked out at once: whole numbers through Arrow's integer
+    formatting, each distinct fraction formatted once; a missing (NaN) or infinite number as ""."""
+    finite = np.isfinite(numbers)
+    whole = finite & (numbers == np.round(numbers)) & (np.abs(numbers) < 2.0**62)
+    texts = pc.cast(pa.array(np.where(whole, numbers, 0).astype(np.int64)), pa.large_string())
+    if whole.all():
+        return texts
+    other = numbers[~whole]
+    shown = np.full(len(other), "", dtype=object)  # missing, or infinite
+    fractional = np.isfinite(other)
+    codes, distinct = pd.factorize(other[fractional])  # each distinct number formatted once
+    shown[fractional] = np.array([_cell_text(v) for v in distinct], dtype=object)[codes]
+    return pc.replace_with_mask(texts, pa.array(~whole), pa.array(shown, type=pa.large_string()))
 
 
 def _stat_column(values: pd.Series, letters: set[str]) -> pa.Array:
@@ -1220,18 +1600,7 @@ def _stat_column(values: pd.Series, letters: set[str]) -> pa.Array:
     of numbers or of text, value by value for others); Stata's extended missing values (.a–.z) shown as Stata
     does."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        numbers = values.to_numpy(dtype=float, na_value=np.nan)
-        finite = np.isfinite(numbers)
-        whole = finite & (numbers == np.round(numbers)) & (np.abs(numbers) < 2.0**62)
-        texts = pc.cast(pa.array(np.where(whole, numbers, 0).astype(np.int64)), pa.large_string())
-        if whole.all():
-            return texts
-        other = numbers[~whole]
-        shown = np.full(len(other), "", dtype=object)  # missing, or infinite
-        fractional = np.isfinite(other)
-        codes, distinct = pd.factorize(other[fractional])  # each distinct number formatted once
-        shown[fractional] = np.array([_cell_text(v) for v in distinct], dtype=object)[codes]
-        return pc.replace_with_mask(texts, pa.array(~whole), pa.array(shown, type=pa.large_string()))
+        return _number_texts(values.to_numpy(dtype=float, na_value=np.nan))
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # text, and missing values
         texts = pc.fill_null(pa.array(values, type=pa.large_string(), from_pandas=True), "")
     else:

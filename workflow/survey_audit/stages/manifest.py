@@ -52,6 +52,7 @@ PACKAGES = [
     "pyyaml",
     "jsonschema",
     "openpyxl",
+    "python-calamine",
     "pyreadstat",
 ]
 MANIFEST_JOB = "manifest"
