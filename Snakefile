@@ -1,6 +1,6 @@
 # survey-audit: reproduce and audit the statistics of Thorn's survivor surveys.
 # Stages: ingest → clean → weight → tabulate → associations → families → audit → publish → disclosure → report
-# → manifest → verdicts (see README.md).
+# → manifest → verdicts, with suppress (which counts to withhold) beside the tests (see README.md).
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -19,6 +19,7 @@ include: "workflow/rules/clean.smk"
 include: "workflow/rules/weight.smk"
 include: "workflow/rules/tabulate.smk"
 include: "workflow/rules/associations.smk"
+include: "workflow/rules/suppress.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/disclosure.smk"

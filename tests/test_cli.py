@@ -51,7 +51,10 @@ def planned(done) -> dict[str, int]:
 
 def test_run_dry_run_plans_the_whole_chain(root):
     jobs = planned(run(root, "-n", "--forceall"))
-    for rule in ("ingest", "clean", "weight", "tabulate", "associations", "families", "publish", "audit", "report", "manifest"):
+    for rule in (
+        "ingest", "clean", "weight", "tabulate", "associations", "families", "suppress", "publish", "audit", "report",
+        "manifest",
+    ):  # fmt: skip
         assert rule in jobs
 
 

@@ -392,7 +392,9 @@ def test_the_slurm_profile_plans_every_job_with_its_resources(project):
     text = planned.stdout + planned.stderr
     jobs = re.findall(r"^rule (\w+):.*?^    resources: (.*?)$", text, flags=re.M | re.S)
     resources = {rule: dict(item.split("=", 1) for item in line.split(", ")) for rule, line in jobs}
-    assert set(resources) >= {"ingest", "clean", "weight", "tabulate", "associations", "families", "publish", "report"}
+    assert set(resources) >= {
+        "ingest", "clean", "weight", "tabulate", "associations", "families", "suppress", "publish", "report"
+    }  # fmt: skip
     for rule, values in resources.items():
         assert int(values["mem_mb"]) >= 450 and values["cpus_per_task"] == "1", (rule, values)
     assert resources["ingest"]["runtime"] == "60" and resources["audit"]["runtime"] == "30"

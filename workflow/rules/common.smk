@@ -142,7 +142,10 @@ def job_logs():
     return [
         *(log for stage in (rules.ingest, rules.clean, rules.weight) for log in expand(stage.log[0], wave=WAVE_IDS)),
         *(log for stage in (rules.tabulate, rules.associations) for log in expand(stage.log[0], scope=SCOPES)),
-        *(stage.log[0] for stage in (rules.families, rules.audit, rules.publish, rules.disclosure, rules.report)),
+        *(
+            stage.log[0]
+            for stage in (rules.families, rules.audit, rules.suppress, rules.publish, rules.disclosure, rules.report)
+        ),
         rules.workbook.log[0],
     ]
 

@@ -1,10 +1,12 @@
 # publish: the public outputs (tables, tests, audit, each wave's flow and margins) from the full internal results,
-# with disclosure control applied: small counts, and the counts that would give them back, are not printed.
+# with disclosure control applied: the counts the suppress rule withholds, and what is computed from them, are
+# not printed.
 
 
 rule publish:
     input:
         cells=expand("results/internal/cells/{scope}.parquet", scope=SCOPES),
+        suppressed="results/internal/suppressed.csv",
         tests="results/internal/tests.csv",
         audit="results/internal/audit.csv",
         registries=config["published"],
@@ -31,7 +33,6 @@ rule publish:
         flows=expand("results/public/flow/{wave}.csv", wave=WAVE_IDS),
         logs=expand("results/public/log/{wave}.csv", wave=WAVE_IDS),
         margins=expand("results/public/margins/{wave}.csv", wave=WEIGHTED),
-        suppressed="results/internal/suppressed.csv",
     log:
         "results/logs/publish.log",
     params:

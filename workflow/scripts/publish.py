@@ -7,6 +7,7 @@ adapter.run(
     snakemake,
     lambda: publish(
         cells=list(snakemake.input.cells),
+        suppressed=snakemake.input.suppressed,
         tests=snakemake.input.tests,
         audit=snakemake.input.audit,
         registries=list(snakemake.input.registries),
@@ -26,6 +27,5 @@ adapter.run(
         flows_out=dict(zip(snakemake.params.waves, snakemake.output.flows)),
         logs_out=dict(zip(snakemake.params.waves, snakemake.output.logs)),
         margins_out=dict(zip(snakemake.params.weighted, snakemake.output.margins)),
-        suppressed_out=snakemake.output.suppressed,
     ),
 )

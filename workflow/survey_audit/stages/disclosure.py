@@ -18,11 +18,11 @@ rules (``config: disclosure``; the threshold's default is in the schema):
   :func:`survey_audit.stats.disclosure.protect` suppresses further counts until none can be recovered: the
   possible values of a small count span at least ``min_count``, and no other suppressed count is pinned.
 
-The publish stage asks the model, built from the full internal results, what to suppress. The disclosure stage
-(:func:`check`) rebuilds it, marks as printed exactly what the public files print, and attacks it again,
-independently of how the suppression was chosen; it stops the run when a suppressed count can be recovered or
-a small count is printed. The rules apply to the synthetic stand-in as to real data, so a reviewer sees what a
-real release would show.
+The suppress stage (:mod:`survey_audit.stages.suppress`) asks the model, built from the full internal results, what
+to suppress, and the publish stage blanks it. The disclosure stage (:func:`check`) rebuilds it, marks as printed
+exactly what the public files print, and attacks it again, independently of how the suppression was chosen; it
+stops the run when a suppressed count can be recovered or a small count is printed. The rules apply to the
+synthetic stand-in as to real data, so a reviewer sees what a real release would show.
 
 Relations across variables (a derived variable and its sources, two questions asked of the same people) are
 not modelled: the tables of one variable are protected against each other, the sample, the flow and the
@@ -128,6 +128,25 @@ def model(
     margin_keys = {wave: _margins(problem, wave, margin, references.get(wave, {})) for wave, margin in margins.items()}
     rows = pd.DataFrame(keys, columns=["n", "base", "excluded"], index=people.index)
     return Counts(problem, rows, flow_keys, margin_keys)
+
+
+def load_model(
+    cells: list[str],
+    flows: dict[str, str],
+    margins: dict[str, str],
+    variables: list[str],
+    tables: str,
+    references: dict[str, dict[str, str]],
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame], Counts]:
+    """The full cells of every scope, each wave's exclusion flow and each weighted wave's margins (by wave), and
+    their :func:`model`, read from the internal results (``variables``: the scopes' variables, for the
+    multi-select ones; ``tables``: the tables' specs, for their domains)."""
+    full = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
+    flow_frames = {wave: formats.read_csv(path) for wave, path in flows.items()}
+    margin_frames = {wave: formats.read_csv(path, keep_default_na=False) for wave, path in margins.items()}
+    domains = domain_categories(json.loads(read_bytes(tables))["tables"])
+    counts = model(full, multi_select(variables), flow_frames, margin_frames, references, domains)
+    return full, flow_frames, margin_frames, counts
 
 
 def _categories(problem: Problem, people: pd.DataFrame, multi: set[str]) -> None:
@@ -377,14 +396,8 @@ def check(
     """Stage function: attack the public outputs with everything they print together, and stop the run if a
     suppressed count can be recovered or a count below the threshold is printed. ``cells``, ``flows`` and
     ``margins`` are the full internal results (the true counts); the ``public_*`` files what is printed."""
-    full = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
-    counts = model(
-        full,
-        multi_select(variables),
-        {w: formats.read_csv(p) for w, p in zip(waves, flows)},
-        {w: formats.read_csv(p, keep_default_na=False) for w, p in zip(weighted, margins)},
-        references,
-        domain_categories(json.loads(read_bytes(tables))["tables"]),
+    full, _, _, counts = load_model(
+        cells, dict(zip(waves, flows)), dict(zip(weighted, margins)), variables, tables, references
     )
     problem = counts.problem
     printable = set(problem.published)

@@ -4,9 +4,9 @@ Two tiers. ``results/internal/`` holds the full results for those who hold the d
 ``results/`` but the releases is ignored by git). The public outputs are what a release freezes and the report
 and workbook show: one CSV per table (``results/tables/``), the tests (``results/tests.csv``), the audit
 (``results/audit/published.csv`` and its summary), each wave's exclusion flow and weighting margins
-(``results/public/``). Before any of them is written, :mod:`survey_audit.stages.disclosure` decides which
-counts to suppress (small counts, and the counts that would give them back); ``results/internal/suppressed.csv``
-records which and why, for the data holder.
+(``results/public/``). The suppress stage (:mod:`survey_audit.stages.suppress`) has decided which counts to
+withhold (small counts, and the counts that would give them back) and recorded which and why in
+``results/internal/suppressed.csv``; this stage blanks them, and every number computed from them.
 
 A public table keeps the columns of its kind (a proportion table has no mean columns and the reverse; a sample
 table only counts), rows by wave and weighting, then in the declared order of by-values and categories, and
@@ -17,7 +17,6 @@ full values; a suppressed cell's recomputed value is not shown. The columns are 
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
@@ -25,23 +24,19 @@ import pandas as pd
 
 from .. import formats
 from ..config.registry import load_registry
-from ..provenance import read_bytes
-from ..stats.disclosure import protect, sensitive
+from ..stats.disclosure import sensitive
 from .audit import summary_text
 from .conventions import CELL_COLUMNS, FLAGS, MEAN_COLUMNS, PROPORTION_COLUMNS
 from .disclosure import (
-    REPORTED,
     SUPPRESSED,
-    domain_categories,
     hidden_rows,
-    model,
-    multi_select,
+    load_model,
     public_cells,
     public_flow,
     public_log,
     public_margins,
-    release_stages,
 )
+from .suppress import read_suppressed
 
 ESTIMATE_COLUMNS = {"proportions": PROPORTION_COLUMNS, "mean": MEAN_COLUMNS, "sample": []}
 # Columns that describe an estimate's uncertainty: absent from a sample table, n_eff absent from a mean's.
@@ -76,6 +71,7 @@ def table_kind(cells: pd.DataFrame) -> str:
 def publish(
     *,
     cells: list[str],
+    suppressed: str,
     tests: str,
     audit: str,
     registries: list[str],
@@ -95,49 +91,29 @@ def publish(
     flows_out: dict[str, str],
     logs_out: dict[str, str],
     margins_out: dict[str, str],
-    suppressed_out: str,
 ) -> None:
-    """Stage function: decide what to suppress, and write every public output."""
-    full = pd.concat([formats.read_parquet(p) for p in cells], ignore_index=True)
-    flow_frames = {w: formats.read_csv(p) for w, p in flows.items()}
-    margin_frames = {w: formats.read_csv(p, keep_default_na=False) for w, p in margins.items()}
-    domains = domain_categories(json.loads(read_bytes(tables))["tables"])
-    counts = model(full, multi_select(variables), flow_frames, margin_frames, references, domains)
-    entries = {e["id"]: e for path in registries for e in load_registry(path).entries}
-    counts.problem.tier.update(dict.fromkeys(_reported(counts, full, entries.values()), REPORTED))
-    suppressed = protect(counts.problem, min_count, release_stages(counts, list(flows)))
-    formats.write_csv(_suppression_record(counts.problem, suppressed, min_count), suppressed_out)
-    hidden = hidden_rows(counts, full, suppressed)
+    """Stage function: write every public output, without the counts the suppress stage withholds
+    (``suppressed``: its record) and what is computed from them."""
+    full, flow_frames, margin_frames, counts = load_model(cells, flows, margins, variables, tables, references)
+    withheld = read_suppressed(suppressed, counts.problem)
+    hidden = hidden_rows(counts, full, withheld)
     public = public_cells(full, hidden)
     _write_tables(public, decimals, tables_out)
     for wave, path in flows_out.items():
-        flow = public_flow(flow_frames[wave], counts.flows[wave], suppressed)
+        flow = public_flow(flow_frames[wave], counts.flows[wave], withheld)
         formats.write_csv(flow, path)
         log = formats.read_csv(logs[wave], keep_default_na=False)
         formats.write_csv(public_log(log, flow, min_count), logs_out[wave])
     for wave, path in margins_out.items():
-        formats.write_csv(public_margins(margin_frames[wave], counts.margins[wave], suppressed), path)
+        formats.write_csv(public_margins(margin_frames[wave], counts.margins[wave], withheld), path)
     hidden_cells = full.loc[hidden.any(axis=1), ["table_id", "wave", "by_value", "category"]]
     hidden_set = set(hidden_cells.itertuples(index=False, name=None))
     public_tests = _public_tests(formats.read_csv(tests, dtype=str, keep_default_na=False), full, hidden_set, min_count)
     formats.write_csv(public_tests, tests_out)
+    entries = {e["id"]: e for path in registries for e in load_registry(path).entries}
     public_audit = _public_audit(formats.read_csv(audit, keep_default_na=False), entries, full, hidden, min_count)
     formats.write_csv(public_audit, audit_out)
     formats.write_text(summary_text(public_audit, synthetic), summary_out)
-
-
-def _reported(counts, full: pd.DataFrame, entries) -> set:
-    """The counts whose percentage the reports printed: known to any reader of the reports whatever this
-    pipeline prints, so withholding one protects little, and one is chosen as a complementary suppression last
-    (a small one is still not printed here: the report's rounding is the report's disclosure, and the audit only
-    says whether it holds)."""
-    printed = {
-        (e["cell"]["table"], e["cell"]["wave"], e["cell"]["by_value"], e["cell"].get("category", ""))
-        for e in entries
-        if e.get("cell") and e.get("value") is not None and e["cell"].get("weighting", "unweighted") == "unweighted"
-    }
-    where = full.loc[counts.rows.index, ["table_id", "wave", "by_value", "category"]].itertuples(index=False, name=None)
-    return {n for n, place in zip(counts.rows["n"], where) if n is not None and place in printed}
 
 
 def _write_tables(public: pd.DataFrame, decimals: int, tables_out: dict[str, str]) -> None:
@@ -147,21 +123,6 @@ def _write_tables(public: pd.DataFrame, decimals: int, tables_out: dict[str, str
     for table_id, path in tables_out.items():
         part = public[public["table_id"] == table_id].sort_values(["wave", "weighting"], kind="stable")
         formats.write_csv(part[public_columns(table_kind(part))].reset_index(drop=True), path)
-
-
-def _suppression_record(problem, suppressed: set, k: int) -> pd.DataFrame:
-    """What was suppressed and why (internal: it says which counts were small)."""
-    rows = [
-        {
-            "cell": " | ".join(map(str, key)),
-            "value": problem.values[key],
-            "reason": "primary: a count, or its complement, below the threshold"
-            if sensitive(problem.values[key], k)
-            else "complementary: would give back a suppressed count",
-        }
-        for key in suppressed
-    ]
-    return pd.DataFrame(rows, columns=["cell", "value", "reason"]).sort_values("cell", kind="stable")
 
 
 def _public_tests(tests: pd.DataFrame, full: pd.DataFrame, hidden: set, k: int) -> pd.DataFrame:

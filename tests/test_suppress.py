@@ -1,0 +1,95 @@
+"""The suppress stage (survey_audit.stages.suppress): which counts are withheld, recorded for the data holder and
+read back by the publish stage. Oracles: a two-wave table worked by hand (wave 1 has 3 men, a small count) and
+:func:`survey_audit.stats.disclosure.protect` called on the same model directly."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from survey_audit import formats
+from survey_audit.stages.disclosure import load_model, release_stages
+from survey_audit.stages.suppress import read_suppressed, suppress, suppression_record
+from survey_audit.stats.disclosure import Problem, protect
+
+COUNTS = {
+    "wave1": {"female": 40, "male": 3, "other": 7},
+    "wave2": {"female": 60, "male": 20, "other": 10},
+    "wave1+wave2": {"female": 100, "male": 23, "other": 17},
+}
+
+
+@pytest.fixture
+def internal(tmp_path):
+    """The internal results the stage reads: cells of two waves and their pool, each wave's exclusion flow."""
+    rows = []
+    for wave, counts in COUNTS.items():
+        base = sum(counts.values())
+        common = {"wave": wave, "domain": "all", "by": "", "by_value": "all", "weighting": "unweighted", "flags": ""}
+        rows.append({**common, "table_id": "sample", "variable": "sample", "category": "respondents", "n": base,
+                     "base_n": base, "excluded_n": 0})  # fmt: skip
+        rows += [{**common, "table_id": "gender", "variable": "gender", "category": category, "n": n, "base_n": base,
+                  "excluded_n": 0} for category, n in counts.items()]  # fmt: skip
+    formats.write_parquet(pd.DataFrame(rows), tmp_path / "cells.parquet")
+    flows = {}
+    for wave in ("wave1", "wave2"):
+        base = sum(COUNTS[wave].values())
+        flows[wave] = str(tmp_path / f"{wave}.flow.csv")
+        formats.write_csv(
+            pd.DataFrame({"step": [0, 1], "rule": ["raw responses", "consent"], "excluded": [0, 10],
+                          "remaining": [base + 10, base]}),  # fmt: skip
+            flows[wave],
+        )
+    (tmp_path / "variables.yaml").write_text(
+        "missing_codes: {}\nvariables:\n  gender:\n    label: Gender\n    type: single\n"
+        "    categories: {female: Female, male: Male, other: Other}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "tables.json").write_text(json.dumps({"tables": []}), encoding="utf-8")
+    return {
+        "cells": [str(tmp_path / "cells.parquet")],
+        "flows": flows,
+        "margins": {},
+        "references": {},
+        "variables": [str(tmp_path / "variables.yaml")],
+        "tables": str(tmp_path / "tables.json"),
+    }
+
+
+def test_the_record_holds_what_protect_withholds_and_reads_back_to_it(internal, tmp_path):
+    record = tmp_path / "suppressed.csv"
+    suppress(**internal, registries=[], min_count=5, suppressed_out=str(record))
+    _, _, _, counts = load_model(**internal)
+    expected = protect(counts.problem, 5, release_stages(counts, ["wave1", "wave2"]))
+    assert read_suppressed(str(record), counts.problem) == expected
+    rows = pd.read_csv(record)
+    assert len(rows) == len(expected) and rows["cell"].is_monotonic_increasing
+    men = rows[rows["cell"] == "n | wave1 | gender | all |  | all | male"]
+    assert men["value"].tolist() == [3] and men["reason"].str.startswith("primary").all()
+    # one more wave-1 count goes with it (else 50 minus the others gives it back), and a wave-2 or pooled one
+    others = rows[rows["reason"].str.startswith("complementary")]["cell"]
+    assert others.str.contains(r"\| wave1 \| gender").any()
+    assert others.str.contains(r"\| wave2 \| gender|\| wave1\+wave2 \| gender").any()
+
+
+def test_keys_with_empty_and_numbered_parts_read_back_exactly(tmp_path):
+    problem = Problem()
+    for key, value in {("rest", "base", "wave1", None): 3, ("flow", "wave1", 2): 7, ("n", "wave1", "x"): 9}.items():
+        problem.cell(key, value, published=True)
+    withheld = {("rest", "base", "wave1", None), ("flow", "wave1", 2)}
+    formats.write_csv(suppression_record(problem, withheld, 5), tmp_path / "s.csv")
+    assert read_suppressed(str(tmp_path / "s.csv"), problem) == withheld
+
+
+def test_a_record_that_names_a_count_the_model_lacks_or_names_two_alike_is_refused(tmp_path):
+    problem = Problem()
+    problem.cell(("n", "wave1", "x"), 3, published=True)
+    formats.write_csv(pd.DataFrame({"cell": ["n | wave9 | x"], "value": [3], "reason": ["primary"]}), tmp_path / "s.csv")
+    with pytest.raises(RuntimeError, match="does not hold"):
+        read_suppressed(str(tmp_path / "s.csv"), problem)
+    problem.cell(("n", "wave1", None), 4, published=True)
+    problem.cell(("n", "wave1", "None"), 4, published=True)
+    with pytest.raises(RuntimeError, match="share a name"):
+        suppression_record(problem, set(), 5)
