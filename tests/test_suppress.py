@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from survey_audit import formats
+from survey_audit.errors import VerificationError
 from survey_audit.stages.disclosure import load_model, release_stages
 from survey_audit.stages.suppress import read_suppressed, suppress, suppression_record
 from survey_audit.stats.disclosure import Problem, protect
@@ -63,7 +64,7 @@ def test_the_record_holds_what_protect_withholds_and_reads_back_to_it(internal, 
     suppress(**internal, registries=[], min_count=5, suppressed_out=str(record))
     _, _, _, counts = load_model(**internal)
     expected = protect(counts.problem, 5, release_stages(counts, ["wave1", "wave2"]))
-    assert read_suppressed(str(record), counts.problem) == expected
+    assert read_suppressed(str(record), counts.problem, 5) == expected
     rows = pd.read_csv(record)
     assert len(rows) == len(expected) and rows["cell"].is_monotonic_increasing
     men = rows[rows["cell"] == "n | wave1 | gender | all |  | all | male"]
@@ -80,15 +81,29 @@ def test_keys_with_empty_and_numbered_parts_read_back_exactly(tmp_path):
         problem.cell(key, value, published=True)
     withheld = {("rest", "base", "wave1", None), ("flow", "wave1", 2)}
     formats.write_csv(suppression_record(problem, withheld, 5), tmp_path / "s.csv")
-    assert read_suppressed(str(tmp_path / "s.csv"), problem) == withheld
+    assert read_suppressed(str(tmp_path / "s.csv"), problem, 5) == withheld
 
 
-def test_a_record_that_names_a_count_the_model_lacks_or_names_two_alike_is_refused(tmp_path):
+def test_a_record_not_made_from_these_results_stops_the_job(tmp_path):
     problem = Problem()
     problem.cell(("n", "wave1", "x"), 3, published=True)
-    formats.write_csv(pd.DataFrame({"cell": ["n | wave9 | x"], "value": [3], "reason": ["primary"]}), tmp_path / "s.csv")
-    with pytest.raises(RuntimeError, match="does not hold"):
-        read_suppressed(str(tmp_path / "s.csv"), problem)
+    problem.cell(("n", "wave1", "y"), 40, published=True)
+    record = tmp_path / "s.csv"
+    formats.write_csv(pd.DataFrame({"cell": ["n | wave1 | x"], "value": [3], "reason": ["primary"]}), record)
+    assert read_suppressed(str(record), problem, 5) == {("n", "wave1", "x")}
+    formats.write_csv(pd.DataFrame({"cell": ["n | wave9 | x"], "value": [3], "reason": ["primary"]}), record)
+    with pytest.raises(VerificationError) as caught:
+        read_suppressed(str(record), problem, 5)
+    message = caught.value.message
+    assert "it names 1 count(s) they do not hold and it leaves 1 count(s) below the threshold printed" in message
+    assert "survey-audit run -R suppress" in message and str(record) in message
+    formats.write_csv(pd.DataFrame(columns=["cell", "value", "reason"]), record)
+    with pytest.raises(VerificationError, match="leaves 1 count"):
+        read_suppressed(str(record), problem, 5)  # the small count of 3 would be printed
+
+
+def test_two_counts_of_one_name_are_a_bug_of_the_model():
+    problem = Problem()
     problem.cell(("n", "wave1", None), 4, published=True)
     problem.cell(("n", "wave1", "None"), 4, published=True)
     with pytest.raises(RuntimeError, match="share a name"):

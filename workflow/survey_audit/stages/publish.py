@@ -95,7 +95,7 @@ def publish(
     """Stage function: write every public output, without the counts the suppress stage withholds
     (``suppressed``: its record) and what is computed from them."""
     full, flow_frames, margin_frames, counts = load_model(cells, flows, margins, variables, tables, references)
-    withheld = read_suppressed(suppressed, counts.problem)
+    withheld = read_suppressed(suppressed, counts.problem, min_count)
     hidden = hidden_rows(counts, full, withheld)
     public = public_cells(full, hidden)
     _write_tables(public, decimals, tables_out)

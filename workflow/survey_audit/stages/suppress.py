@@ -21,6 +21,7 @@ import pandas as pd
 
 from .. import formats
 from ..config.registry import load_registry
+from ..errors import Found, VerificationError
 from ..stats.disclosure import Key, Problem, protect, sensitive
 from .disclosure import REPORTED, Counts, load_model, release_stages
 
@@ -83,11 +84,23 @@ def suppression_record(problem: Problem, suppressed: set[Key], k: int) -> pd.Dat
     return pd.DataFrame(rows, columns=["cell", "value", "reason"]).sort_values("cell", kind="stable")
 
 
-def read_suppressed(path: str, problem: Problem) -> set[Key]:
-    """The counts of the model a suppression record withholds (the record is made from the same model: a name it
-    does not hold is a bug)."""
+def read_suppressed(path: str, problem: Problem, k: int) -> set[Key]:
+    """The counts of the model a suppression record withholds. The record must be the one made from the same
+    results: one that names a count the model does not hold, or leaves a small count printed, is older than the
+    cells (the suppress rule was kept from rerunning) and stops the job."""
     named = {row["cell"] for row in formats.read_csv_records(path)}
     found = {key for key in problem.values if cell_text(key) in named}
-    if len(found) != len(named):
-        raise RuntimeError(f"{path} names counts the disclosure model does not hold")
+    printed_small = sorted(cell_text(key) for key in (problem.sensitive_cells(k) & problem.published) - found)
+    if len(found) != len(named) or printed_small:
+        unknown = sorted(named - {cell_text(key) for key in found})
+        raise VerificationError(
+            "the suppression record was not made from these results: "
+            + (f"it names {len(unknown)} count(s) they do not hold" if unknown else "")
+            + (" and " if unknown and printed_small else "")
+            + (f"it leaves {len(printed_small)} count(s) below the threshold printed" if printed_small else ""),
+            file=path,
+            value=Found((unknown or printed_small)[0]),
+            expected="the record the suppress rule writes from the same cells, flows and margins",
+            hint="rerun the suppress rule (survey-audit run -R suppress) before publishing",
+        )
     return found
