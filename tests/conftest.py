@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from survey_audit import formats
 from survey_audit.config.tables import TableSpec
 from survey_audit.provenance import CODE_PATHS
 from survey_audit.stages.conventions import Significance
@@ -390,3 +391,61 @@ SIGNIFICANCE = Significance(
 def spec(**fields) -> TableSpec:
     """A table spec with the fields the tests of stages set (id t, variable gender, wave w1 by default)."""
     return TableSpec(**{"id": "t", "title": "t", "chapter": "c", "variable": "gender", "waves": ("w1",), **fields})
+
+
+# A table worked by hand for the disclosure stages: gender by wave, wave 1 with 3 men (a small count), the pool
+# the sum of the waves.
+DISCLOSURE_COUNTS = {
+    "wave1": {"female": 40, "male": 3, "other": 7},
+    "wave2": {"female": 60, "male": 20, "other": 10},
+    "wave1+wave2": {"female": 100, "male": 23, "other": 17},
+}
+
+
+def disclosure_cells():
+    """The full internal cells of the two-wave gender table worked by hand (:data:`DISCLOSURE_COUNTS`)."""
+    import pandas as pd
+
+    rows = []
+    for wave, counts in DISCLOSURE_COUNTS.items():
+        base = sum(counts.values())
+        common = {"wave": wave, "domain": "all", "by": "", "by_value": "all", "weighting": "unweighted"}
+        rows.append({**common, "table_id": "sample", "variable": "sample", "category": "respondents", "n": base,
+                     "base_n": base, "excluded_n": 0, "pct": None})  # fmt: skip
+        for category, n in counts.items():
+            rows.append({**common, "table_id": "gender", "variable": "gender", "category": category, "n": n,
+                         "base_n": base, "excluded_n": 0, "pct": 100 * n / base})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    frame["flags"] = ""
+    return frame
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """The internal results of that table as the disclosure stages read them (cells, each wave's flow, the
+    variables, the tables' specs, tests and an audit), in ``tmp_path``: (directory, cells, flows)."""
+    import json
+
+    import pandas as pd
+
+    cells = disclosure_cells()
+    formats.write_parquet(cells, tmp_path / "cells.parquet")
+    flows = {}
+    for wave in ("wave1", "wave2"):
+        base = sum(DISCLOSURE_COUNTS[wave].values())
+        flow = pd.DataFrame({"step": [0, 1], "rule": ["raw responses", "consent"], "excluded": [0, 10],
+                             "remaining": [base + 10, base]})  # fmt: skip
+        flows[wave] = flow
+        formats.write_csv(flow, tmp_path / f"{wave}.flow.csv")
+        formats.write_csv(flow, tmp_path / f"{wave}.public-flow.csv")
+    (tmp_path / "variables.yaml").write_text(
+        "missing_codes: {}\nvariables:\n  gender:\n    label: Gender\n    type: single\n"
+        "    categories: {female: Female, male: Male, other: Other}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "tables.json").write_text(json.dumps({"tables": []}), encoding="utf-8")
+    formats.write_csv(pd.DataFrame({"test_id": ["gender:wave1-wave2"], "n": ["140"]}), tmp_path / "tests.csv")
+    formats.write_csv(
+        pd.DataFrame({"entry_id": ["x"], "recomputed_display": ["14.00% (7/50)"]}), tmp_path / "audit.csv"
+    )
+    return tmp_path, cells, flows

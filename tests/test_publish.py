@@ -4,62 +4,14 @@ arithmetic is written out in each test), and what the check says about it."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
+from conftest import disclosure_cells
 from survey_audit import formats
 from survey_audit.errors import SurveyAuditError
 from survey_audit.stages.disclosure import check, hidden_rows, model, public_cells, public_log
 from survey_audit.stats.disclosure import protect
-
-# gender by wave: wave 1 has 3 men (a small count); the pool is the sum of the waves
-COUNTS = {
-    "wave1": {"female": 40, "male": 3, "other": 7},
-    "wave2": {"female": 60, "male": 20, "other": 10},
-    "wave1+wave2": {"female": 100, "male": 23, "other": 17},
-}
-
-
-def full_cells() -> pd.DataFrame:
-    rows = []
-    for wave, counts in COUNTS.items():
-        base = sum(counts.values())
-        common = {"wave": wave, "domain": "all", "by": "", "by_value": "all", "weighting": "unweighted"}
-        rows.append({**common, "table_id": "sample", "variable": "sample", "category": "respondents", "n": base,
-                     "base_n": base, "excluded_n": 0, "pct": None})  # fmt: skip
-        for category, n in counts.items():
-            rows.append({**common, "table_id": "gender", "variable": "gender", "category": category, "n": n,
-                         "base_n": base, "excluded_n": 0, "pct": 100 * n / base})  # fmt: skip
-    frame = pd.DataFrame(rows)
-    frame["flags"] = ""
-    return frame
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    cells = full_cells()
-    formats.write_parquet(cells, tmp_path / "cells.parquet")
-    flows = {}
-    for wave in ("wave1", "wave2"):
-        base = sum(COUNTS[wave].values())
-        flow = pd.DataFrame({"step": [0, 1], "rule": ["raw responses", "consent"], "excluded": [0, 10],
-                             "remaining": [base + 10, base]})  # fmt: skip
-        flows[wave] = flow
-        formats.write_csv(flow, tmp_path / f"{wave}.flow.csv")
-        formats.write_csv(flow, tmp_path / f"{wave}.public-flow.csv")
-    (tmp_path / "variables.yaml").write_text(
-        "missing_codes: {}\nvariables:\n  gender:\n    label: Gender\n    type: single\n"
-        "    categories: {female: Female, male: Male, other: Other}\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "tables.json").write_text(json.dumps({"tables": []}), encoding="utf-8")
-    formats.write_csv(pd.DataFrame({"test_id": ["gender:wave1-wave2"], "n": ["140"]}), tmp_path / "tests.csv")
-    formats.write_csv(
-        pd.DataFrame({"entry_id": ["x"], "recomputed_display": ["14.00% (7/50)"]}), tmp_path / "audit.csv"
-    )
-    return tmp_path, cells, flows
 
 
 def publish_table(directory, cells: pd.DataFrame, blank: set[tuple[str, str]]) -> list[str]:
@@ -179,7 +131,7 @@ def test_the_public_audit_withholds_a_suppressed_cells_numbers_and_says_so():
     rows written by hand."""
     from survey_audit.stages.publish import _public_audit
 
-    full = full_cells()
+    full = disclosure_cells()
     hidden = pd.DataFrame({"n": (full["wave"] == "wave1") & (full["category"] == "male")})
     cell = {"table": "gender", "wave": "wave1", "by_value": "all", "weighting": "unweighted"}
     entries = {"men": {"cell": {**cell, "category": "male"}}, "women": {"cell": {**cell, "category": "female"}}}

@@ -1,10 +1,8 @@
 """The suppress stage (survey_audit.stages.suppress): which counts are withheld, recorded for the data holder and
-read back by the publish stage. Oracles: a two-wave table worked by hand (wave 1 has 3 men, a small count) and
-:func:`survey_audit.stats.disclosure.protect` called on the same model directly."""
+read back by the publish stage. Oracles: the two-wave table worked by hand in conftest (wave 1 has 3 men, a small
+count) and :func:`survey_audit.stats.disclosure.protect` called on the same model directly."""
 
 from __future__ import annotations
-
-import json
 
 import pandas as pd
 import pytest
@@ -15,47 +13,18 @@ from survey_audit.stages.disclosure import load_model, release_stages
 from survey_audit.stages.suppress import read_suppressed, suppress, suppression_record
 from survey_audit.stats.disclosure import Problem, protect
 
-COUNTS = {
-    "wave1": {"female": 40, "male": 3, "other": 7},
-    "wave2": {"female": 60, "male": 20, "other": 10},
-    "wave1+wave2": {"female": 100, "male": 23, "other": 17},
-}
-
 
 @pytest.fixture
-def internal(tmp_path):
-    """The internal results the stage reads: cells of two waves and their pool, each wave's exclusion flow."""
-    rows = []
-    for wave, counts in COUNTS.items():
-        base = sum(counts.values())
-        common = {"wave": wave, "domain": "all", "by": "", "by_value": "all", "weighting": "unweighted", "flags": ""}
-        rows.append({**common, "table_id": "sample", "variable": "sample", "category": "respondents", "n": base,
-                     "base_n": base, "excluded_n": 0})  # fmt: skip
-        rows += [{**common, "table_id": "gender", "variable": "gender", "category": category, "n": n, "base_n": base,
-                  "excluded_n": 0} for category, n in counts.items()]  # fmt: skip
-    formats.write_parquet(pd.DataFrame(rows), tmp_path / "cells.parquet")
-    flows = {}
-    for wave in ("wave1", "wave2"):
-        base = sum(COUNTS[wave].values())
-        flows[wave] = str(tmp_path / f"{wave}.flow.csv")
-        formats.write_csv(
-            pd.DataFrame({"step": [0, 1], "rule": ["raw responses", "consent"], "excluded": [0, 10],
-                          "remaining": [base + 10, base]}),  # fmt: skip
-            flows[wave],
-        )
-    (tmp_path / "variables.yaml").write_text(
-        "missing_codes: {}\nvariables:\n  gender:\n    label: Gender\n    type: single\n"
-        "    categories: {female: Female, male: Male, other: Other}\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "tables.json").write_text(json.dumps({"tables": []}), encoding="utf-8")
+def internal(inputs):
+    """The paths of the suppress stage's inputs, for the table worked by hand (conftest ``inputs``)."""
+    directory, _, _ = inputs
     return {
-        "cells": [str(tmp_path / "cells.parquet")],
-        "flows": flows,
+        "cells": [str(directory / "cells.parquet")],
+        "flows": {wave: str(directory / f"{wave}.flow.csv") for wave in ("wave1", "wave2")},
         "margins": {},
         "references": {},
-        "variables": [str(tmp_path / "variables.yaml")],
-        "tables": str(tmp_path / "tables.json"),
+        "variables": [str(directory / "variables.yaml")],
+        "tables": str(directory / "tables.json"),
     }
 
 

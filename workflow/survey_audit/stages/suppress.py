@@ -65,12 +65,18 @@ def cell_text(key: Key) -> str:
     return " | ".join(map(str, key))
 
 
+def _named(problem: Problem) -> dict[str, Key]:
+    """Every count of the model by the name the record gives it; the names tell the counts apart."""
+    named = {cell_text(key): key for key in problem.values}
+    if len(named) != len(problem.values):
+        raise RuntimeError("two counts of the disclosure model share a name in the suppression record")
+    return named
+
+
 def suppression_record(problem: Problem, suppressed: set[Key], k: int) -> pd.DataFrame:
     """What was suppressed and why (internal: it says which counts were small), one row per count in the order of
-    their names, which tell the counts apart."""
-    names = {cell_text(key) for key in problem.values}
-    if len(names) != len(problem.values):
-        raise RuntimeError("two counts of the disclosure model share a name in the suppression record")
+    their names."""
+    _named(problem)
     rows = [
         {
             "cell": cell_text(key),
@@ -88,11 +94,12 @@ def read_suppressed(path: str, problem: Problem, k: int) -> set[Key]:
     """The counts of the model a suppression record withholds. The record must be the one made from the same
     results: one that names a count the model does not hold, or leaves a small count printed, is older than the
     cells (the suppress rule was kept from rerunning) and stops the job."""
-    named = {row["cell"] for row in formats.read_csv_records(path)}
-    found = {key for key in problem.values if cell_text(key) in named}
+    named = _named(problem)
+    listed = {row["cell"] for row in formats.read_csv_records(path)}
+    found = {named[name] for name in listed if name in named}
+    unknown = sorted(listed - named.keys())
     printed_small = sorted(cell_text(key) for key in (problem.sensitive_cells(k) & problem.published) - found)
-    if len(found) != len(named) or printed_small:
-        unknown = sorted(named - {cell_text(key) for key in found})
+    if unknown or printed_small:
         raise VerificationError(
             "the suppression record was not made from these results: "
             + (f"it names {len(unknown)} count(s) they do not hold" if unknown else "")

@@ -34,7 +34,6 @@ from ..errors import VerificationError
 
 PRIMARY = "primary"
 ABSENT = "(no entry)"
-CHANGE_COLUMNS = ["entry_id", "reliability", "old", "new", "stopped"]
 AUDIT_FILE = Path("audit") / "published.csv"  # a version's public audit, relative to its root
 _HEADING = re.compile(r"^## (\S+)", re.M)
 
@@ -66,7 +65,8 @@ def reference_release(results: str | Path, synthetic: bool) -> Path | None:
 
 def verdict_changes(old: list[dict], new: list[dict]) -> list[dict]:
     """The entries whose verdict differs between two audits (records read by column name), in entry order, each
-    a record of :data:`CHANGE_COLUMNS` with whether it is a primary entry that stopped reproducing."""
+    a record of its ``entry_id``, ``reliability``, ``old`` and ``new`` verdicts, and whether it ``stopped``: a
+    primary entry that stopped reproducing."""
     stopped_from, stopped_to = {REPRODUCED, HOLDS}, {DIFFERS, FAILS}
     before = {row["entry_id"]: row for row in old}
     after = {row["entry_id"]: row for row in new}
