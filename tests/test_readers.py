@@ -774,6 +774,8 @@ def test_csv_round_trip_detected_cp1252(table, delimiter):
     names, body = table
     text, starts = write_csv(names, body, delimiter, "\r\n", csv.QUOTE_MINIMAL)
     assume(any(ord(c) >= 0x80 for c in text))
+    # "þÿ" and "ÿþ" are the bytes of a UTF-16 byte-order mark, which says UTF-16 before any detection.
+    assume(not text.startswith(("þÿ", "ÿþ")))
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "raw.csv"
         path.write_bytes(text.encode("cp1252"))

@@ -96,8 +96,8 @@ def factor_codes(values, categories: Sequence | None = None) -> Codes:
             shifted = arr if lo == 0 else (arr - lo)
             if wanted is None:
                 if span <= 2:  # both extremes are present by definition
-                    present = np.ones(span, dtype=bool)
-                elif span <= 16 and arr.dtype.itemsize <= 2:  # a few cheap scans beat widening to intp
+                    return Codes(shifted, list(range(lo, hi + 1)), True)
+                if span <= 16 and arr.dtype.itemsize <= 2:  # a few cheap scans beat widening to intp
                     present = np.array([bool((shifted == v).any()) for v in range(span)])
                 else:
                     present = np.bincount(shifted, minlength=span) > 0
@@ -293,7 +293,8 @@ class Design:
 
     @cached_property
     def has_zero_weights(self) -> bool:
-        return not self.weights.all()  # no array of n flags in between
+        w = self.weights  # the minimum is a faster pass than all(); neither makes an array of n flags
+        return bool(w.size) and bool(w.min() <= 0) and not w.all()
 
     def column(self, name: str) -> pd.Series:
         """A column of the design's data, with a clear error for an unknown name."""

@@ -43,6 +43,7 @@ Conventions (each matches R's survey package unless said otherwise):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -148,62 +149,62 @@ def proportion_ci(
 
 
 def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_logit=None) -> dict:
-    """:func:`proportion_ci` as a dict of arrays."""
+    """:func:`proportion_ci` as a dict of arrays. The interval formulas run on every row and the rows they do not
+    apply to (see the module docstring) are overwritten after, so the common case, where every row has an interval,
+    costs no masking."""
     _check_choice(method, CI_METHODS, "CI method")
     _check_level(level)
-    p, se, n, df = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (p, se, n, df)))
-    p, se, n, df = (np.atleast_1d(a).astype(float) for a in (p, se, n, df))
+    p, se, n, df = (np.atleast_1d(a) for a in np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (p, se, n, df))))
     alpha = 1.0 - level
     var = se**2
-    low = np.full(p.shape, np.nan)
-    high = np.full(p.shape, np.nan)
-    used = np.full(p.shape, method, dtype=object)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         n_eff = p * (1 - p) / var
         empty = ~np.isfinite(p)
-        boundary = ~empty & ((p <= 0) | (p >= 1))
-        no_df = ~empty & ~boundary & ~(df >= 1)
-        flat = ~empty & ~boundary & ~no_df & (var == 0)
-        ok = ~empty & ~boundary & ~no_df & ~flat
-        if method not in ("kg", "kg_nchs"):
-            q = np.where(ok, t_ppf(1 - alpha / 2, np.where(ok, df, 1.0)), np.nan)
+        boundary = (p <= 0) | (p >= 1)
+        no_df = ~(df >= 1)
+        flat = var == 0
+        special = empty | boundary | no_df | flat
         if method in ("kg", "kg_nchs"):
-            ratio = t_ppf(alpha / 2, np.where(ok, n - 1, 1.0)) / t_ppf(alpha / 2, np.where(ok, df, 1.0))
+            ratio = t_ppf(alpha / 2, n - 1) / t_ppf(alpha / 2, df)
             n_adj = n_eff * ratio**2
             if method == "kg_nchs":
                 n_adj = np.minimum(n_adj, n)
             x = n_adj * p
-            low = np.where(ok, beta_ppf(alpha / 2, x, n_adj - x + 1), low)
-            high = np.where(ok, beta_ppf(1 - alpha / 2, x + 1, n_adj - x), high)
-        elif method in ("logit", "xlogit"):
-            eta = np.log(p / (1 - p))
-            s_eta = se / (p * (1 - p))
-            if method == "logit" and se_logit is not None:
-                s_eta = np.broadcast_to(np.asarray(se_logit, dtype=float), p.shape)
-            low = np.where(ok, _expit(eta - q * s_eta), low)
-            high = np.where(ok, _expit(eta + q * s_eta), high)
-        elif method == "wilson":
-            centre = p + q**2 / (2 * n_eff)
-            half = q * np.sqrt(p * (1 - p) / n_eff + q**2 / (4 * n_eff**2))
-            denom = 1 + q**2 / n_eff
-            low = np.where(ok, (centre - half) / denom, low)
-            high = np.where(ok, (centre + half) / denom, high)
-        else:  # wald
-            low = np.where(ok, p - q * se, low)
-            high = np.where(ok, p + q * se, high)
-        if flat.any():  # zero variance inside (0, 1): the point interval
-            low = np.where(flat, p, low)
-            high = np.where(flat, p, high)
-        if boundary.any():  # 0% and 100%: NCHS rule, n_eff = n, exact one-sided Clopper-Pearson
-            nb = np.where(boundary, np.maximum(n, 1), 1.0)
-            zero = boundary & (p <= 0)
-            one = boundary & (p >= 1)
-            low = np.where(zero, 0.0, np.where(one, beta_ppf(alpha / 2, nb, 1), low))
-            high = np.where(one, 1.0, np.where(zero, beta_ppf(1 - alpha / 2, 1, nb), high))
-            n_eff = np.where(boundary, n, n_eff)
-    used[boundary] = "exact_boundary"
-    used[no_df] = "none_df<1"
-    used[empty] = "empty_base"
+            low = beta_ppf(alpha / 2, x, n_adj - x + 1)
+            high = beta_ppf(1 - alpha / 2, x + 1, n_adj - x)
+        else:
+            q = t_ppf(1 - alpha / 2, df)
+            if method in ("logit", "xlogit"):
+                eta = np.log(p / (1 - p))
+                s_eta = se / (p * (1 - p))
+                if method == "logit" and se_logit is not None:
+                    s_eta = np.broadcast_to(np.asarray(se_logit, dtype=float), p.shape)
+                low, high = _expit(eta - q * s_eta), _expit(eta + q * s_eta)
+            elif method == "wilson":
+                centre = p + q**2 / (2 * n_eff)
+                half = q * np.sqrt(p * (1 - p) / n_eff + q**2 / (4 * n_eff**2))
+                denom = 1 + q**2 / n_eff
+                low, high = (centre - half) / denom, (centre + half) / denom
+            else:  # wald
+                low, high = p - q * se, p + q * se
+        low, high = np.atleast_1d(low).astype(float), np.atleast_1d(high).astype(float)
+        used = np.full(p.shape, method, dtype=object)
+        if special.any():
+            boundary &= ~empty
+            no_df &= ~empty & ~boundary
+            flat &= ~empty & ~boundary & ~no_df
+            low[special], high[special] = np.nan, np.nan
+            # zero variance inside (0, 1): the point interval
+            low[flat], high[flat] = p[flat], p[flat]
+            # 0% and 100%: NCHS rule, n_eff = n, exact one-sided Clopper-Pearson
+            nb = np.maximum(n[boundary], 1)
+            zero, one = p[boundary] <= 0, p[boundary] >= 1
+            low[boundary] = np.where(zero, 0.0, beta_ppf(alpha / 2, nb, 1))
+            high[boundary] = np.where(one, 1.0, beta_ppf(1 - alpha / 2, 1, nb))
+            n_eff[boundary] = n[boundary]
+            used[boundary] = "exact_boundary"
+            used[no_df] = "none_df<1"
+            used[empty] = "empty_base"
     return {"ci_low": low, "ci_high": high, "n_eff": n_eff, "ci_method": used}
 
 
@@ -585,7 +586,7 @@ def _proportion_frame(st: _CellStats, labels, group_labels, name, by_name, level
         "n_eff": cis["n_eff"],
         "df": df_rep,
     }
-    return _frame(columns, _PROPORTION_NAMES)
+    return _frame(columns)
 
 
 def _filled(array: np.ndarray, value) -> np.ndarray:
@@ -593,18 +594,26 @@ def _filled(array: np.ndarray, value) -> np.ndarray:
     return array
 
 
-_PROPORTION_NAMES = pd.Index(PROPORTION_COLUMNS)
+def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A frame of mixed columns (arrays of equal length, in order), the same as the constructor makes but cheaper,
+    since a call's fixed cost matters here: the columns of Python strings, which the constructor would convert one
+    by one to the string type it infers, are converted in one piece and sliced."""
+    rows = len(next(iter(columns.values())))
+    text = [k for k, v in columns.items() if v.dtype == object and all(type(x) is str for x in v)] if rows else []
+    string = _string_dtype()
+    if text and string is not None:
+        joined = pd.array(np.concatenate([columns[k] for k in text]), dtype=string)
+        columns = dict(columns)
+        for i, k in enumerate(text):
+            columns[k] = joined[i * rows : (i + 1) * rows]
+    return pd.DataFrame(columns, copy=False)
 
 
-def _frame(columns: dict[str, np.ndarray], names: pd.Index) -> pd.DataFrame:
-    """A frame of mixed columns (arrays of equal length, in the order of ``names``) by way of one structured
-    array: the cheapest way to one in pandas, more so with the column index built once (a call's fixed cost
-    matters here). Columns of Python strings become pandas' ``str``, others keep their type, as in the
-    constructor."""
-    record = np.empty(len(next(iter(columns.values()))), dtype=[(k, v.dtype) for k, v in columns.items()])
-    for k, v in columns.items():
-        record[k] = v
-    return pd.DataFrame.from_records(record, columns=names)
+@functools.cache
+def _string_dtype():
+    """The type the frame constructor gives a column of Python strings, or None if it keeps them as objects."""
+    inferred = pd.DataFrame({"a": np.array(["a"], dtype=object)}).dtypes.iloc[0]
+    return None if inferred == np.dtype(object) else inferred
 
 
 def multiselect_proportions(
@@ -834,7 +843,6 @@ def _linear_stats(design, variables, kind, *, denominator=None, domain, by, leve
 # --------------------------------------------------------------------------------------------------------------
 
 TABLE_COLUMNS = ["row", "col", "n", "weighted_n", "cell_pct", "row_pct", "col_pct"]
-_TABLE_NAMES = pd.Index(TABLE_COLUMNS)
 
 
 def svytable(design: Design, row, col=None, *, domain=None, row_categories=None, col_categories=None) -> pd.DataFrame:
@@ -874,4 +882,4 @@ def svytable(design: Design, row, col=None, *, domain=None, row_categories=None,
         "row_pct": row_pct.ravel(),
         "col_pct": col_pct.ravel(),
     }
-    return _frame(columns, _TABLE_NAMES)
+    return _frame(columns)
