@@ -957,24 +957,32 @@ PATHS = {
         True,
     ),
     "a header over several lines": ('id,"q\nr"\n1,a\n', False),
-    "a value over several lines in a record too short": ('id,q,r\n1,"a\nb"\n2,c,d\n', False),
-    "a value over several lines in a record too long": ('id,q\n1,"a\nb",c\n', False),
+    "a value over several lines in a record too short": ('id,q,r\n1,"a\nb"\n2,c,d\n', True),
+    "a value over several lines in a record too long": ('id,q\n1,"a\nb",c\n', True),
     "a value over several lines, too long for the csv module": (
         'id,q\n1,"' + "x\n" * (csv.field_size_limit() // 2 + 1) + '"\n',
         False,
     ),
-    "a line of spaces": ("id,q\n1,a\n   \n2,b\n", False),
-    "records shorter than unnamed trailing columns": ("id,q,\n1,a\n2,b,\n", False),
+    "a line of spaces": ("id,q\n1,a\n   \n2,b\n", True),
+    "records shorter than unnamed trailing columns": ("id,q,\n1,a\n2,b,\n", True),
+    "a header wider than its records": ("id,q,,\n1,a\n2,b\n3,c\n", True),
+    "records of three widths under unnamed trailing columns": ('id,q,,\n1,a\n2,"b\nc",\n3,c,,\n4,d\n', True),
+    "a value under an unnamed column in a shorter record": ("id,q,,\n1,a\n2,b,x\n3,c\n", True),
+    "lines of spaces and tabs between records": ("id,q\n \t \n1,a\n\t\n2,b\n  \n", True),
+    "a line of spaces before the header": ("  \nid,q\n1,a\n", True),
     "a value longer than the csv module allows": ("id,q\n1," + "x" * (csv.field_size_limit() + 1) + "\n", False),
     "text after a closing quote": ('id,q\n1,"a"b\n', False),
     "a quote never closed": ('id,q\n1,a\n2,"b\n', False),
-    "a short record": ("id,q,r\n1,a,b\n2,c\n", False),
-    "a long record": ("id,q\n1,a\n2,b,c\n", False),
+    "a short record": ("id,q,r\n1,a,b\n2,c\n", True),
+    "a long record": ("id,q\n1,a\n2,b,c\n", True),
+    "a short last record without a line break": ("id,q,r\n1,a,b\n2,c", True),
+    "a short record after a long one": ("id,q\n1,a\n2,b,c\n3\n", True),
+    "mostly short records": ("id,q,r\n1,a\n2,b\n3,c\n", True),
     "a value under an unnamed trailing column": ("id,q,\n1,a,\n2,b,x\n", True),
     "a repeated header": ("id,q\n1,a\nid,q\n", True),
     "a column name twice": ("id,id\n1,2\n", True),
     "a column without a name": ("id,,q\n1,2,3\n", True),
-    "blank lines alone": ("\n\n,\n", True),
+    "blank lines alone": ("\n\n,\n", False),
     "a header alone": ("id,q\n\n", True),
     "a platform layout without its import ids": ('id,q\nID,"Question"\n1,a\n', True),
 }
@@ -1059,6 +1067,55 @@ def test_either_path_gives_the_same_table_or_the_same_error(
         path = Path(scratch) / "raw.csv"
         path.write_text(text, encoding="utf-8", newline="")
         chosen, strict, _ = both_paths(path)
+    assert_same(chosen, strict)
+
+
+RAGGED_VALUES = st.sampled_from(["", " ", "a", "b c", '"q"', "x\ny", "é"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    named=st.integers(2, 4),
+    unnamed=st.integers(0, 2),
+    records=st.lists(
+        st.one_of(
+            st.lists(RAGGED_VALUES, min_size=1, max_size=7),
+            st.sampled_from(["", "   ", "\t", " , "]),  # an empty line, lines of white space
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    lineterminator=st.sampled_from(["\n", "\r\n"]),
+    final_break=st.booleans(),
+    pieces=st.sampled_from([(1, 2), (4, 3), (readers.MAX_PIECES, readers.ROWS_AT_ONCE)]),
+)
+def test_records_of_several_widths_read_alike_on_both_paths(
+    named, unnamed, records, lineterminator, final_break, pieces
+):
+    """Files whose records differ in width (a header with unnamed trailing columns, records shorter or longer
+    than it, lines of white space, values over several lines): Arrow reads the records of the usual width and
+    hands back the others, and the table or the error is the strict path's. Every such file takes the fast
+    path, since its header is a sound line of two fields or more. ``pieces``: how many slices a column may be
+    made of before it is copied whole, and the records copied at once, made small so that small files take
+    both ways of putting the records handed back in their places."""
+    header = [f"c{i}" for i in range(named)] + [""] * unnamed
+    lines_ = [header, *records]
+    text = ""
+    for line in lines_:
+        if isinstance(line, str):
+            text += line + lineterminator
+            continue
+        buffer = io.StringIO(newline="")
+        csv.writer(buffer, lineterminator=lineterminator).writerow(line)
+        text += buffer.getvalue()
+    if not final_break:
+        text = text[: -len(lineterminator)]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "raw.csv"
+        path.write_text(text, encoding="utf-8", newline="")
+        with mock.patch.multiple(readers, MAX_PIECES=pieces[0], ROWS_AT_ONCE=pieces[1]):
+            chosen, strict, taken = both_paths(path)
+    assert taken
     assert_same(chosen, strict)
 
 

@@ -12,14 +12,16 @@ records is that of the bytes it parsed.
 Text is read by Arrow's CSV reader, straight into columns, when that reading is provably the one Python's ``csv``
 module gives: a line that is one whole record whose quoting the ``csv`` module accepts (checked on every line at
 once with one regular expression) is that record, the few records whose quoted values run over several lines are
-read by the ``csv`` module too (for the lines they take, and to check Arrow's reading of them), every record has
-the header's width and no value exceeds the ``csv`` module's size limit (:func:`_cells`). Any other file (broken
-quoting, records of other widths, a line of spaces) is split by the ``csv`` module alone, in one pass, quoting
-checked strictly, and followed record by record for the line each starts on when its records span lines (or its
-quoting is broken); its faults are named from there. Both paths give the same table and the same errors. The
-checks on records are columnar: their widths as one array, the cells beyond the named columns only of the
-records longer than the header, blank records and repeated headers column by column; the first record that
-fails a check is the one reported, as a reading row by row would.
+read by the ``csv`` module too (for the lines they take, and to check Arrow's reading of them), and no value
+exceeds the ``csv`` module's size limit (:func:`_cells`). Arrow reads the records of the usual width; those of
+another (a header wider than its records, a line of spaces, a record cut short or too long) it hands back, and
+the ``csv`` module reads them from their lines, to be put back in their places. Any other file (broken quoting,
+a header over several lines or of one column) is split by the ``csv`` module alone, in one pass, quoting checked
+strictly, and followed record by record for the line each starts on when its records span lines (or its quoting
+is broken); its faults are named from there. Both paths give the same table and the same errors. The checks on
+records are columnar: their widths as one array, the cells beyond the named columns only of the records longer
+than the header, blank records and repeated headers column by column; the first record that fails a check is
+the one reported, as a reading row by row would.
 
 A workbook (XLSX) is read by calamine (python-calamine, in Rust), straight into columns: the sheet's XML is handed
 to it a slice of whole rows at a time (calamine holds what it reads whole, each cell twice while it builds it), the
@@ -107,9 +109,10 @@ SNIFF_LINES = 200  # lines of a text file the delimiter is judged on
 SHOW_CHARS = 40  # characters of a value shown around a problem
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype of a raw column: pandas' text, held by Arrow
 CHUNK = 1 << 24  # bytes of a text file scanned at once for its line breaks, and read by Arrow at once
-ROWS_AT_ONCE = 1 << 16  # records the csv module read turned into Arrow columns at once
+ROWS_AT_ONCE = 1 << 16  # records turned into Arrow columns at once (read by the csv module, or put in order)
 SHEET_ROWS_AT_ONCE = 1 << 13  # rows of a sheet turned from calamine's Python values into Arrow columns at once
 SHEET_SLICE = 1 << 24  # bytes of a sheet's XML calamine reads at once (its rows as a workbook of their own)
+MAX_PIECES = 1 << 10  # slices of a column kept as they are; more are copied into one (:func:`_joined`)
 
 # UTF-8 sequences of the characters a cp1252 file would hold (Latin-1 supplement, Latin Extended-A, general
 # punctuation, the euro sign). Finding one in a file that is not valid UTF-8 means the file mixes encodings.
@@ -640,7 +643,8 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
     cells = _cells(body, offsets, used)
     if cells is not None:
         del data, text, body, found  # the columns are all that is needed now
-        return _table_from_cells(path, *cells, layout=layout, **options)
+        starts, columns, ragged = cells
+        return _table_from_cells(path, starts, columns, ragged=ragged, ends_open=ends_open, layout=layout, **options)
     text = str(body, "utf-8") if text is None else text
     del data, body, found
     all_lines, all_rows = _parse(text, used, path, private)
@@ -738,42 +742,51 @@ def _sound_line(delimiter: str) -> str:
     return f"^{field}(?:{other}{field})*(?:\\r\\n|\\r|\\n)?$"
 
 
-def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> tuple[np.ndarray, list] | None:
-    """Delimited text read by Arrow's CSV reader into columns of text, and the line each record starts on, when
-    that reading is provably the csv module's; None for any other file, which the csv module then reads (and
-    whose faults it names).
+def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> tuple[np.ndarray, list, _Ragged] | None:
+    """Delimited text read by Arrow's CSV reader into columns of text, the line each record starts on, and the
+    records of another width than most (:class:`_Ragged`), when that reading is provably the csv module's; None
+    for any other file, which the csv module then reads (and whose faults it names).
 
     Lines are taken from the first, each at the start of a record. A line that is one whole record soundly
     quoted (:func:`_sound_line`, checked on every line at once) is that record; on a line that is not (a quoted
     value goes on over the next lines), the csv module reads the record with the lines it takes, and the next
-    record starts after them (:func:`_spans`). Arrow's reading must give those records, in the same order: as
-    many, the ones the csv module read equal to its, every record that is not an empty line as wide as the first
-    (two fields or more; Arrow reads an empty line as that many blank values, the csv module as none: blank
-    either way), and no value longer than the csv module's limit."""
+    record starts after them (:func:`_spans`). Arrow reads the records of the width most lines of the first
+    :data:`SNIFF_LINES` have and hands back the others (a header wider than its records, a line of spaces, a
+    record too short or too long), which the csv module reads from their lines; a record's width is then its
+    number of fields as the csv module reads it (an empty line is that many blank values to Arrow, none to the
+    csv module: blank either way). Arrow's reading must give those records, in the same order: as many, the ones
+    the csv module read equal to its, those it handed back the width the csv module gives them, and no value
+    longer than the csv module's limit. The header (the first line with a value) must be a sound line of two
+    fields or more."""
     count = len(offsets) - 1
     if count == 0 or body[:3] == codecs.BOM_UTF8:  # Arrow drops a byte-order mark the text still holds
         return None
     lines = pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(body)])
     sound = np.asarray(pc.match_substring_regex(lines, _sound_line(delimiter)))
-    first = next((i for i, line in enumerate(lines[:SNIFF_LINES].to_pylist()) if line.strip("\r\n")), None)
-    if first is None or not sound[first]:
-        return None
-    width = len(next(csv.reader([lines[first].as_py()], delimiter=delimiter)))
-    spans = _spans(lines, sound, delimiter, width) if width >= 2 else None
-    del lines
+    width = _usual_width(lines, sound, delimiter)
+    spans = _spans(lines, sound, delimiter) if width is not None else None
     if spans is None:
         return None
     starts = np.ones(count, dtype=bool)  # the lines records start on
     for start, taken, _ in spans:
         starts[start + 1 : start + taken] = False
     starts = np.flatnonzero(starts) + 1
+    handed_back: list[tuple[int | None, int]] = []
+
+    def hand_back(row) -> str:
+        handed_back.append((row.number, row.actual_columns))
+        return "skip"
+
     names = [str(i) for i in range(width)]
     try:
         cells = pa_csv.read_csv(
             pa.BufferReader(pa.py_buffer(body)),
             read_options=pa_csv.ReadOptions(column_names=names, block_size=CHUNK, use_threads=False),
             parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=bool(spans)
+                delimiter=delimiter,
+                ignore_empty_lines=False,
+                newlines_in_values=bool(spans),
+                invalid_row_handler=hand_back,
             ),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.large_string()),
@@ -783,23 +796,65 @@ def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> tuple[np.nd
             ),
             memory_pool=_column_pool(),
         )
-    except pa.ArrowInvalid:  # records of other widths (or a line of spaces): for the csv module to name
+    except pa.ArrowInvalid:
         return None
     limit = csv.field_size_limit()
-    if cells.num_rows != len(starts) or any(pc.max(pc.binary_length(c)).as_py() > limit for c in cells.columns):
+    if cells.num_rows + len(handed_back) != len(starts) or any(
+        pc.max(pc.binary_length(c)).as_py() > limit for c in cells.columns
+    ):
         return None
-    if spans:
-        rows = pa.array(np.searchsorted(starts, [start + 1 for start, _, _ in spans]))
+    if any(number is None for number, _ in handed_back):
+        return None
+    handed = _read_handed_back(lines, starts, spans, handed_back, width, delimiter)
+    if handed is None:
+        return None
+    ragged, handed_columns = handed
+    read = np.ones(len(starts), dtype=bool)  # the records Arrow read
+    read[ragged.positions] = False
+    spanned = [(start + 1, fields) for start, _, fields in spans if len(fields) == width]  # read by Arrow too
+    if spanned:
+        rows = pa.array(np.searchsorted(starts[read], [line for line, _ in spanned]))
         for position, column in enumerate(cells.columns):
-            if column.take(rows).to_pylist() != [fields[position] for _, _, fields in spans]:
+            if column.take(rows).to_pylist() != [fields[position] for _, fields in spanned]:
                 return None
-    return starts.astype(np.int64), cells.columns
+    columns = cells.columns
+    del cells
+    if len(ragged.positions):
+        columns = _with_records(columns, read, handed_columns)
+    return starts.astype(np.int64), columns, ragged
 
 
-def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str, width: int) -> list | None:
+def _usual_width(lines: pa.Array, sound: np.ndarray, delimiter: str) -> int | None:
+    """The number of fields most records of the first :data:`SNIFF_LINES` lines with a value have (the header's
+    on a tie); None when the first line with a value (the header) is not a sound line of two fields or more, or
+    a line before it is not sound."""
+    sample = lines[:SNIFF_LINES].to_pylist()
+    widths: dict[int, int] = {}
+    header = None
+    for index, line in enumerate(sample):
+        if not sound[index]:
+            if header is None:
+                return None
+            break  # a record over several lines: the sample ends here
+        try:
+            fields = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error:  # a value longer than the csv module's limit
+            return None
+        if not any(field.strip() for field in fields):
+            continue
+        if header is None:
+            header = len(fields)
+        widths[len(fields)] = widths.get(len(fields), 0) + 1
+    if header is None or header < 2:
+        return None
+    most = max(widths.values())
+    return header if widths[header] == most else max(w for w, c in widths.items() if c == most)
+
+
+def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str) -> list | None:
     """The records that start on a line :func:`_sound_line` does not accept, read by the csv module: (first line,
     lines taken, fields) of each, taken in order from a record's start (a line inside one of them is not the
-    start of a record, whatever it looks like); None when one is faulty or not ``width`` fields wide."""
+    start of a record, whatever it looks like); None when one is faulty."""
     spans, after = [], 0
     for start in np.flatnonzero(~sound).tolist():
         if start < after:
@@ -810,11 +865,114 @@ def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str, width: int) -> li
             fields = next(reader)
         except (csv.Error, StopIteration):
             return None
-        if len(fields) != width:
-            return None
         spans.append((start, reader.line_num, fields))
         after = start + reader.line_num
     return spans
+
+
+@dataclass(frozen=True)
+class _Ragged:
+    """The records Arrow handed back, read by the csv module: their positions among the records, their numbers of
+    fields, and the fields beyond the columns' width of those longer than it (the columns hold the rest, padded
+    with "")."""
+
+    positions: np.ndarray
+    lengths: np.ndarray
+    tails: dict[int, list[str]]
+
+    def fields(self, position: int, values: list[str]) -> list[str]:
+        """The fields of the record at ``position``, from its ``values`` in the columns."""
+        at = np.searchsorted(self.positions, position)
+        if at == len(self.positions) or self.positions[at] != position:
+            return values
+        return values[: int(self.lengths[at])] + self.tails.get(position, [])
+
+
+def _read_handed_back(
+    lines: pa.Array, starts: np.ndarray, spans: list, handed_back: list, width: int, delimiter: str
+) -> tuple[_Ragged, list[pa.ChunkedArray]] | None:
+    """The records Arrow handed back (their positions among the records, from its row numbers), each read by the
+    csv module from the line it starts on (or as :func:`_spans` read it), as a :class:`_Ragged` and columns of
+    ``width`` (each record cut or padded with ""), converted a block of records at a time; None when one is as
+    wide as the records Arrow read, or not as wide as Arrow found it: the two would not agree on it."""
+    spanned = {start: fields for start, _, fields in spans}
+    positions = np.array([number - 1 for number, _ in handed_back], dtype=np.int64)
+    lengths = np.empty(len(handed_back), dtype=np.int64)
+    tails, blocks = {}, [[] for _ in range(width)]
+    for block in range(0, len(handed_back), ROWS_AT_ONCE):
+        records = []
+        for index in range(block, min(block + ROWS_AT_ONCE, len(handed_back))):
+            position, found = int(positions[index]), handed_back[index][1]
+            line = int(starts[position]) - 1
+            fields = spanned.get(line)
+            if fields is None:
+                try:
+                    fields = next(csv.reader([lines[line].as_py()], delimiter=delimiter, strict=True), [])
+                except csv.Error:  # a value longer than the csv module's limit
+                    return None
+            if len(fields) == width or len(fields) != found:
+                return None
+            lengths[index] = len(fields)
+            if len(fields) > width:
+                tails[position] = fields[width:]
+            records.append(fields)
+        grid = _grid(records, width)
+        for position, column in enumerate(blocks):
+            column.append(pa.array(grid[:, position], type=pa.large_string(), memory_pool=_column_pool()))
+    columns = [pa.chunked_array(column, type=pa.large_string()) for column in blocks]
+    return _Ragged(positions, lengths, tails), columns
+
+
+def _with_records(columns: list, read: np.ndarray, handed: list) -> list:
+    """Columns of the records Arrow read with those it ``handed`` back (columns of the same width) put in their
+    places (``read``: whether each place holds a record Arrow read): slices of the two (:func:`_joined`), or, when
+    the two alternate more than :data:`MAX_PIECES` times, copies made :data:`ROWS_AT_ONCE` places at a time (each
+    from the slices of the two it draws on, so memory let go by one column is taken again by the next).
+    ``columns`` and ``handed`` are emptied as they go."""
+    bounds = [0, *(np.flatnonzero(read[1:] != read[:-1]) + 1).tolist(), len(read)]
+    many = len(bounds) > MAX_PIECES
+    if many:
+        before = np.concatenate([[0], np.cumsum(read)])  # records Arrow read before each place
+        blocks = []
+        for at in range(0, len(read), ROWS_AT_ONCE):
+            part = read[at : at + ROWS_AT_ONCE]
+            order = np.empty(len(part), dtype=np.int64)
+            order[part] = np.arange(int(part.sum()))
+            order[~part] = np.arange(len(part) - int(part.sum())) + int(part.sum())
+            blocks.append((int(before[at]), int(part.sum()), at - int(before[at]), len(part) - int(part.sum()), order))
+    merged = []
+    for position in range(len(columns)):
+        column, columns[position] = columns[position], None  # each column let go once merged
+        other, handed[position] = handed[position], None
+        if many:
+            chunks = []
+            for start, count, other_start, other_count, order in blocks:
+                pieces = [*column.slice(start, count).chunks, *other.slice(other_start, other_count).chunks]
+                source = pa.chunked_array(pieces, type=pa.large_string()).combine_chunks(memory_pool=_column_pool())
+                chunks.append(pc.take(source, order, memory_pool=_column_pool()))
+            merged.append(pa.chunked_array(chunks, type=pa.large_string()))
+            continue
+        pieces, taken = [], [0, 0]  # records taken so far from the column and from those handed back
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            source = 0 if read[start] else 1
+            pieces.append((column, other)[source].slice(taken[source], stop - start))
+            taken[source] += stop - start
+        merged.append(_joined(pieces))
+    return merged
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in ``flags``."""
+    edges = np.flatnonzero(np.diff(flags.view(np.int8), prepend=0, append=0)).tolist()
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def _joined(pieces: list) -> pa.ChunkedArray:
+    """Slices of columns of text as one column: the slices themselves, or one copy of them when they are more than
+    :data:`MAX_PIECES` (later passes then go over one piece, not over each)."""
+    chunks = [chunk for piece in pieces for chunk in (piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece])]
+    column = pa.chunked_array([chunk for chunk in chunks if len(chunk)], type=pa.large_string())
+    return pa.chunked_array([column.combine_chunks()]) if column.num_chunks > MAX_PIECES else column
 
 
 def _column_pool() -> pa.MemoryPool:
@@ -839,37 +997,53 @@ def _table_from_cells(
     *,
     layout: str,
     private,
+    ragged: _Ragged | None = None,
     spreadsheet: bool = False,
+    ends_open: bool = False,
     empty: str = "the file is empty",
     **meta,
 ) -> RawTable:
-    """What :func:`_table_from_records` does for records of any width, done on columns of records of one width
-    (:func:`_cells`, or a sheet's rows, :func:`_calamine_columns`; ``all_lines`` the line or row each starts
-    on): blank records skipped, the header checked, values under trailing unnamed columns refused, the rest as
-    :func:`_table_from_columns`."""
+    """What :func:`_table_from_records` does, done on columns (:func:`_cells`, or a sheet's rows,
+    :func:`_calamine_columns`; ``all_lines`` the line or row each record starts on): blank records skipped, the
+    header checked, every record's width checked at once (``ragged``: the records of other widths than the
+    columns', which the columns hold cut or padded), the rest as :func:`_table_from_columns`."""
+    ragged = ragged or _Ragged(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), {})
     filled = np.zeros(len(all_lines), dtype=bool)
     for column in columns:
         filled |= ~_blank(column)
         if filled.all():
             break
+    for position, tail in ragged.tails.items():
+        filled[position] |= any(field.strip() for field in tail)
     lines, blank_rows = _records_found(path, all_lines, filled, empty)
     at = np.flatnonzero(filled)
-    header = _named_header([column[int(at[0])].as_py() for column in columns], path, int(lines[0]), spreadsheet)
-    if at[-1] - at[0] + 1 == len(at):  # no blank line among the records: the columns as they are
-        columns = [column.slice(int(at[0]) + 1, len(at) - 1) for column in columns]
-    else:
-        columns = [column.take(at[1:]) for column in columns]
-    lines = lines[1:]
-    if len(columns) > len(header):  # trailing unnamed columns: the first record with a value under one is refused
-        stray = np.zeros(len(lines), dtype=bool)
-        for column in columns[len(header) :]:
-            stray |= ~_blank(column)
-        if stray.any():
-            first = int(np.argmax(stray))
-            fields = [column[first].as_py() for column in columns]
-            _check_width(fields, header, len(columns), path, int(lines[first]), spreadsheet, False)
+    raw_header = ragged.fields(int(at[0]), [column[int(at[0])].as_py() for column in columns])
+    header = _named_header(raw_header, path, int(lines[0]), spreadsheet)
+    below = filled.copy()  # the records below the header, as runs of records between blank ones
+    below[: int(at[0]) + 1] = False
+    columns = [_joined([column.slice(start, stop - start) for start, stop in _runs(below)]) for column in columns]
+    lines, at = lines[1:], at[1:]
+    width, raw_width = len(header), len(raw_header)
+    lengths = np.full(len(lines), len(columns), dtype=np.int64)
+    stray = np.zeros(len(lines), dtype=bool)  # a value under a trailing unnamed column
+    for column in columns[width:]:
+        stray |= ~_blank(column)
+    places = np.searchsorted(at, ragged.positions)
+    inside = places < len(at)
+    inside[inside] &= at[places[inside]] == ragged.positions[inside]  # records below the header with a value
+    lengths[places[inside]] = ragged.lengths[inside]
+    for position, tail in ragged.tails.items():
+        place = int(np.searchsorted(at, position))
+        if place < len(at) and at[place] == position:
+            stray[place] |= any(field.strip() for field in tail[max(width - len(columns), 0) :])
+    bad = _width_faults(lengths, stray, width, raw_width, spreadsheet)
+    if bad.any():
+        first = int(np.argmax(bad))
+        fields = ragged.fields(int(at[first]), [column[first].as_py() for column in columns])
+        last = first == len(lines) - 1
+        _check_width(fields, header, raw_width, path, int(lines[first]), spreadsheet, ends_open and last)
     return _table_from_columns(
-        path, lines, header, columns[: len(header)], layout=layout, private=private, blank_rows=blank_rows, **meta
+        path, lines, header, columns[:width], layout=layout, private=private, blank_rows=blank_rows, **meta
     )
 
 
@@ -1097,16 +1271,25 @@ def _check_widths(
     records longer than the header); the first record that fails is reported as :func:`_check_width` words it."""
     width = len(header)
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    bad = np.zeros(len(rows), dtype=bool)
-    if not spreadsheet:
-        bad |= (lengths < width) | (lengths > max(raw_width, width))
-    longer = np.flatnonzero(~bad & (lengths > width))
+    stray = np.zeros(len(rows), dtype=bool)
+    longer = np.flatnonzero(lengths > width)
     beyond = map(operator.itemgetter(slice(width, None)), map(rows.__getitem__, longer.tolist()))
-    bad[longer] = np.fromiter(map(bool, map(str.strip, map("".join, beyond))), dtype=bool, count=len(longer))
+    stray[longer] = np.fromiter(map(bool, map(str.strip, map("".join, beyond))), dtype=bool, count=len(longer))
+    bad = _width_faults(lengths, stray, width, raw_width, spreadsheet)
     if bad.any():
         first = int(np.argmax(bad))
         last = first == len(rows) - 1
         _check_width(rows[first], header, raw_width, path, int(lines[first]), spreadsheet, ends_open and last)
+
+
+def _width_faults(lengths: np.ndarray, stray: np.ndarray, width: int, raw_width: int, spreadsheet: bool) -> np.ndarray:
+    """Whether each record's width is at fault (``lengths``: its number of fields): a value under a trailing
+    unnamed column (``stray``), or, in a text file, fewer fields than the named columns or more than the header
+    has (a spreadsheet's rows are as long as its longest)."""
+    bad = stray & (lengths > width)
+    if not spreadsheet:
+        bad |= (lengths < width) | (lengths > max(raw_width, width))
+    return bad
 
 
 def _check_width(

@@ -154,7 +154,9 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
     costs no masking."""
     _check_choice(method, CI_METHODS, "CI method")
     _check_level(level)
-    p, se, n, df = (np.atleast_1d(a) for a in np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (p, se, n, df))))
+    p, se, n, df = (
+        np.atleast_1d(a) for a in np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (p, se, n, df)))
+    )
     alpha = 1.0 - level
     var = se**2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
