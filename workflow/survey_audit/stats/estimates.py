@@ -154,18 +154,13 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
     costs no masking."""
     _check_choice(method, CI_METHODS, "CI method")
     _check_level(level)
-    p, se, n, df = (
-        np.atleast_1d(a) for a in np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (p, se, n, df)))
-    )
+    p, se, n, df = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (p, se, n, df))
+    if not p.shape == se.shape == n.shape == df.shape:
+        p, se, n, df = np.broadcast_arrays(p, se, n, df)
     alpha = 1.0 - level
     var = se**2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         n_eff = p * (1 - p) / var
-        empty = ~np.isfinite(p)
-        boundary = (p <= 0) | (p >= 1)
-        no_df = ~(df >= 1)
-        flat = var == 0
-        special = empty | boundary | no_df | flat
         if method in ("kg", "kg_nchs"):
             ratio = t_ppf(alpha / 2, n - 1) / t_ppf(alpha / 2, df)
             n_adj = n_eff * ratio**2
@@ -189,13 +184,15 @@ def _proportion_ci(p, se, n, df, *, method: str = "kg", level: float = 0.95, se_
                 low, high = (centre - half) / denom, (centre + half) / denom
             else:  # wald
                 low, high = p - q * se, p + q * se
-        low, high = np.atleast_1d(low).astype(float), np.atleast_1d(high).astype(float)
         used = np.full(p.shape, method, dtype=object)
-        if special.any():
-            boundary &= ~empty
-            no_df &= ~empty & ~boundary
-            flat &= ~empty & ~boundary & ~no_df
-            low[special], high[special] = np.nan, np.nan
+        ok = (p > 0) & (p < 1) & (df >= 1) & (var > 0)  # False for NaN
+        if not ok.all():
+            low, high = np.array(low, dtype=float), np.array(high, dtype=float)
+            empty = ~np.isfinite(p)
+            boundary = ~empty & ((p <= 0) | (p >= 1))
+            no_df = ~empty & ~boundary & ~(df >= 1)
+            flat = ~empty & ~boundary & ~no_df & (var == 0)
+            low[~ok], high[~ok] = np.nan, np.nan
             # zero variance inside (0, 1): the point interval
             low[flat], high[flat] = p[flat], p[flat]
             # 0% and 100%: NCHS rule, n_eff = n, exact one-sided Clopper-Pearson
@@ -379,10 +376,14 @@ def _cell_stats(
 
 def _binary_mean(design: Design, cell: np.ndarray) -> tuple[float, float, float]:
     """The weighted total of a 0/1 code over the whole sample, the total weight, and the variance of their ratio,
-    from one pass of weighted sums by PSU (the PSU totals of ``w`` are cached on the design). Multiplying by the
-    0/1 codes themselves (int8 for a 0/1 variable) is faster than by a boolean view."""
-    yes = code_sums(design.psu, design.n_psus, design.weights * cell)
-    totals = design.psu_weight_totals
+    from one pass of weighted sums by PSU and code (``2 * psu + code``): each PSU's weight total is the sum of its
+    two (one pass over the rows, where the totals and the 1s' sums on their own would take two)."""
+    G = design.n_psus
+    key = design.psu * 2
+    key += cell
+    sums = code_sums(key, 2 * G, design.weights).reshape(G, 2)
+    yes = sums[:, 1]
+    totals = sums[:, 0] + yes
     W = float(totals.sum())
     t1 = float(yes.sum())
     v = vcov_psu(design, ((yes - t1 / W * totals) / W)[:, None], None, diagonal=True)[0]
@@ -554,8 +555,9 @@ def _proportion_frame(st: _CellStats, labels, group_labels, name, by_name, level
     base_n = st.base_n
     est, var = st.est.copy(), np.maximum(st.var, 0.0)  # rounding can leave -1e-20
     empty = ~(base_n > 0) | ~(st.W > 0)
-    est[empty] = np.nan
-    var[empty] = np.nan
+    if empty.any():
+        est[empty] = np.nan
+        var[empty] = np.nan
     se = np.sqrt(var)
     n_rep = np.repeat(base_n, K)
     df_rep = np.repeat(st.dfs, K)
