@@ -1085,7 +1085,7 @@ RAGGED_VALUES = st.sampled_from(["", " ", "a", "b c", '"q"', "x\ny", "é"])
         min_size=1,
         max_size=12,
     ),
-    lineterminator=st.sampled_from(["\n", "\r\n"]),
+    lineterminator=st.sampled_from(["\n", "\r\n", "\r"]),
     final_break=st.booleans(),
     pieces=st.sampled_from([(1, 2), (4, 3), (readers.MAX_PIECES, readers.ROWS_AT_ONCE)]),
 )
