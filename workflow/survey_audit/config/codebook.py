@@ -435,12 +435,3 @@ def _check_cleaning_names(codebook: Codebook, variables: VariableSet, doc: Loade
                 row=doc.line_of(("cleaning", key)),
                 expected="a variable carried by this wave",
             )
-
-
-def carried_by_wave(codebooks: list[str | Path], variables: VariableSet) -> dict[str, set[str]]:
-    """Each wave's carried variables, from its codebook (waves in the order given)."""
-    out = {}
-    for path in codebooks:
-        book = load_codebook(path, variables)
-        out[book.wave] = set(book.carried)
-    return out

@@ -34,7 +34,6 @@ POOLED = "pooled"  # in a spec: every wave that carries the table's variables, p
 ALL = "all"  # the by-value of a table without a by-variable
 POOL_SEPARATOR = "+"  # wave1+wave2: a pooled scope
 PAIR_SEPARATOR = "-"  # wave1-wave2: a comparison of two waves
-KINDS = ("proportions", "mean", "sample")
 SAMPLE_CATEGORIES = ("respondents", "organisations", "states", "regions")  # the cells of a sample table
 DESIGN_COLUMNS = ("org", "region", "wave")  # columns of every design besides the variables
 MODEL_TEST = "model"  # the test of a table's model: {table}:{scope}:model[:weighted] in results/tests.csv

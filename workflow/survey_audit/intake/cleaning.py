@@ -307,7 +307,7 @@ def _cleaned(run: _Run, raw_rows: int, variables: VariableSet, codebook: Codeboo
         actions[ACTION_COLUMNS].sort_values(["source_row", "rule", "variable"], kind="stable").reset_index(drop=True)
     )
     quarantine = (
-        actions[actions["action"] == "excluded"][["respondent_id", "source_row", "rule", "reason"]]
+        actions[actions["action"] == "excluded"][QUARANTINE_COLUMNS]
         .sort_values("source_row", kind="stable")
         .reset_index(drop=True)
     )
