@@ -265,3 +265,30 @@ def test_influence_values_are_the_textbook_expression_to_the_bit_and_row_major_f
     calibrated = E._influence(Y.copy(order="F"), x, est, wd, X, row_major=True)
     assert np.array_equal(plain, expected) and np.array_equal(calibrated, expected)
     assert calibrated.flags["C_CONTIGUOUS"] and expected.flags["C_CONTIGUOUS"]
+
+
+FRAME_TEXT = st.one_of(st.text(max_size=3), st.none(), st.just(np.nan), st.integers(0, 3), st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.integers(0, 4), data=st.data())
+def test_tidy_frames_are_what_the_constructor_makes(rows, data):
+    """Oracle: pandas' own constructor. The estimators' frames convert their text columns in one piece; a column
+    of Python strings must get the constructor's type (a column with a missing value or a non-string keeps the
+    constructor's handling), and every other column its own."""
+    columns = {}
+    for i in range(data.draw(st.integers(1, 5))):
+        kind = data.draw(st.sampled_from(["text", "mixed", "float", "int"]))
+        if kind == "text":
+            values = data.draw(st.lists(st.text(max_size=3), min_size=rows, max_size=rows))
+        elif kind == "mixed":
+            values = data.draw(st.lists(FRAME_TEXT, min_size=rows, max_size=rows))
+        elif kind == "float":
+            values = data.draw(st.lists(st.floats(allow_nan=True), min_size=rows, max_size=rows))
+        else:
+            values = data.draw(st.lists(st.integers(-5, 5), min_size=rows, max_size=rows))
+        columns[f"c{i}"] = np.array(values, dtype=object if kind in ("text", "mixed") else None)
+    got = E._frame(columns)
+    expected = pd.DataFrame(columns)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got.dtypes) == list(expected.dtypes)
