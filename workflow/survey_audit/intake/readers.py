@@ -796,7 +796,7 @@ def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> tuple[np.nd
             ),
             memory_pool=_column_pool(),
         )
-    except pa.ArrowInvalid:
+    except pa.ArrowInvalid:  # anything else Arrow refuses: for the csv module to name
         return None
     limit = csv.field_size_limit()
     if cells.num_rows + len(handed_back) != len(starts) or any(
