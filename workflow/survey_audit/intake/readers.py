@@ -15,10 +15,12 @@ once with one regular expression) is that record, the few records whose quoted v
 read by the ``csv`` module too (for the lines they take, and to check Arrow's reading of them), and no value
 exceeds the ``csv`` module's size limit (:func:`_cells`). Arrow reads the records of the usual width; those of
 another (a header wider than its records, a line of spaces, a record cut short or too long) it hands back, and
-the ``csv`` module reads them from their lines, to be put back in their places. Any other file (broken quoting,
-a header over several lines or of one column) is split by the ``csv`` module alone, in one pass, quoting checked
-strictly, and followed record by record for the line each starts on when its records span lines (or its quoting
-is broken); its faults are named from there. Both paths give the same table and the same errors. The checks on
+the ``csv`` module reads them from their lines, to be put back in their places. A record whose quoting the ``csv``
+module refuses stops the read there, with the error the strict path gives. Any other file (a header over several
+lines or of one column, a value longer than the ``csv`` module allows) is split by the ``csv`` module alone, in one
+pass, quoting checked strictly, and followed record by record for the line each starts on when its records span
+lines (or its quoting is broken); its faults are named from there. Both paths give the same table and the same
+errors. The checks on
 records are columnar: their widths as one array, the cells beyond the named columns only of the records longer
 than the header, blank records and repeated headers column by column; the first record that fails a check is
 the one reported, as a reading row by row would.
@@ -582,7 +584,9 @@ def _parse(text: str, delimiter: str, path: Path, private) -> tuple[np.ndarray, 
             rows.append(fields)
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise _quoting_error(text, delimiter, path, start, list(zip(starts, rows)), str(exc), private) from None
+        header = next((fields for fields in rows if any(f.strip() for f in fields)), None)
+        rest = "".join(lines[start - 1 :])
+        raise _quoting_error(rest, delimiter, path, start, header, str(exc), private) from None
     return np.array(starts, dtype=np.int64), rows
 
 
@@ -592,11 +596,11 @@ def _filled(rows: list[list[str]]) -> np.ndarray:
 
 
 def _quoting_error(
-    text: str, delimiter: str, path: Path, start: int, records: list, detail: str, private
+    rest: str, delimiter: str, path: Path, start: int, header: list[str] | None, detail: str, private
 ) -> InputError:
-    lines = list(io.StringIO(text, newline=""))
-    rest = "".join(lines[start - 1 :])
-    header = next((fields for _, fields in records if any(f.strip() for f in fields)), None)
+    """The error for the record the csv module could not read: ``rest`` is the text from the line it starts on
+    (``start``), ``header`` the first record with a value before it (None if there is none), ``detail`` the csv
+    module's message."""
     fault = _quote_fault(rest, delimiter)
     if fault is None:
         return InputError(
@@ -640,7 +644,7 @@ def _read_text(path: Path, *, layout: str, encoding: str, delimiter: str, privat
     used = declared or sniff_delimiter(str(body[: offsets[min(SNIFF_LINES, len(offsets) - 1)]], "utf-8"))
     ends_open = body[-1:] not in (b"\n", b"\r")
     options = {"encoding": used_encoding, "delimiter": used, "private": private}
-    cells = _cells(body, offsets, used)
+    cells = _cells(body, offsets, used, path, private)
     if cells is not None:
         del data, text, body, found  # the columns are all that is needed now
         starts, columns, ragged = cells
@@ -742,10 +746,14 @@ def _sound_line(delimiter: str) -> str:
     return f"^{field}(?:{other}{field})*(?:\\r\\n|\\r|\\n)?$"
 
 
-def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> tuple[np.ndarray, list, _Ragged] | None:
+def _cells(
+    body: memoryview, offsets: np.ndarray, delimiter: str, path: Path, private
+) -> tuple[np.ndarray, list, _Ragged] | None:
     """Delimited text read by Arrow's CSV reader into columns of text, the line each record starts on, and the
     records of another width than most (:class:`_Ragged`), when that reading is provably the csv module's; None
-    for any other file, which the csv module then reads (and whose faults it names).
+    for any other file, which the csv module then reads (and whose faults it names). A record the csv module
+    cannot read stops the read here with the strict path's error, when it is the first the strict path would
+    meet (no line before it is longer than the csv module's limit on a value).
 
     Lines are taken from the first, each at the start of a record. A line that is one whole record soundly
     quoted (:func:`_sound_line`, checked on every line at once) is that record; on a line that is not (a quoted
@@ -764,9 +772,17 @@ def _cells(body: memoryview, offsets: np.ndarray, delimiter: str) -> tuple[np.nd
     lines = pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(body)])
     sound = np.asarray(pc.match_substring_regex(lines, _sound_line(delimiter)))
     width = _usual_width(lines, sound, delimiter)
-    spans = _spans(lines, sound, delimiter) if width is not None else None
-    if spans is None:
+    if width is None:
         return None
+    spans, fault = _spans(lines, sound, delimiter)
+    if fault is not None:
+        start, detail = fault
+        if start and pc.max(pc.binary_length(lines[:start])).as_py() > csv.field_size_limit():
+            return None  # a value too long for the csv module may come first
+        before = (lines[k].as_py() for k in range(start))
+        header = next((f for f in csv.reader(before, delimiter=delimiter) if any(v.strip() for v in f)), None)
+        rest = str(body[int(offsets[start]) :], "utf-8")
+        raise _quoting_error(rest, delimiter, path, start + 1, header, detail, private)
     starts = np.ones(count, dtype=bool)  # the lines records start on
     for start, taken, _ in spans:
         starts[start + 1 : start + taken] = False
@@ -851,10 +867,11 @@ def _usual_width(lines: pa.Array, sound: np.ndarray, delimiter: str) -> int | No
     return header if widths[header] == most else max(w for w, c in widths.items() if c == most)
 
 
-def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str) -> list | None:
+def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str) -> tuple[list, tuple[int, str] | None]:
     """The records that start on a line :func:`_sound_line` does not accept, read by the csv module: (first line,
     lines taken, fields) of each, taken in order from a record's start (a line inside one of them is not the
-    start of a record, whatever it looks like); None when one is faulty."""
+    start of a record, whatever it looks like); and the first line of the first the csv module cannot read, with
+    its message (None when it reads them all)."""
     spans, after = [], 0
     for start in np.flatnonzero(~sound).tolist():
         if start < after:
@@ -863,11 +880,11 @@ def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str) -> list | None:
         reader = csv.reader(following, delimiter=delimiter, strict=True)
         try:
             fields = next(reader)
-        except (csv.Error, StopIteration):
-            return None
+        except csv.Error as exc:
+            return spans, (start, str(exc))
         spans.append((start, reader.line_num, fields))
         after = start + reader.line_num
-    return spans
+    return spans, None
 
 
 @dataclass(frozen=True)
