@@ -941,7 +941,7 @@ def assert_same(chosen, strict) -> None:
 
 
 PATHS = {
-    # name: (file, the fast path reads it)
+    # name: (file, whether the fast path reads it or names its fault)
     "plain": ("id,q\n1,a\n2,b\n", True),
     "quoted values, doubled and literal quotes": ('id,q,r\n1,"a, b","say ""hi"""\n2,a"b,""\n3, "c" ,\n', True),
     "platform layout": (
