@@ -771,16 +771,15 @@ def _cells(
         return None
     lines = pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(body)])
     sound = np.asarray(pc.match_substring_regex(lines, _sound_line(delimiter)))
-    width = _usual_width(lines, sound, delimiter)
-    if width is None:
+    usual = _usual_width(lines, sound, delimiter)
+    if usual is None:
         return None
+    width, header = usual
     spans, fault = _spans(lines, sound, delimiter)
     if fault is not None:
         start, detail = fault
         if start and pc.max(pc.binary_length(lines[:start])).as_py() > csv.field_size_limit():
             return None  # a value too long for the csv module may come first
-        before = (lines[k].as_py() for k in range(start))
-        header = next((f for f in csv.reader(before, delimiter=delimiter) if any(v.strip() for v in f)), None)
         rest = str(body[int(offsets[start]) :], "utf-8")
         raise _quoting_error(rest, delimiter, path, start + 1, header, detail, private)
     starts = np.ones(count, dtype=bool)  # the lines records start on
@@ -840,10 +839,10 @@ def _cells(
     return starts.astype(np.int64), columns, ragged
 
 
-def _usual_width(lines: pa.Array, sound: np.ndarray, delimiter: str) -> int | None:
+def _usual_width(lines: pa.Array, sound: np.ndarray, delimiter: str) -> tuple[int, list[str]] | None:
     """The number of fields most records of the first :data:`SNIFF_LINES` lines with a value have (the header's
-    on a tie); None when the first line with a value (the header) is not a sound line of two fields or more, or
-    a line before it is not sound."""
+    on a tie), and the header's fields; None when the first line with a value (the header) is not a sound line of
+    two fields or more, or a line before it is not sound."""
     sample = lines[:SNIFF_LINES].to_pylist()
     widths: dict[int, int] = {}
     header = None
@@ -859,12 +858,13 @@ def _usual_width(lines: pa.Array, sound: np.ndarray, delimiter: str) -> int | No
         if not any(field.strip() for field in fields):
             continue
         if header is None:
-            header = len(fields)
+            header = fields
         widths[len(fields)] = widths.get(len(fields), 0) + 1
-    if header is None or header < 2:
+    if header is None or len(header) < 2:
         return None
     most = max(widths.values())
-    return header if widths[header] == most else max(w for w, c in widths.items() if c == most)
+    usual = len(header) if widths[len(header)] == most else max(w for w, c in widths.items() if c == most)
+    return usual, header
 
 
 def _spans(lines: pa.Array, sound: np.ndarray, delimiter: str) -> tuple[list, tuple[int, str] | None]:
